@@ -1,0 +1,165 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { sourceTables, type CursorSpec, type SourceTableName } from '../pipeline/tables.js';
+import { ConfigError } from './errors.js';
+import {
+  defaultWarehouseUrl,
+  parseSourceUrl,
+  parseWarehouseUrl,
+  type SourceUrl,
+  type WarehouseUrl,
+} from './urls.js';
+
+export interface Schemas {
+  /** Append-only landing tables (default `settlement_public`). */
+  readonly raw: string;
+  /** Marts, hist tables and exceptions (default `settlement_ods`). */
+  readonly mart: string;
+  /** Runs, task instances, watermarks, batches, leases (default `order_tracking_meta`). */
+  readonly meta: string;
+}
+
+export interface Settings {
+  readonly warehouse: WarehouseUrl;
+  /** `null` for commands that need no source (status, exceptions). */
+  readonly source: SourceUrl | null;
+  readonly schemas: Schemas;
+  /** Rows per streamed batch: the extract's memory bound (default 50,000). */
+  readonly batchSize: number;
+  readonly cursors: Readonly<Record<SourceTableName, CursorSpec>>;
+}
+
+/** What the command line says; every field optional (flags win over the environment). */
+export interface CliOptions {
+  readonly warehouse?: string;
+  readonly source?: string;
+  readonly config?: string;
+  readonly batchSize?: string;
+}
+
+const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and _, starting with a letter or _');
+
+const count = (max: number) => z.coerce.number().int().min(0).max(max);
+
+const cursorOverride = z
+  .object({
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a column name')
+      .optional(),
+    kind: z.enum(['id', 'time']).optional(),
+    overlap: count(1e12).optional(),
+    settleSeconds: count(86_400).optional(),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    warehouse: z.string().optional(),
+    source: z.string().optional(),
+    schemas: z.object({ raw: identifier, mart: identifier, meta: identifier }).partial().strict().optional(),
+    batchSize: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    tables: z
+      .object(Object.fromEntries(sourceTables.map((t) => [t.name, cursorOverride.optional()])))
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+type FileSettings = z.infer<typeof fileSchema>;
+
+const describeIssue = (issue: z.core.$ZodIssue, where: string): string => {
+  const path = issue.path.join('.');
+  return `${where}${path ? ` ${path}` : ''}: ${issue.message}`;
+};
+
+const readConfigFile = (path: string | undefined, explicit: boolean): FileSettings => {
+  if (!path) return {};
+  if (!existsSync(path)) {
+    if (explicit) throw new ConfigError(`config file ${path} does not exist`);
+    return {};
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!, `config file ${path}`));
+  return parsed.data;
+};
+
+const parseBatchSize = (raw: string, where: string): number => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 1_000_000)
+    throw new ConfigError(`${where} "${raw}" is not a whole number between 1 and 1000000`);
+  return n;
+};
+
+const parseSchema = (raw: string, where: string): string => {
+  const parsed = identifier.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${where} "${raw}" ${parsed.error.issues[0]!.message}`);
+  return raw;
+};
+
+/**
+ * Resolves settings from flags, then `ORDER_TRACKING_*` environment variables, then the config file
+ * (`--config`, `ORDER_TRACKING_CONFIG`, or `./order-tracking.json` when present), then defaults.
+ * Throws a one-line `ConfigError` naming the first bad setting.
+ */
+export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = process.env): Settings => {
+  const configPath = cli.config ?? env.ORDER_TRACKING_CONFIG;
+  const file = readConfigFile(configPath ?? 'order-tracking.json', configPath !== undefined);
+
+  const warehouse = parseWarehouseUrl(
+    cli.warehouse ?? env.ORDER_TRACKING_WAREHOUSE ?? file.warehouse ?? defaultWarehouseUrl,
+  );
+  const sourceRaw = cli.source ?? env.ORDER_TRACKING_SOURCE ?? file.source;
+  const source = sourceRaw ? parseSourceUrl(sourceRaw) : null;
+
+  const batchSize = cli.batchSize
+    ? parseBatchSize(cli.batchSize, '--batch-size')
+    : env.ORDER_TRACKING_BATCH_SIZE
+      ? parseBatchSize(env.ORDER_TRACKING_BATCH_SIZE, 'ORDER_TRACKING_BATCH_SIZE')
+      : (file.batchSize ?? 50_000);
+
+  const schemaSetting = (key: keyof Schemas, fallback: string): string => {
+    const envName = `ORDER_TRACKING_${key.toUpperCase()}_SCHEMA`;
+    const fromEnv = env[envName];
+    return fromEnv ? parseSchema(fromEnv, envName) : (file.schemas?.[key] ?? fallback);
+  };
+  const schemas: Schemas = {
+    raw: schemaSetting('raw', 'settlement_public'),
+    mart: schemaSetting('mart', 'settlement_ods'),
+    meta: schemaSetting('meta', 'order_tracking_meta'),
+  };
+
+  const cursors = Object.fromEntries(
+    sourceTables.map((t) => {
+      const o = file.tables?.[t.name];
+      const column = o?.cursor ?? t.cursor.column;
+      const kind =
+        o?.kind ??
+        (o?.cursor && o.cursor !== t.cursor.column ? (column === 'id' ? 'id' : 'time') : t.cursor.kind);
+      const spec: CursorSpec = {
+        column,
+        kind,
+        overlap: o?.overlap ?? (kind === t.cursor.kind ? t.cursor.overlap : kind === 'id' ? 10_000 : 1800),
+        settleSeconds: o?.settleSeconds ?? (kind === 'time' ? 60 : 0),
+      };
+      return [t.name, spec];
+    }),
+  ) as Record<SourceTableName, CursorSpec>;
+
+  return { warehouse, source, schemas, batchSize, cursors };
+};
+
+/** The source URL, or a one-line error telling how to give one. */
+export const requireSource = (settings: Settings): SourceUrl => {
+  if (!settings.source)
+    throw new ConfigError('no source given: pass --source mysql://… or set ORDER_TRACKING_SOURCE');
+  return settings.source;
+};
