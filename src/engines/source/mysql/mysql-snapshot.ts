@@ -1,0 +1,161 @@
+import type { PoolConnection, RowDataPacket } from 'mysql2';
+import type { Column, Row } from '../../types.js';
+import type { CursorRange, SourceSnapshot } from '../source.js';
+import { countSql, selectSql } from './mysql-sql.js';
+import { normalizeMysqlRow } from './mysql-values.js';
+import { oneLineReason } from './mysql-connect.js';
+
+/**
+ * How long the server may wait on a paused stream. The extract pauses the server (TCP backpressure)
+ * while the warehouse writes; MySQL's default `net_write_timeout` of 60 s would drop the session
+ * under a slow load. One hour matches the extract task's timeout (SPEC §7).
+ */
+const netWriteTimeoutSeconds = 3600;
+
+/**
+ * Opens a consistent, read-only snapshot on `connection`. TIMESTAMP columns are read in UTC so the
+ * values do not depend on the server's or the session's time zone.
+ */
+export const beginMysqlSnapshot = async (connection: PoolConnection): Promise<void> => {
+  const session = connection.promise();
+  await session.query(
+    `set session time_zone = '+00:00', session net_write_timeout = ${netWriteTimeoutSeconds}`,
+  );
+  // `SET SESSION TRANSACTION`, not the variable: it is `tx_isolation` on MariaDB 10.x and
+  // `transaction_isolation` on MySQL 8.
+  await session.query('set session transaction isolation level repeatable read');
+  await session.query('start transaction with consistent snapshot, read only');
+};
+
+type State = 'idle' | 'busy' | 'closed' | 'broken';
+
+/**
+ * One `START TRANSACTION WITH CONSISTENT SNAPSHOT` on a session of its own (SPEC §3 validate: the
+ * count and the extract read the same data). One statement runs at a time: a count or a second
+ * stream started while a stream is still open fails instead of queueing behind it.
+ */
+export class MysqlSnapshot implements SourceSnapshot {
+  #state: State = 'idle';
+
+  constructor(
+    private readonly connection: PoolConnection,
+    private readonly displayUrl: string,
+    private readonly password: string,
+  ) {}
+
+  async count(table: string, range: CursorRange): Promise<number> {
+    this.enter(`count ${table}`);
+    const { sql, values } = countSql(table, range);
+    try {
+      const [rows] = await this.connection.promise().query<RowDataPacket[]>(sql, values);
+      this.#state = 'idle';
+      return Number(rows[0]?.['n'] ?? 0);
+    } catch (error) {
+      throw this.failed(`counting ${table}`, error);
+    }
+  }
+
+  async *stream(
+    table: string,
+    columns: readonly Column[],
+    range: CursorRange,
+    batchSize: number,
+  ): AsyncGenerator<readonly Row[]> {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+    if (columns.length === 0) throw new RangeError(`stream of ${table} names no columns`);
+    this.enter(`stream ${table}`);
+    const { sql, values } = selectSql(
+      table,
+      columns.map((c) => c.sourceName),
+      range,
+    );
+    const query = this.connection.query({ sql, values, rowsAsArray: true });
+    // The driver pauses the socket once this many rows wait unread: memory stays ~2 batches.
+    const rows = query.stream({ highWaterMark: batchSize });
+    try {
+      let batch: Row[] = [];
+      for await (const raw of rows.iterator({ destroyOnReturn: false })) {
+        batch.push(normalizeMysqlRow(raw as unknown[], columns));
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      this.#state = 'idle';
+      if (batch.length > 0) yield batch;
+    } catch (error) {
+      if (rows.errored) throw this.failed(`reading ${table}`, error);
+      throw error;
+    } finally {
+      if (this.#state === 'busy') {
+        if (rows.readableEnded || rows.errored) this.#state = 'idle';
+        // The consumer stopped early (break, throw, return): the server is mid-result and blocked
+        // on a paused socket. Draining could mean millions of rows, so end the session instead.
+        else this.abandon(rows, query);
+      }
+    }
+  }
+
+  /** Commits the read-only transaction and returns the session to the pool. Idempotent. */
+  async close(): Promise<void> {
+    const state = this.#state;
+    if (state === 'closed' || state === 'broken') return;
+    this.#state = 'closed';
+    if (state === 'busy') {
+      this.destroy();
+      return;
+    }
+    try {
+      await this.connection.promise().query('commit');
+      this.connection.release();
+    } catch {
+      // Nothing was written: a failed commit of a read-only snapshot loses nothing.
+      this.destroy();
+    }
+  }
+
+  private enter(what: string): void {
+    if (this.#state === 'busy')
+      throw new Error(
+        `cannot ${what} on source ${this.displayUrl}: this snapshot is still streaming; finish or break the stream first`,
+      );
+    if (this.#state !== 'idle')
+      throw new Error(
+        `cannot ${what} on source ${this.displayUrl}: the snapshot is ${this.#state === 'closed' ? 'closed' : 'gone (an earlier stream was abandoned or the session failed)'}`,
+      );
+    this.#state = 'busy';
+  }
+
+  private failed(what: string, error: unknown): Error {
+    if ((error as { fatal?: unknown } | null)?.fatal === true) {
+      this.#state = 'broken';
+      this.destroy();
+    } else {
+      this.#state = 'idle';
+    }
+    return new Error(
+      `${what} from source ${this.displayUrl} failed: ${oneLineReason(error, this.password)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+
+  private abandon(rows: NodeJS.EventEmitter, query: NodeJS.EventEmitter): void {
+    this.#state = 'broken';
+    // Closing the socket under a running query makes the driver report it lost; nobody listens now.
+    const ignore = (): void => {};
+    rows.on('error', ignore);
+    query.on('error', ignore);
+    this.destroy();
+  }
+
+  private destroy(): void {
+    // mysql2's destroy() only half-closes the socket (FIN); the server, blocked writing to it,
+    // would keep the thread and its read view until net_write_timeout. Close it outright.
+    const socket = (this.connection as unknown as { stream?: { destroy?: () => void } }).stream;
+    this.connection.destroy();
+    socket?.destroy?.();
+  }
+}

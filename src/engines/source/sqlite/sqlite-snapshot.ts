@@ -1,0 +1,136 @@
+import Database from 'better-sqlite3';
+import type { Column, Row } from '../../types.js';
+import type { CursorRange, SourceSnapshot } from '../source.js';
+import { countSql, selectSql } from './sqlite-sql.js';
+import { normalizeSqliteRow } from './sqlite-values.js';
+
+type State = 'idle' | 'busy' | 'closed';
+
+/** Opens a handle on `path`; `fileMustExist` so a vanished file is an error, never a new empty one. */
+export const openSqliteHandle = (path: string): Database.Database =>
+  new Database(path, { fileMustExist: true, timeout: 5_000 });
+
+/**
+ * A read transaction on a handle of its own. In WAL mode (what the writer sets) it sees the file as
+ * of its first read while writers carry on; in rollback-journal mode it holds a shared lock, so
+ * writers wait (up to their busy timeout) until it closes. Either way count and stream agree.
+ */
+export class SqliteSnapshot implements SourceSnapshot {
+  #state: State = 'idle';
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly displayUrl: string,
+  ) {}
+
+  static open(path: string, displayUrl: string): SqliteSnapshot {
+    const db = openSqliteHandle(path);
+    try {
+      db.exec('begin');
+      // A deferred transaction takes its snapshot at the first read, not at BEGIN.
+      db.prepare('select count(*) from sqlite_master').pluck().get();
+    } catch (error) {
+      db.close();
+      throw new Error(`opening a snapshot of source ${displayUrl} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return new SqliteSnapshot(db, displayUrl);
+  }
+
+  async count(table: string, range: CursorRange): Promise<number> {
+    this.enter(`count ${table}`);
+    try {
+      const { sql, values } = countSql(table, range);
+      const n = this.db
+        .prepare(sql)
+        .pluck()
+        .safeIntegers(true)
+        .get(...values) as bigint;
+      return Number(n);
+    } catch (error) {
+      throw this.failed(`counting ${table}`, error);
+    } finally {
+      this.#state = 'idle';
+    }
+  }
+
+  async *stream(
+    table: string,
+    columns: readonly Column[],
+    range: CursorRange,
+    batchSize: number,
+  ): AsyncGenerator<readonly Row[]> {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+    if (columns.length === 0) throw new RangeError(`stream of ${table} names no columns`);
+    this.enter(`stream ${table}`);
+    let rows: IterableIterator<unknown[]> | undefined;
+    let exhausted = false;
+    try {
+      const { sql, values } = selectSql(
+        table,
+        columns.map((c) => c.sourceName),
+        range,
+      );
+      try {
+        rows = this.db
+          .prepare(sql)
+          .raw(true)
+          .safeIntegers(true)
+          .iterate(...values) as IterableIterator<unknown[]>;
+      } catch (error) {
+        throw this.failed(`reading ${table}`, error);
+      }
+      while (!exhausted) {
+        const batch: Row[] = [];
+        while (batch.length < batchSize) {
+          let next: IteratorResult<unknown[]>;
+          try {
+            next = rows.next();
+          } catch (error) {
+            exhausted = true; // a failed step resets the statement
+            throw this.failed(`reading ${table}`, error);
+          }
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          batch.push(normalizeSqliteRow(next.value, columns));
+        }
+        if (exhausted) this.#state = 'idle';
+        if (batch.length > 0) yield batch;
+      }
+    } finally {
+      // An open iterator keeps the statement (and the handle) busy; COMMIT would fail behind it.
+      if (!exhausted) rows?.return?.();
+      if (this.#state === 'busy') this.#state = 'idle';
+    }
+  }
+
+  /** Ends the read transaction and closes the handle. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    try {
+      if (this.db.inTransaction) this.db.exec('commit');
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private enter(what: string): void {
+    if (this.#state === 'busy')
+      throw new Error(
+        `cannot ${what} on source ${this.displayUrl}: this snapshot is still streaming; finish or break the stream first`,
+      );
+    if (this.#state === 'closed')
+      throw new Error(`cannot ${what} on source ${this.displayUrl}: the snapshot is closed`);
+    this.#state = 'busy';
+  }
+
+  private failed(what: string, error: unknown): Error {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new Error(`${what} from source ${this.displayUrl} failed: ${reason}`, { cause: error });
+  }
+}

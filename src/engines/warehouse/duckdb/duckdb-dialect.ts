@@ -1,0 +1,48 @@
+import type { LogicalType } from '../../types.js';
+import type { Dialect } from '../warehouse.js';
+
+const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
+
+/** DuckDB: `varchar(n)` is accepted but not enforced, so strings are never truncated (SPEC §5). */
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  capabilities: { transactionalDdl: true, rejectsNulInText: false, varcharCounts: 'none' },
+  quote,
+  table: (schema, table) => `${quote(schema)}.${quote(table)}`,
+  columnType: (type: LogicalType): string => {
+    switch (type.kind) {
+      case 'bigint':
+        return 'bigint';
+      case 'integer':
+        return 'integer';
+      case 'double':
+        return 'double';
+      case 'decimal':
+        return `decimal(${type.precision},${type.scale})`;
+      case 'varchar':
+      case 'text':
+        return 'varchar';
+      case 'boolean':
+        return 'boolean';
+      case 'date':
+        return 'date';
+      case 'timestamp':
+        return 'timestamp';
+    }
+  },
+};
+
+/** Maps `information_schema.columns.data_type` back to a logical type. */
+export const duckdbLogicalType = (dataType: string): LogicalType => {
+  const t = dataType.toUpperCase();
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+  if (decimal) return { kind: 'decimal', precision: Number(decimal[1]), scale: Number(decimal[2]) };
+  if (t === 'BIGINT' || t === 'HUGEINT' || t === 'UBIGINT' || t === 'UINTEGER') return { kind: 'bigint' };
+  if (t === 'INTEGER' || t === 'SMALLINT' || t === 'TINYINT' || t === 'USMALLINT' || t === 'UTINYINT')
+    return { kind: 'integer' };
+  if (t === 'DOUBLE' || t === 'FLOAT' || t === 'REAL') return { kind: 'double' };
+  if (t === 'BOOLEAN') return { kind: 'boolean' };
+  if (t === 'DATE') return { kind: 'date' };
+  if (t.startsWith('TIMESTAMP')) return { kind: 'timestamp' };
+  return { kind: 'text' };
+};

@@ -1,0 +1,165 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { ExitCode, UserError } from '../../../config/errors.js';
+import type { Column, Value } from '../../types.js';
+import type { Lease, ResultRow, Warehouse, WarehouseConnection } from '../warehouse.js';
+import { duckdbDialect, duckdbLogicalType } from './duckdb-dialect.js';
+import { appendRows } from './duckdb-loader.js';
+
+/** Result values as the rest of the code expects them: safe integers as numbers, times as ISO text. */
+const normalize = (value: unknown): Value => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint')
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return String(value);
+};
+
+const bind = (params: readonly Value[]): DuckDBValue[] =>
+  params.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p));
+
+class DuckdbConnection implements WarehouseConnection {
+  private depth = 0;
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly onRelease: () => void,
+  ) {}
+
+  async query<T extends ResultRow = ResultRow>(sql: string, params: readonly Value[] = []): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, bind(params));
+    const names = reader.columnNames();
+    return reader.getRowsJS().map((row) => {
+      const out: ResultRow = {};
+      names.forEach((name, i) => (out[name] = normalize(row[i])));
+      return out as T;
+    });
+  }
+
+  async execute(sql: string, params: readonly Value[] = []): Promise<number> {
+    const result = await this.connection.run(sql, bind(params));
+    return Number(result.rowsChanged);
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    // Nested calls join the outer transaction: the outermost one commits or rolls back everything.
+    if (this.depth > 0) return fn();
+    await this.connection.run('begin transaction');
+    this.depth++;
+    try {
+      const result = await fn();
+      await this.connection.run('commit');
+      return result;
+    } catch (error) {
+      await this.connection.run('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  load: WarehouseConnection['load'] = (schema, table, columns, rows) =>
+    appendRows(this.connection, schema, table, columns, rows);
+
+  async cancel(): Promise<void> {
+    this.connection.interrupt();
+  }
+
+  async release(): Promise<void> {
+    this.connection.closeSync();
+    this.onRelease();
+  }
+}
+
+/**
+ * The embedded warehouse. DuckDB lets one process open a database file for writing, so the file
+ * lock is the cross-process lease of SPEC §7; within the process a flag serialises runs.
+ */
+class DuckdbWarehouse implements Warehouse {
+  readonly dialect = duckdbDialect;
+  private leased = false;
+  private open = 0;
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    readonly displayUrl: string,
+  ) {}
+
+  async connect(): Promise<WarehouseConnection> {
+    const connection = await this.instance.connect();
+    this.open++;
+    return new DuckdbConnection(connection, () => this.open--);
+  }
+
+  async describeTable(schema: string, table: string): Promise<Column[] | null> {
+    const connection = await this.connect();
+    try {
+      const rows = await connection.query<{ column_name: string; data_type: string }>(
+        `select column_name, data_type from information_schema.columns
+          where table_schema = $1 and table_name = $2 order by ordinal_position`,
+        [schema, table],
+      );
+      if (rows.length === 0) return null;
+      return rows.map((r) => ({
+        name: r.column_name,
+        sourceName: r.column_name,
+        type: duckdbLogicalType(r.data_type),
+      }));
+    } finally {
+      await connection.release();
+    }
+  }
+
+  async existingSchemas(names: readonly string[]): Promise<string[]> {
+    const connection = await this.connect();
+    try {
+      const rows = await connection.query<{ schema_name: string }>(
+        `select schema_name from information_schema.schemata where catalog_name = current_database()`,
+      );
+      const present = new Set(rows.map((r) => r.schema_name));
+      return names.filter((n) => present.has(n));
+    } finally {
+      await connection.release();
+    }
+  }
+
+  async tryLease(): Promise<Lease | null> {
+    if (this.leased) return null;
+    this.leased = true;
+    return { release: async () => void (this.leased = false) };
+  }
+
+  async close(): Promise<void> {
+    this.instance.closeSync();
+  }
+}
+
+/** Opens (creating if needed) `duckdb:<path>`; a file held by another process is a busy lease. */
+export const openDuckdbWarehouse = async (path: string, displayUrl: string): Promise<Warehouse> => {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  try {
+    const instance = await DuckDBInstance.create(path);
+    return new DuckdbWarehouse(instance, displayUrl);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const holder = /PID (\d+)/.exec(message)?.[1];
+    if (/lock/i.test(message))
+      throw new UserError(
+        `another order-tracking process${holder ? ` (pid ${holder})` : ''} is using the warehouse ${displayUrl}; wait for it to finish`,
+        ExitCode.busy,
+        { cause },
+      );
+    throw new UserError(
+      `cannot open the warehouse ${displayUrl}: ${message.split('\n')[0]}`,
+      ExitCode.config,
+      {
+        cause,
+      },
+    );
+  }
+};

@@ -1,0 +1,54 @@
+import type { LogicalType } from '../../types.js';
+import type { Dialect, WarehouseCapabilities } from '../warehouse.js';
+
+/**
+ * Quotes one identifier the PostgreSQL way (also Redshift's): wraps it in `"` and doubles embedded
+ * `"`. A name holding U+0000 cannot exist on the server, so it is refused here rather than there.
+ */
+export const quoteIdentifier = (identifier: string): string => {
+  if (identifier.includes('\0')) throw new Error(`identifier ${JSON.stringify(identifier)} contains U+0000`);
+  return `"${identifier.replaceAll('"', '""')}"`;
+};
+
+/** `"schema"."table"`. */
+export const qualifiedTable = (schema: string, table: string): string =>
+  `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
+
+/** DDL type of a logical type on PostgreSQL. */
+export const postgresColumnType = (type: LogicalType): string => {
+  switch (type.kind) {
+    case 'bigint':
+      return 'bigint';
+    case 'integer':
+      return 'integer';
+    case 'double':
+      return 'double precision';
+    case 'decimal':
+      return `numeric(${type.precision},${type.scale})`;
+    case 'varchar':
+      return `varchar(${type.length})`;
+    case 'text':
+      return 'text';
+    case 'boolean':
+      return 'boolean';
+    case 'date':
+      return 'date';
+    case 'timestamp':
+      return 'timestamp';
+  }
+};
+
+/** PostgreSQL: DDL is transactional, text cannot hold U+0000, and `varchar(n)` counts characters. */
+export const postgresCapabilities: WarehouseCapabilities = {
+  transactionalDdl: true,
+  rejectsNulInText: true,
+  varcharCounts: 'chars',
+};
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  capabilities: postgresCapabilities,
+  quote: quoteIdentifier,
+  table: qualifiedTable,
+  columnType: postgresColumnType,
+};

@@ -1,0 +1,90 @@
+import type pg from 'pg';
+import type { Column, LogicalType } from '../../types.js';
+
+/** One row of `information_schema.columns`, the fields the mapping needs. */
+export interface ColumnInfo {
+  readonly column_name: string;
+  readonly data_type: string;
+  readonly character_maximum_length: number | null;
+  readonly numeric_precision: number | null;
+  readonly numeric_scale: number | null;
+}
+
+/**
+ * Maps a PostgreSQL column type back to the logical type `postgresColumnType` would have created
+ * it from. Types the pipeline never creates map to the nearest logical type that holds their values
+ * (`smallint` → integer, `real` → double, `character(n)` → varchar(n)), and anything else (json,
+ * uuid, unconstrained `numeric`, …) to text, so drift checks report them instead of failing.
+ */
+export const postgresLogicalType = (info: ColumnInfo): LogicalType => {
+  switch (info.data_type) {
+    case 'bigint':
+      return { kind: 'bigint' };
+    case 'integer':
+    case 'smallint':
+      return { kind: 'integer' };
+    case 'double precision':
+    case 'real':
+      return { kind: 'double' };
+    case 'numeric':
+      return info.numeric_precision === null
+        ? { kind: 'text' }
+        : { kind: 'decimal', precision: info.numeric_precision, scale: info.numeric_scale ?? 0 };
+    case 'character varying':
+    case 'character':
+      return info.character_maximum_length === null
+        ? { kind: 'text' }
+        : { kind: 'varchar', length: info.character_maximum_length };
+    case 'boolean':
+      return { kind: 'boolean' };
+    case 'date':
+      return { kind: 'date' };
+    case 'timestamp without time zone':
+    case 'timestamp with time zone':
+      return { kind: 'timestamp' };
+    default:
+      return { kind: 'text' };
+  }
+};
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+/** The table's columns in ordinal order, or `null` when it does not exist (or is not visible). */
+export const describeTable = async (
+  db: Queryable,
+  schema: string,
+  table: string,
+): Promise<Column[] | null> => {
+  const { rows } = await db.query<ColumnInfo>(
+    `select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+       from information_schema.columns
+      where table_schema = $1 and table_name = $2
+      order by ordinal_position`,
+    [schema, table],
+  );
+  if (rows.length === 0) {
+    // A table can exist with no columns at all (`create table t ()`).
+    const exists = await db.query(
+      `select 1 from information_schema.tables where table_schema = $1 and table_name = $2`,
+      [schema, table],
+    );
+    return exists.rows.length === 0 ? null : [];
+  }
+  return rows.map((info) => ({
+    name: info.column_name,
+    sourceName: info.column_name,
+    type: postgresLogicalType(info),
+  }));
+};
+
+/** The schemas among `names` that exist, in the order asked. */
+export const existingSchemas = async (db: Queryable, names: readonly string[]): Promise<string[]> => {
+  if (names.length === 0) return [];
+  // pg_namespace, not information_schema.schemata: the latter hides schemas this role does not own.
+  const { rows } = await db.query<{ nspname: string }>(
+    `select nspname from pg_catalog.pg_namespace where nspname = any($1::text[])`,
+    [[...names]],
+  );
+  const present = new Set(rows.map((r) => r.nspname));
+  return names.filter((name) => present.has(name));
+};

@@ -1,0 +1,95 @@
+import { once } from 'node:events';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import type { CopyStreamQuery } from 'pg-copy-streams';
+import type { Column, Row } from '../../types.js';
+import type { Dialect } from '../warehouse.js';
+import { CopyTextEncoder } from './postgres-copy-text.js';
+
+/**
+ * Bytes of encoded batches buffered ahead of the socket: the next batch is encoded while the
+ * previous one is still being sent, and memory stays bounded by this plus one batch.
+ */
+const highWaterMark = 1 << 20;
+
+/**
+ * `COPY schema.table (columns) FROM STDIN` in text format, one chunk per batch with backpressure.
+ * Returns the rows the server reports loaded.
+ *
+ * `signal` aborts the load at once with CopyFail. A server-side cancel alone would not do: the
+ * server only notices it when the next batch arrives, which a slow source may take long to send.
+ *
+ * A bad value (see `CopyTextEncoder`) or a failing `rows` iterator aborts the COPY with CopyFail,
+ * and a server error ends it; either way nothing of this COPY stays in the table, the promise
+ * rejects, and the session is ready for the next statement (inside a transaction: ROLLBACK).
+ */
+export const copyInto = async (
+  client: pg.ClientBase,
+  dialect: Dialect,
+  schema: string,
+  table: string,
+  columns: readonly Column[],
+  rows: AsyncIterable<readonly Row[]>,
+  signal?: AbortSignal,
+): Promise<number> => {
+  const target = `${schema}.${table}`;
+  if (columns.length === 0) throw new Error(`cannot load ${target}: no columns given`);
+  const encoder = new CopyTextEncoder(target, columns, dialect.capabilities);
+  const names = columns.map((c) => dialect.quote(c.name)).join(', ');
+  const copy = client.query(
+    copyStreams.from(`copy ${dialect.table(schema, table)} (${names}) from stdin`, { highWaterMark }),
+  );
+
+  // The server's error (or the connection's, or a cancel's) arrives as an 'error' event, possibly
+  // while we await the row source: record it so it is never unhandled, and race it (and `signal`)
+  // against every wait so a failed or cancelled load rejects at once.
+  let serverError: Error | undefined;
+  let onFailure: (error: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (onFailure = reject));
+  failed.catch(() => undefined);
+  copy.on('error', (error: Error) => {
+    serverError ??= error;
+    onFailure(error);
+  });
+  const onAbort = () =>
+    onFailure(new Error(`cannot load ${target}: canceling statement due to user request`));
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const until = (event: 'drain' | 'finish') => Promise.race([once(copy, event), failed]);
+
+  const iterator = rows[Symbol.asyncIterator]();
+  let awaitingSource = false;
+  try {
+    for (;;) {
+      const next = iterator.next();
+      awaitingSource = true;
+      const step = await Promise.race([next, failed]);
+      awaitingSource = false;
+      if (step.done) break;
+      if (step.value.length === 0) continue;
+      if (!copy.write(encoder.encode(step.value))) await until('drain');
+    }
+    copy.end();
+    await until('finish');
+    return copy.rowCount;
+  } catch (error) {
+    if (!serverError) await abort(copy, error);
+    // Close the source (its cursor, its snapshot); if it is still busy producing a batch, do not
+    // wait for it: the load has failed either way.
+    const closing = Promise.resolve(iterator.return?.()).catch(() => undefined);
+    if (!awaitingSource) await closing;
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+};
+
+/**
+ * Sends CopyFail and waits for the server's answer: the COPY is rolled back and the connection
+ * leaves COPY mode before the caller runs anything else on it.
+ */
+const abort = (copy: CopyStreamQuery, error: unknown): Promise<void> =>
+  new Promise<void>((resolve) => {
+    copy.once('close', () => resolve());
+    copy.destroy(error instanceof Error ? error : new Error(String(error)));
+  });

@@ -1,0 +1,171 @@
+import pg from 'pg';
+import { ConfigError } from '../../../config/errors.js';
+import { redact } from '../../../config/urls.js';
+import type { Column } from '../../types.js';
+import type { Lease, Warehouse, WarehouseConnection } from '../warehouse.js';
+import { PostgresConnection } from './postgres-connection.js';
+import { postgresDialect } from './postgres-dialect.js';
+import { describeTable, existingSchemas } from './postgres-introspector.js';
+import { tryAdvisoryLease } from './postgres-lease.js';
+import { createTypeParsers } from './postgres-type-parsers.js';
+
+/** Pool size: three parallel extracts, two parallel marts, and room for the runner's bookkeeping. */
+const poolSize = 6;
+const connectTimeoutMs = 5_000;
+
+/**
+ * Connection settings shared by the pool, the lease and the cancel sessions. Sessions run in UTC
+ * with ISO dates, whatever the server's defaults: periods and cutoffs are UTC (SPEC §2, §4). A URL
+ * `?options=…` parameter overrides this.
+ */
+const clientConfig = (url: string): pg.ClientConfig => ({
+  connectionString: url,
+  connectionTimeoutMillis: connectTimeoutMs,
+  keepAlive: true,
+  application_name: 'order-tracking',
+  options: '-c TimeZone=UTC -c DateStyle=ISO',
+  types: createTypeParsers(),
+});
+
+const errorCode = (error: unknown): string | undefined => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
+
+/** The error's message on one line; AggregateError (one per address tried) lists its parts. */
+const reasonOf = (error: unknown): string => {
+  if (error instanceof AggregateError && error.errors.length > 0)
+    return [...new Set(error.errors.map(reasonOf))].join('; ');
+  const text = error instanceof Error ? error.message || errorCode(error) || error.name : String(error);
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+};
+
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** A `ConfigError` for a warehouse that cannot be opened, naming only the redacted URL. */
+const openError = (url: string, error: unknown): ConfigError => {
+  const display = redact(url);
+  let reason = reasonOf(error);
+  // Belt and braces: no driver message should hold the password, but none ever may.
+  const password = URL.canParse(url) ? new URL(url).password : '';
+  for (const secret of new Set([password, safeDecode(password)]))
+    if (secret.length >= 3) reason = reason.replaceAll(secret, '***');
+  const code = errorCode(error);
+  if ((code && unreachableCodes.has(code)) || /timeout|terminated unexpectedly/i.test(reason))
+    return new ConfigError(`warehouse ${display} is unreachable: ${reason}`, { cause: error });
+  if (code === '3D000')
+    return new ConfigError(`warehouse ${display} names a database that does not exist: ${reason}`, {
+      cause: error,
+    });
+  if (code === '28P01' || code === '28000')
+    return new ConfigError(`warehouse ${display} refused the login (check user and password): ${reason}`, {
+      cause: error,
+    });
+  return new ConfigError(`warehouse ${display} cannot be opened: ${reason}`, { cause: error });
+};
+
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+class PostgresWarehouse implements Warehouse {
+  readonly dialect = postgresDialect;
+  private readonly pids = new WeakMap<pg.PoolClient, number>();
+  private readonly leases = new Set<Lease>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly config: pg.ClientConfig,
+    readonly displayUrl: string,
+  ) {}
+
+  async connect(): Promise<WarehouseConnection> {
+    const client = await this.pool.connect();
+    try {
+      let pid = this.pids.get(client);
+      if (pid === undefined) {
+        const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+        pid = rows[0]?.pid ?? 0;
+        this.pids.set(client, pid);
+      }
+      return new PostgresConnection(client, pid, (target) => this.cancelBackend(target));
+    } catch (error) {
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
+  }
+
+  describeTable(schema: string, table: string): Promise<Column[] | null> {
+    return describeTable(this.pool, schema, table);
+  }
+
+  existingSchemas(names: readonly string[]): Promise<string[]> {
+    return existingSchemas(this.pool, names);
+  }
+
+  async tryLease(key: string): Promise<Lease | null> {
+    const lease = await tryAdvisoryLease(this.config, key);
+    if (!lease) return null;
+    this.leases.add(lease);
+    return {
+      release: async () => {
+        this.leases.delete(lease);
+        await lease.release();
+      },
+    };
+  }
+
+  /** Releases any lease still held and closes every pooled session. */
+  async close(): Promise<void> {
+    await Promise.all([...this.leases].map((lease) => lease.release()));
+    this.leases.clear();
+    await this.pool.end();
+  }
+
+  /**
+   * `pg_cancel_backend` on a short-lived session of its own: the pool may be exhausted exactly when
+   * a timeout needs to cancel something.
+   */
+  private async cancelBackend(pid: number): Promise<void> {
+    const client = new pg.Client(this.config);
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query('select pg_cancel_backend($1)', [pid]);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Opens `postgres://user:pass@host:port/db` as a warehouse: a pool of up to 6 sessions, checked
+ * with `select 1`. An unreachable server, an unknown database or a refused login throws a
+ * `ConfigError` whose one-line message names the redacted URL and the reason.
+ */
+export const openPostgresWarehouse = async (url: string): Promise<Warehouse> => {
+  const config = clientConfig(url);
+  const pool = new pg.Pool({ ...config, max: poolSize, idleTimeoutMillis: 30_000 });
+  // An idle session that dies (server restart, network) is dropped by the pool, which opens a new
+  // one on the next checkout; without a listener the 'error' event would crash the process.
+  pool.on('error', () => undefined);
+  try {
+    await pool.query('select 1');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw openError(url, error);
+  }
+  return new PostgresWarehouse(pool, config, redact(url));
+};

@@ -1,0 +1,83 @@
+import type { Column, LogicalType, Row, Value } from '../types.js';
+
+/** What differs between warehouse engines, as flags the generic code reads (never `if engine === …`). */
+export interface WarehouseCapabilities {
+  /** DDL inside a transaction rolls back with it. */
+  readonly transactionalDdl: boolean;
+  /** Text columns cannot hold U+0000 (PostgreSQL, Redshift): such a value must fail the load by name. */
+  readonly rejectsNulInText: boolean;
+  /** How `varchar(n)` counts: characters (PostgreSQL), bytes (Redshift), or not enforced (DuckDB). */
+  readonly varcharCounts: 'chars' | 'bytes' | 'none';
+}
+
+/** One engine's SQL spelling. Pure: planning code uses it to build statements without a connection. */
+export interface Dialect {
+  readonly name: 'duckdb' | 'postgres' | 'redshift';
+  readonly capabilities: WarehouseCapabilities;
+  /** Quotes one identifier, doubling embedded quotes. Every name in generated SQL goes through it. */
+  quote(identifier: string): string;
+  /** `schema.table`, both quoted. */
+  table(schema: string, table: string): string;
+  /** DDL type for a logical type. */
+  columnType(type: LogicalType): string;
+}
+
+export type ResultRow = Record<string, Value>;
+
+/** One warehouse session. Values are always bound parameters written `$1, $2, …` in SQL text. */
+export interface WarehouseConnection {
+  query<T extends ResultRow = ResultRow>(sql: string, params?: readonly Value[]): Promise<T[]>;
+  /** Runs a statement and returns the number of rows it changed (0 for DDL). */
+  execute(sql: string, params?: readonly Value[]): Promise<number>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Bulk-loads a stream of row batches into `schema.table` (COPY on PostgreSQL, the appender on
+   * DuckDB). Memory stays bounded by one batch. Returns the number of rows loaded.
+   */
+  load(
+    schema: string,
+    table: string,
+    columns: readonly Column[],
+    rows: AsyncIterable<readonly Row[]>,
+  ): Promise<number>;
+  /** Cancels the statement running on this session on the server (used by task timeouts). */
+  cancel(): Promise<void>;
+  /** Returns the session to its pool (or closes it). */
+  release(): Promise<void>;
+}
+
+/** Held for the whole of a run; releasing it lets the next run start (SPEC §7). */
+export interface Lease {
+  release(): Promise<void>;
+}
+
+export interface Warehouse {
+  readonly dialect: Dialect;
+  /** The URL with its password redacted: the only form ever printed. */
+  readonly displayUrl: string;
+  connect(): Promise<WarehouseConnection>;
+  /** The table's columns in order, lower-case, or `null` when the table does not exist. */
+  describeTable(schema: string, table: string): Promise<Column[] | null>;
+  /** Schemas that exist, among those asked for. */
+  existingSchemas(names: readonly string[]): Promise<string[]>;
+  /**
+   * Takes the one-run-at-a-time lease named `key`, or returns `null` at once when another process
+   * holds it.
+   */
+  tryLease(key: string): Promise<Lease | null>;
+  close(): Promise<void>;
+}
+
+/** Runs `fn` on a fresh session and always releases it. */
+export const withConnection = async <T>(
+  warehouse: Warehouse,
+  fn: (connection: WarehouseConnection) => Promise<T>,
+): Promise<T> => {
+  const connection = await warehouse.connect();
+  try {
+    return await fn(connection);
+  } finally {
+    await connection.release();
+  }
+};

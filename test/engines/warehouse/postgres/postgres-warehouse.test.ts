@@ -1,0 +1,507 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../../src/config/errors.js';
+import type { Column, LogicalType, Row, Value } from '../../../../src/engines/types.js';
+import { openPostgresWarehouse } from '../../../../src/engines/warehouse/postgres/postgres-warehouse.js';
+import { withConnection } from '../../../../src/engines/warehouse/warehouse.js';
+import type { Warehouse, WarehouseConnection } from '../../../../src/engines/warehouse/warehouse.js';
+import { createTestDatabase, pgUp } from './test-database.js';
+import type { TestDatabase } from './test-database.js';
+
+const column = (name: string, type: LogicalType): Column => ({ name, sourceName: name, type });
+
+async function* batches(rows: readonly Row[], size: number): AsyncIterable<readonly Row[]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(!pgUp && process.env.CI !== 'true')('PostgreSQL warehouse', () => {
+  let db: TestDatabase;
+  let warehouse: Warehouse;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    warehouse = await openPostgresWarehouse(db.url);
+  });
+
+  afterAll(async () => {
+    await warehouse?.close();
+    await db?.drop();
+  });
+
+  const execute = (sql: string, params?: readonly Value[]) =>
+    withConnection(warehouse, (c) => c.execute(sql, params));
+  const count = async (table: string): Promise<number> => {
+    const rows = await withConnection(warehouse, (c) =>
+      c.query<{ n: number }>(`select count(*) as n from ${table}`),
+    );
+    return rows[0]?.n ?? -1;
+  };
+  const createTable = async (schema: string, table: string, columns: readonly Column[]) => {
+    const { quote, columnType } = warehouse.dialect;
+    await execute(`create schema if not exists ${quote(schema)}`);
+    await execute(
+      `create table ${warehouse.dialect.table(schema, table)} (${columns
+        .map((c) => `${quote(c.name)} ${columnType(c.type)}`)
+        .join(', ')})`,
+    );
+  };
+
+  describe('load', () => {
+    const columns = [
+      column('id', { kind: 'bigint' }),
+      column('big', { kind: 'bigint' }),
+      column('n', { kind: 'integer' }),
+      column('x', { kind: 'double' }),
+      column('amount', { kind: 'decimal', precision: 14, scale: 2 }),
+      column('label', { kind: 'varchar', length: 40 }),
+      column('note', { kind: 'text' }),
+      column('flag', { kind: 'boolean' }),
+      column('day', { kind: 'date' }),
+      column('at', { kind: 'timestamp' }),
+    ];
+    const labels = [
+      '😀'.repeat(40), // 80 UTF-16 units, 40 characters: fits varchar(40)
+      '漢字かな交じり文',
+      'e\u0301 n\u0303 a\u030a',
+      'tab\there',
+      'line\nbreak\r\nand\rreturn',
+      'back\\slash \\N \\t',
+      '\\N',
+      '\\.',
+      '',
+      '  spaced  ',
+      `quote " and ' both`,
+    ];
+
+    /** Row `i` as loaded, and as it must read back. */
+    const sample = (i: number): [Row, Row] => {
+      const id = i + 1;
+      const bigIn: Value = [`${2n ** 60n + BigInt(i)}`, 2n ** 62n + BigInt(i), i * -7, null][i % 4] ?? null;
+      const bigOut: Value = typeof bigIn === 'bigint' ? bigIn.toString() : bigIn;
+      const n = i % 7 === 0 ? null : ((i * 7919) % 2_000_000_000) - 1_000_000_000;
+      const x = i % 11 === 0 ? null : i / 7;
+      const amount = i % 13 === 0 ? null : `${i % 2 ? '-' : ''}${i * 3}.${String(i % 100).padStart(2, '0')}`;
+      const label = i % 17 === 0 ? null : (labels[i % labels.length] ?? '');
+      const note = i % 19 === 0 ? null : `${labels[(i * 3) % labels.length]}|${id}|\\|\t|\n|🚚 📦`;
+      const flag = i % 5 === 0 ? null : i % 2 === 0;
+      const day = `20${String(10 + (i % 20))}-0${1 + (i % 9)}-${String(1 + (i % 28)).padStart(2, '0')}`;
+      const time = `${String(i % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:07`;
+      const atIn = i % 3 === 0 ? `${day} ${time}.123` : `${day}T${time}Z`;
+      const atOut = `${day}T${time}.${i % 3 === 0 ? '123' : '000'}Z`;
+      return [
+        [id, bigIn, n, x, amount, label, note, flag, day, atIn],
+        [id, bigOut, n, x, amount, label, note, flag, day, atOut],
+      ];
+    };
+
+    it('loads 100k rows in batches of 1000 and reads them back equal', async () => {
+      await createTable('settlement_public', 'roundtrip', columns);
+      const samples = Array.from({ length: 100_000 }, (_, i) => sample(i));
+      const loaded = await withConnection(warehouse, (c) =>
+        c.load(
+          'settlement_public',
+          'roundtrip',
+          columns,
+          batches(
+            samples.map(([input]) => input),
+            1000,
+          ),
+        ),
+      );
+      expect(loaded).toBe(100_000);
+      const rows = await withConnection(warehouse, (c) =>
+        c.query(
+          `select ${columns.map((c) => c.name).join(', ')} from settlement_public.roundtrip order by id`,
+        ),
+      );
+      expect(rows.length).toBe(100_000);
+      const back = rows.map((r) => columns.map((c) => r[c.name]));
+      expect(back).toEqual(samples.map(([, output]) => output));
+    });
+
+    const rejectColumns = [
+      column('id', { kind: 'bigint' }),
+      column('location', { kind: 'varchar', length: 255 }),
+      column('note', { kind: 'text' }),
+    ];
+    const rejectRows = (badId: number, bad: Partial<{ location: string; note: string }>): Row[] =>
+      Array.from({ length: 5000 }, (_, i) => {
+        const id = i + 1;
+        return id === badId
+          ? [id, bad.location ?? 'somewhere', bad.note ?? 'fine']
+          : [id, `depot ${id} 🚚`, `scan ${id}`];
+      });
+
+    it('rejects an over-long varchar by table, column and id, inside a transaction, changing nothing', async () => {
+      await createTable('settlement_public', 'uni_tracking_info_raw', rejectColumns);
+      await execute(`insert into settlement_public.uni_tracking_info_raw values (0, 'before', 'kept')`);
+      for (const badId of [42, 3500]) {
+        await withConnection(warehouse, async (c) => {
+          const attempt = c.transaction(() =>
+            c.load(
+              'settlement_public',
+              'uni_tracking_info_raw',
+              rejectColumns,
+              batches(rejectRows(badId, { location: 'x'.repeat(300) }), 1000),
+            ),
+          );
+          await expect(attempt).rejects.toThrow(
+            new Error(
+              `cannot load settlement_public.uni_tracking_info_raw: column location of row id ${badId} holds 300 characters, more than varchar(255)`,
+            ),
+          );
+          expect(await c.query('select 1 as ok')).toEqual([{ ok: 1 }]);
+        });
+      }
+      expect(await count('settlement_public.uni_tracking_info_raw')).toBe(1);
+    });
+
+    it('rejects U+0000 by table, column and id, inside a transaction, changing nothing', async () => {
+      await withConnection(warehouse, async (c) => {
+        const attempt = c.transaction(async () => {
+          await c.execute(
+            `insert into settlement_public.uni_tracking_info_raw values (-1, 'in', 'the transaction')`,
+          );
+          return c.load(
+            'settlement_public',
+            'uni_tracking_info_raw',
+            rejectColumns,
+            batches(rejectRows(4242, { note: 'before\u0000after' }), 1000),
+          );
+        });
+        const error = await attempt.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(Error);
+        expect((error as Error).message).toBe(
+          'cannot load settlement_public.uni_tracking_info_raw: column note of row id 4242 holds the character U+0000, which text columns here cannot store; strip it at the source',
+        );
+        expect((error as Error).message).not.toContain('\n');
+        expect(await c.query('select 1 as ok')).toEqual([{ ok: 1 }]);
+      });
+      expect(await count('settlement_public.uni_tracking_info_raw')).toBe(1);
+    });
+
+    it('rolls back a whole COPY that fails outside a transaction', async () => {
+      await withConnection(warehouse, async (c) => {
+        await expect(
+          c.load(
+            'settlement_public',
+            'uni_tracking_info_raw',
+            rejectColumns,
+            batches(rejectRows(4999, { location: '🚚'.repeat(256) }), 1000),
+          ),
+        ).rejects.toThrow('column location of row id 4999 holds 256 characters, more than varchar(255)');
+        expect(await c.execute('select 1')).toBe(1);
+      });
+      expect(await count('settlement_public.uni_tracking_info_raw')).toBe(1);
+    });
+
+    it('surfaces a server-side COPY error as a rejection and keeps the session usable', async () => {
+      const wrong = [column('id', { kind: 'text' }), column('location', { kind: 'text' })];
+      await withConnection(warehouse, async (c) => {
+        const rows: Row[] = Array.from({ length: 3000 }, (_, i) => [
+          i === 2500 ? 'not a number' : String(i),
+          'x',
+        ]);
+        await expect(
+          c.load('settlement_public', 'uni_tracking_info_raw', wrong, batches(rows, 500)),
+        ).rejects.toThrow(/invalid input syntax for type bigint: "not a number"/);
+        expect(await c.query('select 2 as ok')).toEqual([{ ok: 2 }]);
+        await expect(
+          c.transaction(() => c.load('settlement_public', 'no_such_table', wrong, batches(rows, 500))),
+        ).rejects.toThrow(/relation "settlement_public.no_such_table" does not exist/);
+        expect(await c.query('select 3 as ok')).toEqual([{ ok: 3 }]);
+      });
+      expect(await count('settlement_public.uni_tracking_info_raw')).toBe(1);
+    });
+
+    it('rejects with the row source’s own error when it fails mid-load', async () => {
+      async function* failing(): AsyncIterable<readonly Row[]> {
+        yield [[100, 'a', 'b']];
+        await sleep(20);
+        throw new Error('source connection lost');
+      }
+      await withConnection(warehouse, async (c) => {
+        await expect(
+          c.load('settlement_public', 'uni_tracking_info_raw', rejectColumns, failing()),
+        ).rejects.toThrow('source connection lost');
+        expect(await c.query('select 4 as ok')).toEqual([{ ok: 4 }]);
+        expect(
+          await c.load('settlement_public', 'uni_tracking_info_raw', rejectColumns, batches([], 10)),
+        ).toBe(0);
+      });
+      expect(await count('settlement_public.uni_tracking_info_raw')).toBe(1);
+    });
+  });
+
+  describe('transaction', () => {
+    it('commits on resolve and rolls back on throw', async () => {
+      await execute('create table tx (id integer)');
+      await withConnection(warehouse, async (c) => {
+        await expect(
+          c.transaction(async () => {
+            await c.execute('insert into tx values (1), (2)');
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await c.transaction(() => c.execute('insert into tx values ($1)', [3]))).toBe(1);
+      });
+      expect(await withConnection(warehouse, (c) => c.query('select id from tx'))).toEqual([{ id: 3 }]);
+    });
+
+    it('nests with savepoints: an inner throw undoes only the inner work', async () => {
+      await execute('create table nested (id integer)');
+      await withConnection(warehouse, (c) =>
+        c.transaction(async () => {
+          await c.execute('insert into nested values (1)');
+          await c
+            .transaction(async () => {
+              await c.execute('insert into nested values (2)');
+              await c.execute('select 1/0');
+            })
+            .catch(() => undefined);
+          await c.transaction(() => c.execute('insert into nested values (3)'));
+        }),
+      );
+      expect(await withConnection(warehouse, (c) => c.query('select id from nested order by id'))).toEqual([
+        { id: 1 },
+        { id: 3 },
+      ]);
+    });
+
+    it('fails instead of reporting success when a swallowed statement error aborted it', async () => {
+      await execute('create table aborted (id integer)');
+      await withConnection(warehouse, async (c) => {
+        await expect(
+          c.transaction(async () => {
+            await c.execute('insert into aborted values (1)');
+            await c.execute('select 1/0').catch(() => undefined);
+          }),
+        ).rejects.toThrow(/rolled back because a statement inside it failed/);
+        expect(await c.query('select count(*) as n from aborted')).toEqual([{ n: 0 }]);
+      });
+    });
+  });
+
+  describe('queries', () => {
+    it('returns Values: exact int8 as numbers, beyond 2^53 as strings, decimals and times as text', async () => {
+      const [row] = await withConnection(warehouse, (c) =>
+        c.query(
+          `select count(*) as c, $1::bigint as big, 9007199254740991::bigint as safe,
+                  sum(v) as total, 12.50::numeric(10,2) as dec, '2024-01-02'::date as d,
+                  '2024-01-02 03:04:05.123456'::timestamp as ts, true as b, 1.5::float8 as f, null::text as nothing
+             from (values (4611686018427387904::bigint), (1::bigint)) t(v)`,
+          ['9007199254740993'],
+        ),
+      );
+      expect(row).toEqual({
+        c: 2,
+        big: '9007199254740993',
+        safe: 9007199254740991,
+        total: '4611686018427387905',
+        dec: '12.50',
+        d: '2024-01-02',
+        ts: '2024-01-02T03:04:05.123Z',
+        b: true,
+        f: 1.5,
+        nothing: null,
+      });
+    });
+
+    it('execute counts changed rows, 0 for DDL', async () => {
+      expect(await execute('create table counted (id integer)')).toBe(0);
+      expect(await execute('insert into counted select generate_series(1, $1::int)', [7])).toBe(7);
+      expect(await execute('update counted set id = id + 1 where id > $1', [5])).toBe(2);
+    });
+  });
+
+  describe('introspection', () => {
+    it('describeTable round-trips the logical types of a table created from columnType', async () => {
+      const columns = [
+        column('id', { kind: 'bigint' }),
+        column('traceseq', { kind: 'integer' }),
+        column('weight', { kind: 'double' }),
+        column('fee', { kind: 'decimal', precision: 18, scale: 4 }),
+        column('order_id', { kind: 'varchar', length: 64 }),
+        column('notes', { kind: 'text' }),
+        column('resolved', { kind: 'boolean' }),
+        column('day', { kind: 'date' }),
+        column('detected_at', { kind: 'timestamp' }),
+        column('select', { kind: 'varchar', length: 1 }),
+        column('we"ird', { kind: 'text' }),
+      ];
+      await createTable('settlement_ods', 'described "table"', columns);
+      expect(await warehouse.describeTable('settlement_ods', 'described "table"')).toEqual(columns);
+      expect(await warehouse.describeTable('settlement_ods', 'absent')).toBeNull();
+      expect(await warehouse.describeTable('no_such_schema', 'described "table"')).toBeNull();
+    });
+
+    it('existingSchemas lists those present, in the order asked', async () => {
+      await execute('create schema if not exists order_tracking_meta');
+      expect(
+        await warehouse.existingSchemas([
+          'nope',
+          'order_tracking_meta',
+          'public',
+          'settlement_ods',
+          'also_nope',
+        ]),
+      ).toEqual(['order_tracking_meta', 'public', 'settlement_ods']);
+      expect(await warehouse.existingSchemas([])).toEqual([]);
+    });
+  });
+
+  describe('lease', () => {
+    it('is exclusive across warehouses until released', async () => {
+      const other = await openPostgresWarehouse(db.url);
+      try {
+        const first = await warehouse.tryLease('pipeline default');
+        expect(first).not.toBeNull();
+        const started = Date.now();
+        expect(await other.tryLease('pipeline default')).toBeNull();
+        expect(Date.now() - started).toBeLessThan(1000);
+        const unrelated = await other.tryLease('pipeline other');
+        expect(unrelated).not.toBeNull();
+        await unrelated?.release();
+        await first?.release();
+        await first?.release(); // idempotent
+        const second = await other.tryLease('pipeline default');
+        expect(second).not.toBeNull();
+        expect(await warehouse.tryLease('pipeline default')).toBeNull();
+        await second?.release();
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('vanishes with the session that holds it', async () => {
+      const other = await openPostgresWarehouse(db.url);
+      try {
+        const held = await warehouse.tryLease('crash test');
+        expect(held).not.toBeNull();
+        expect(await other.tryLease('crash test')).toBeNull();
+        // Simulate the holder dying: the server ends its session.
+        await execute(
+          `select pg_terminate_backend(pid) from pg_locks
+            where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())`,
+        );
+        let retaken = null;
+        for (let i = 0; i < 40 && !retaken; i++) {
+          retaken = await other.tryLease('crash test');
+          if (!retaken) await sleep(50);
+        }
+        expect(retaken).not.toBeNull();
+        await retaken?.release();
+        await expect(held?.release()).resolves.toBeUndefined();
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('cancel', () => {
+    it('stops a running statement on the server within a couple of seconds', async () => {
+      const connection: WarehouseConnection = await warehouse.connect();
+      try {
+        const sleeping = connection.query('select pg_sleep(30)');
+        const settled = sleeping.then(
+          () => 'resolved',
+          (e: unknown) => e,
+        );
+        await sleep(300);
+        const started = Date.now();
+        await connection.cancel();
+        const outcome = await settled;
+        expect(Date.now() - started).toBeLessThan(2000);
+        expect(outcome).toBeInstanceOf(Error);
+        expect((outcome as Error).message).toMatch(/canceling statement due to user request/);
+        expect(await connection.query('select 5 as ok')).toEqual([{ ok: 5 }]);
+        await connection.cancel(); // idle: a no-op
+        expect(await connection.query('select 6 as ok')).toEqual([{ ok: 6 }]);
+      } finally {
+        await connection.release();
+      }
+    });
+  });
+
+  it('cancel also stops a COPY that waits for its next batch, at once', async () => {
+    await execute('create table cancelled_copy (id bigint)');
+    async function* slow(): AsyncIterable<readonly Row[]> {
+      // A source that is slow to produce its next batch: the rejection must not wait for it.
+      for (let i = 0; i < 3; i++) {
+        yield [[i]];
+        await sleep(1500);
+      }
+    }
+    await withConnection(warehouse, async (c) => {
+      const loading = c.load('public', 'cancelled_copy', [column('id', { kind: 'bigint' })], slow());
+      const settled = loading.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+      await sleep(350);
+      const started = Date.now();
+      await c.cancel();
+      const outcome = await settled;
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect((outcome as Error).message).toMatch(/canceling statement due to user request/);
+      expect(await c.query('select count(*) as n from cancelled_copy')).toEqual([{ n: 0 }]);
+    });
+  });
+
+  describe('opening', () => {
+    const openError = async (url: string): Promise<Error> => {
+      const error = await openPostgresWarehouse(url).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as Error;
+    };
+
+    it('redacts the password in displayUrl', async () => {
+      const url = new URL(db.url);
+      url.password = 's3cret-pw';
+      const opened = await openPostgresWarehouse(url.toString());
+      try {
+        expect(opened.displayUrl).toBe(db.url.replace('postgres@', 'postgres:***@'));
+      } finally {
+        await opened.close();
+      }
+    });
+
+    it('names an unreachable server in one line without the password', async () => {
+      const port = await freePort();
+      const error = await openError(`postgres://postgres:s3cret-pw@127.0.0.1:${port}/db`);
+      expect(error.message).toBe(
+        `warehouse postgres://postgres:***@127.0.0.1:${port}/db is unreachable: connect ECONNREFUSED 127.0.0.1:${port}`,
+      );
+    });
+
+    it('names an unknown database in one line without the password', async () => {
+      const url = new URL(db.url);
+      url.password = 's3cret-pw';
+      url.pathname = '/ot_missing_database';
+      const error = await openError(url.toString());
+      expect(error.message).toBe(
+        `warehouse ${url.toString().replace(':s3cret-pw@', ':***@')} names a database that does not exist: database "ot_missing_database" does not exist`,
+      );
+      expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('s3cret');
+    });
+  });
+});
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
