@@ -1,0 +1,84 @@
+import { Command, Option } from 'commander';
+import { ConfigError } from '../config/errors.js';
+import { resolveSettings, type CliOptions } from '../config/settings.js';
+import { createLogger } from '../runner/logger.js';
+import { runCycle } from '../runner/run-cycle.js';
+import { reportError } from './errors.js';
+import { initCommand } from './init.js';
+import { formatSummary } from './run.js';
+
+interface GlobalOptions extends CliOptions {
+  readonly verbose?: boolean;
+}
+
+/** `ORDER_TRACKING_NOW` (epoch seconds) replays a cycle at another time: demos and tests. */
+const clockFromEnv = (): number | undefined => {
+  const raw = process.env.ORDER_TRACKING_NOW;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`ORDER_TRACKING_NOW "${raw}" is not epoch seconds`);
+  return Number(raw);
+};
+
+const program = new Command('order-tracking')
+  .description('Keeps an analytics copy of an order-tracking MySQL database in a warehouse.')
+  .addOption(
+    new Option(
+      '--warehouse <url>',
+      'warehouse URL (duckdb:<file>, postgres://…); env ORDER_TRACKING_WAREHOUSE',
+    ),
+  )
+  .addOption(new Option('--source <url>', 'source URL (mysql://…, sqlite:<file>); env ORDER_TRACKING_SOURCE'))
+  .option('--config <file>', 'JSON settings file (default ./order-tracking.json when present)')
+  .option('--batch-size <rows>', 'rows per streamed batch (default 50000); env ORDER_TRACKING_BATCH_SIZE')
+  .option('-v, --verbose', 'debug logs and stack traces')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+const settings = () => resolveSettings(globals());
+
+program
+  .command('init')
+  .description('create schemas, raw, exceptions and metadata tables (idempotent)')
+  .action(async () => {
+    const statements = await initCommand(settings());
+    process.stdout.write(`initialized: ${statements.length} statements, all idempotent\n`);
+  });
+
+program
+  .command('run')
+  .description('run one 15-minute cycle')
+  .option('--json', 'print the run summary as JSON')
+  .action(async (options: { json?: boolean }) => {
+    const resolved = settings();
+    const log = createLogger(Boolean(globals().verbose));
+    const controller = new AbortController();
+    process.once('SIGTERM', () => controller.abort());
+    process.once('SIGINT', () => controller.abort());
+    const summary = await runCycle({
+      settings: resolved,
+      log,
+      now: clockFromEnv(),
+      signal: controller.signal,
+    });
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...summary, tasks: summary.tasks.map(({ cause: _c, ...t }) => t) })}\n`
+        : `${formatSummary(summary)}\n`,
+    );
+  });
+
+program
+  .command('demo')
+  .description('the whole system on the embedded engines with generated data')
+  .option('--days <n>', 'days of generated history', '240')
+  .action(async (options: { days: string }) => {
+    const { demoCommand } = await import('./demo.js');
+    await demoCommand(globals(), Number(options.days));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportError(error, Boolean(globals().verbose));
+}

@@ -1,0 +1,38 @@
+import type { Column } from '../engines/types.js';
+import type { Dialect } from '../engines/warehouse/warehouse.js';
+
+/** A table the pipeline owns, as data: DDL is generated from it per dialect. */
+export interface TableSpec {
+  readonly schema: string;
+  readonly name: string;
+  readonly columns: readonly Column[];
+  readonly primaryKey?: readonly string[];
+}
+
+export const createSchema = (d: Dialect, schema: string): string =>
+  `create schema if not exists ${d.quote(schema)}`;
+
+export const createTable = (d: Dialect, t: TableSpec): string => {
+  const lines = t.columns.map((c) => `  ${d.quote(c.name)} ${d.columnType(c.type)}`);
+  if (t.primaryKey?.length) lines.push(`  primary key (${t.primaryKey.map(d.quote).join(', ')})`);
+  return `create table if not exists ${d.table(t.schema, t.name)} (\n${lines.join(',\n')}\n)`;
+};
+
+export const addColumn = (d: Dialect, schema: string, table: string, column: Column): string =>
+  `alter table ${d.table(schema, table)} add column ${d.quote(column.name)} ${d.columnType(column.type)}`;
+
+export const alterColumnType = (d: Dialect, schema: string, table: string, column: Column): string =>
+  `alter table ${d.table(schema, table)} alter column ${d.quote(column.name)} type ${d.columnType(column.type)}`;
+
+/** Shorthand for table specs written as data: `col('run_id', 'bigint')`. */
+export const col = (name: string, kind: 'bigint' | 'integer' | 'text' | 'timestamp' | 'double'): Column => ({
+  name,
+  sourceName: name,
+  type: { kind },
+});
+
+export const varchar = (name: string, length: number): Column => ({
+  name,
+  sourceName: name,
+  type: { kind: 'varchar', length },
+});

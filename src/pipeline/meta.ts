@@ -1,0 +1,99 @@
+import type { Schemas } from '../config/settings.js';
+import { col, varchar, type TableSpec } from './ddl.js';
+
+/** The metadata schema's tables (SPEC §2): the run ledger, watermarks and load batches. */
+export const metaTables = (
+  schemas: Schemas,
+): Record<'runs' | 'taskInstances' | 'watermarks' | 'batches' | 'schemaChanges', TableSpec> => ({
+  runs: {
+    schema: schemas.meta,
+    name: 'runs',
+    columns: [
+      col('run_id', 'bigint'),
+      varchar('kind', 32),
+      varchar('state', 16),
+      col('started_at', 'timestamp'),
+      col('ended_at', 'timestamp'),
+      col('error', 'text'),
+      col('summary', 'text'),
+    ],
+    primaryKey: ['run_id'],
+  },
+  taskInstances: {
+    schema: schemas.meta,
+    name: 'task_instances',
+    columns: [
+      col('run_id', 'bigint'),
+      varchar('task', 64),
+      varchar('state', 16),
+      col('started_at', 'timestamp'),
+      col('ended_at', 'timestamp'),
+      col('seconds', 'double'),
+      col('rows_read', 'bigint'),
+      col('rows_written', 'bigint'),
+      col('error', 'text'),
+    ],
+    primaryKey: ['run_id', 'task'],
+  },
+  watermarks: {
+    schema: schemas.meta,
+    name: 'watermarks',
+    columns: [
+      varchar('table_name', 64),
+      varchar('cursor_column', 64),
+      col('value', 'bigint'),
+      col('batch_id', 'bigint'),
+      col('updated_at', 'timestamp'),
+    ],
+    primaryKey: ['table_name'],
+  },
+  batches: {
+    schema: schemas.meta,
+    name: 'batches',
+    columns: [
+      col('batch_id', 'bigint'),
+      col('run_id', 'bigint'),
+      varchar('table_name', 64),
+      varchar('cursor_column', 64),
+      col('window_from', 'bigint'),
+      col('window_to', 'bigint'),
+      col('source_count', 'bigint'),
+      col('landed_count', 'bigint'),
+      // loading → landed → validated; or failed / abandoned (never consumed by a mart).
+      varchar('state', 16),
+      col('created_at', 'timestamp'),
+    ],
+    primaryKey: ['batch_id'],
+  },
+  schemaChanges: {
+    schema: schemas.meta,
+    name: 'schema_changes',
+    columns: [
+      col('run_id', 'bigint'),
+      varchar('table_name', 64),
+      varchar('column_name', 64),
+      varchar('change', 32),
+      varchar('column_type', 64),
+      col('detected_at', 'timestamp'),
+    ],
+  },
+});
+
+/** `settlement_ods.order_tracking_exceptions` (SPEC §2): the ledger of rows the marts could not place. */
+export const exceptionsTable = (schemas: Schemas): TableSpec => ({
+  schema: schemas.mart,
+  name: 'order_tracking_exceptions',
+  columns: [
+    col('exception_id', 'bigint'),
+    varchar('order_id', 64),
+    varchar('exception_type', 64),
+    varchar('source_table', 64),
+    col('source_id', 'bigint'),
+    col('traceseq', 'integer'),
+    col('pathtime', 'bigint'),
+    col('event_time', 'bigint'),
+    col('detected_at', 'timestamp'),
+    col('resolved_at', 'timestamp'),
+    varchar('notes', 512),
+  ],
+});

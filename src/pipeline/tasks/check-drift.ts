@@ -1,0 +1,96 @@
+import { ExitCode, UserError } from '../../config/errors.js';
+import type { Column } from '../../engines/types.js';
+import type { TaskOutcome } from '../../runner/context.js';
+import type { Task } from '../../runner/task.js';
+import { addColumn, alterColumnType } from '../ddl.js';
+import { compareColumns } from '../drift.js';
+import { metaTables } from '../meta.js';
+import { loadColumns, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
+
+const loadColumnNames = new Set(loadColumns.map((c) => c.name));
+
+/**
+ * SPEC §3 check_drift: every problem in every table is collected first and reported at once, so a
+ * dropped or retyped required column stops the run before anything is written; then new source
+ * columns are added to raw (schema evolution) and recorded.
+ */
+export const checkDrift: Task = {
+  name: 'check_drift',
+  after: [],
+  timeoutMinutes: 60,
+  async run(ctx, scope): Promise<TaskOutcome> {
+    const { warehouse, source, settings } = ctx;
+    const d = warehouse.dialect;
+    const columns = new Map<SourceTableName, readonly Column[]>();
+    const errors: string[] = [];
+    const dropped: string[] = [];
+    const changes: { table: SourceTableName; statement: string; column: Column; change: string }[] = [];
+    for (const spec of sourceTables) {
+      const sourceColumns = await source.describeTable(spec.name);
+      if (!sourceColumns) {
+        errors.push(`source table ${spec.name} does not exist in ${source.displayUrl}`);
+        continue;
+      }
+      const cursor = settings.cursors[spec.name].column.toLowerCase();
+      if (
+        !sourceColumns.some(
+          (c) => c.name === cursor && (c.type.kind === 'integer' || c.type.kind === 'bigint'),
+        )
+      )
+        errors.push(
+          `cursor column ${spec.name}.${settings.cursors[spec.name].column} is not an integer column of the source`,
+        );
+      const raw = rawTableName(spec.name);
+      const rawColumns = await warehouse.describeTable(settings.schemas.raw, raw);
+      if (!rawColumns) {
+        errors.push(
+          `warehouse table ${settings.schemas.raw}.${raw} does not exist: run \`order-tracking init\` first`,
+        );
+        continue;
+      }
+      const drift = compareColumns(spec, sourceColumns, rawColumns, loadColumnNames);
+      errors.push(...drift.errors);
+      for (const c of drift.added)
+        changes.push({
+          table: spec.name,
+          statement: addColumn(d, settings.schemas.raw, raw, c),
+          column: c,
+          change: 'added',
+        });
+      for (const c of drift.widened)
+        changes.push({
+          table: spec.name,
+          statement: alterColumnType(d, settings.schemas.raw, raw, c),
+          column: c,
+          change: 'widened',
+        });
+      for (const name of drift.dropped) dropped.push(`${spec.name}.${name}`);
+      columns.set(spec.name, sourceColumns);
+    }
+    if (errors.length > 0) throw new UserError(`check_drift: ${errors.join('; ')}`, ExitCode.drift);
+    for (const column of dropped)
+      ctx.log.warn({ column }, 'column gone from the source; raw keeps it and loads NULL');
+
+    if (changes.length > 0) {
+      const log = metaTables(settings.schemas).schemaChanges;
+      await scope.withConnection((connection) =>
+        connection.transaction(async () => {
+          for (const change of changes) {
+            await connection.execute(change.statement);
+            await connection.execute(
+              `insert into ${d.table(log.schema, log.name)} (run_id, table_name, column_name, change, column_type, detected_at)
+               values ($1, $2, $3, $4, $5, current_timestamp)`,
+              [ctx.runId, change.table, change.column.name, change.change, d.columnType(change.column.type)],
+            );
+          }
+        }),
+      );
+    }
+    ctx.state.columns = columns;
+    return {
+      note: changes.length
+        ? changes.map((c) => `${c.change} ${c.table}.${c.column.name}`).join(', ')
+        : undefined,
+    };
+  },
+};

@@ -1,0 +1,39 @@
+import type { Settings } from '../config/settings.js';
+import type { CursorRange, Source } from '../engines/source/source.js';
+import type { Column } from '../engines/types.js';
+import type { Warehouse } from '../engines/warehouse/warehouse.js';
+import type { SourceTableName } from '../pipeline/tables.js';
+import type { Logger } from './logger.js';
+
+export interface LandedBatch {
+  readonly table: SourceTableName;
+  readonly batchId: number;
+  readonly range: CursorRange;
+  readonly sourceCount: number;
+  readonly landedCount: number;
+}
+
+/** What the tasks of one run share. Tasks fill `state` in DAG order. */
+export interface RunContext {
+  readonly settings: Settings;
+  readonly warehouse: Warehouse;
+  readonly source: Source;
+  readonly runId: number;
+  /** The run's clock, epoch seconds (injectable for replays and tests). */
+  readonly now: number;
+  readonly log: Logger;
+  readonly state: {
+    /** Source columns per table after check_drift, in source order (lower-case names). */
+    columns?: ReadonlyMap<SourceTableName, readonly Column[]>;
+    windows?: ReadonlyMap<SourceTableName, CursorRange>;
+    batches?: ReadonlyMap<SourceTableName, LandedBatch>;
+  };
+}
+
+/** What a task reports for the run ledger and the summary. */
+export interface TaskOutcome {
+  readonly rowsRead?: number;
+  readonly rowsWritten?: number;
+  /** One line for the summary, e.g. `+1 column on uni_tracking_info`. */
+  readonly note?: string;
+}

@@ -1,0 +1,155 @@
+import type { Settings } from '../config/settings.js';
+import { requireSource } from '../config/settings.js';
+import { ExitCode, UserError } from '../config/errors.js';
+import { openSource } from '../engines/source/open.js';
+import type { Source } from '../engines/source/source.js';
+import { openWarehouse } from '../engines/warehouse/open.js';
+import type { Warehouse } from '../engines/warehouse/warehouse.js';
+import { metaTables } from '../pipeline/meta.js';
+import { cycleTasks } from '../pipeline/tasks/index.js';
+import type { RunContext } from './context.js';
+import type { Logger } from './logger.js';
+import { executeGraph, type TaskReport } from './graph.js';
+
+export interface RunSummary {
+  readonly runId: number;
+  readonly state: 'success' | 'failed';
+  readonly seconds: number;
+  readonly tasks: readonly TaskReport[];
+  readonly error?: string;
+}
+
+export interface CycleOptions {
+  readonly settings: Settings;
+  readonly log: Logger;
+  /** The run's clock, epoch seconds; defaults to the wall clock. */
+  readonly now?: number;
+  /** Stops the run (SIGTERM): the current task is cancelled and the lease released. */
+  readonly signal?: AbortSignal;
+}
+
+/** The lease key of one pipeline: its metadata schema (SPEC §7: one active run per pipeline). */
+export const leaseKey = (settings: Settings): string => `order-tracking:${settings.schemas.meta}`;
+
+const isoNow = (): string => new Date().toISOString();
+
+/** Fails with "run init first" when the metadata tables are missing. */
+export const requireInitialized = async (warehouse: Warehouse, settings: Settings): Promise<void> => {
+  const runs = metaTables(settings.schemas).runs;
+  if (!(await warehouse.describeTable(runs.schema, runs.name)))
+    throw new UserError(
+      `warehouse ${warehouse.displayUrl} has no ${runs.schema}.${runs.name}: run \`order-tracking init\` first`,
+      ExitCode.config,
+    );
+};
+
+/**
+ * Opens the source, runs `preflight` on it, then opens the warehouse and runs `fn` under the
+ * pipeline's lease; always releases and closes. Source problems surface before the warehouse is
+ * touched (an embedded warehouse file is not even created).
+ */
+export const withPipeline = async <P, T>(
+  settings: Settings,
+  preflight: (source: Source) => Promise<P>,
+  fn: (warehouse: Warehouse, source: Source, checked: P) => Promise<T>,
+): Promise<T> => {
+  const source = await openSource(requireSource(settings));
+  try {
+    const checked = await preflight(source);
+    const warehouse = await openWarehouse(settings.warehouse);
+    try {
+      const lease = await warehouse.tryLease(leaseKey(settings));
+      if (!lease)
+        throw new UserError(
+          `another order-tracking run is active on ${warehouse.displayUrl} (lease ${leaseKey(settings)}); nothing was changed`,
+          ExitCode.busy,
+        );
+      try {
+        return await fn(warehouse, source, checked);
+      } finally {
+        await lease.release();
+      }
+    } finally {
+      await warehouse.close();
+    }
+  } finally {
+    await source.close();
+  }
+};
+
+/** One 15-minute cycle (SPEC §3), recorded in the run ledger. */
+export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
+  const { settings, log } = options;
+  return withPipeline(
+    settings,
+    async () => undefined,
+    async (warehouse, source) => {
+      await requireInitialized(warehouse, settings);
+      const d = warehouse.dialect;
+      const meta = metaTables(settings.schemas);
+      const runs = d.table(meta.runs.schema, meta.runs.name);
+      const taskTable = d.table(meta.taskInstances.schema, meta.taskInstances.name);
+      const connection = await warehouse.connect();
+      try {
+        const last = await connection.query<{ m: number }>(
+          `select coalesce(max(run_id), 0) as m from ${runs}`,
+        );
+        const runId = Number(last[0]?.m ?? 0) + 1;
+        const startedAt = isoNow();
+        await connection.execute(
+          `insert into ${runs} (run_id, kind, state, started_at) values ($1, 'run', 'running', cast($2 as timestamp))`,
+          [runId, startedAt.replace('T', ' ').replace('Z', '')],
+        );
+        const context: RunContext = {
+          settings,
+          warehouse,
+          source,
+          runId,
+          now: options.now ?? Math.floor(Date.now() / 1000),
+          log: log.child({ run: runId }),
+          state: {},
+        };
+        const started = performance.now();
+        const reports = await executeGraph(cycleTasks, context, options.signal, async (report) => {
+          await connection.execute(
+            `insert into ${taskTable} (run_id, task, state, started_at, ended_at, seconds, rows_read, rows_written, error)
+           values ($1, $2, $3, cast($4 as timestamp), cast($5 as timestamp), $6, $7, $8, $9)`,
+            [
+              runId,
+              report.task,
+              report.state,
+              report.startedAt.replace('T', ' ').replace('Z', ''),
+              report.endedAt.replace('T', ' ').replace('Z', ''),
+              report.seconds,
+              report.rowsRead ?? null,
+              report.rowsWritten ?? null,
+              report.error ?? null,
+            ],
+          );
+        });
+        const failed = reports.find((r) => r.state === 'failed');
+        const summary: RunSummary = {
+          runId,
+          state: failed ? 'failed' : 'success',
+          seconds: (performance.now() - started) / 1000,
+          tasks: reports,
+          ...(failed ? { error: failed.error } : {}),
+        };
+        await connection.execute(
+          `update ${runs} set state = $1, ended_at = current_timestamp, error = $2, summary = $3 where run_id = $4`,
+          [summary.state, summary.error ?? null, JSON.stringify(summary), runId],
+        );
+        if (failed) {
+          const cause = failed.cause;
+          if (cause instanceof UserError) throw cause;
+          throw new UserError(`run ${runId} failed in ${failed.task}: ${failed.error}`, ExitCode.failure, {
+            cause,
+          });
+        }
+        return summary;
+      } finally {
+        await connection.release();
+      }
+    },
+  );
+};
