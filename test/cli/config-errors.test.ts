@@ -1,0 +1,146 @@
+/**
+ * Every bad configuration exits non-zero with one line naming the problem, before anything is
+ * written (SPEC §8), and never prints a password (SPEC §1).
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sourceDdl } from '../../src/generator/source-ddl.js';
+import { cli } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ot-config-'));
+const warehouse = join(dir, 'warehouse.duckdb');
+const source = join(dir, 'source.sqlite');
+
+const expectOneLine = async (args: string[], env: Record<string, string>, code: number, message: RegExp) => {
+  const r = await cli(args, { ORDER_TRACKING_WAREHOUSE: `duckdb:${warehouse}`, ...env });
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^order-tracking: /);
+  expect(lines[0]).toMatch(message);
+  expect(r.stderr).not.toMatch(/s3cr3t/);
+  expect(r.code).toBe(code);
+  expect(existsSync(warehouse)).toBe(false);
+};
+
+beforeAll(() => {
+  const db = new Database(source);
+  for (const statement of sourceDdl('sqlite')) db.exec(statement);
+  db.close();
+});
+
+describe('configuration errors', () => {
+  it('names an unknown warehouse scheme', () =>
+    expectOneLine(
+      ['init'],
+      { ORDER_TRACKING_WAREHOUSE: 'oracle://u:s3cr3t@h/db' },
+      2,
+      /unknown scheme "oracle"/,
+    ));
+
+  it('names an unknown source scheme', () =>
+    expectOneLine(
+      ['init', '--source', 'mongodb://u:s3cr3t@h/db'],
+      {},
+      2,
+      /source URL mongodb:\/\/u:\*\*\*@h\/db has an unknown scheme/,
+    ));
+
+  it('names a URL without a database', () =>
+    expectOneLine(['init', '--source', 'mysql://root:s3cr3t@127.0.0.1:3306'], {}, 2, /names no database/));
+
+  it('names a bad number', () =>
+    expectOneLine(
+      ['init', '--source', `sqlite:${source}`, '--batch-size', 'lots'],
+      {},
+      2,
+      /--batch-size "lots" is not a whole number/,
+    ));
+
+  it('names a bad number from the environment', () =>
+    expectOneLine(
+      ['init', '--source', `sqlite:${source}`],
+      { ORDER_TRACKING_BATCH_SIZE: '0' },
+      2,
+      /ORDER_TRACKING_BATCH_SIZE "0"/,
+    ));
+
+  it('names a bad schema name', () =>
+    expectOneLine(
+      ['init', '--source', `sqlite:${source}`],
+      { ORDER_TRACKING_MART_SCHEMA: 'Mart-Schema' },
+      2,
+      /ORDER_TRACKING_MART_SCHEMA "Mart-Schema" must be lower-case/,
+    ));
+
+  it('names a bad setting in the config file', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ tables: { uni_tracking_info: { overlap: -5 } } }));
+    return expectOneLine(
+      ['init', '--source', `sqlite:${source}`, '--config', file],
+      {},
+      2,
+      /config file .*bad\.json tables\.uni_tracking_info\.overlap/,
+    );
+  });
+
+  it('names an unknown table in the config file', () => {
+    const file = join(dir, 'unknown.json');
+    writeFileSync(file, JSON.stringify({ tables: { orders: { overlap: 5 } } }));
+    return expectOneLine(
+      ['init', '--source', `sqlite:${source}`, '--config', file],
+      {},
+      2,
+      /config file .*unknown\.json/,
+    );
+  });
+
+  it('names an unreachable MySQL host without its password', () =>
+    expectOneLine(
+      ['init', '--source', 'mysql://root:s3cr3t@127.0.0.1:1/test'],
+      {},
+      2,
+      /source mysql:\/\/root:\*\*\*@127\.0\.0\.1:1\/test is unreachable/,
+    ));
+
+  it('names an unreachable PostgreSQL host without its password', async () => {
+    const r = await cli(['init', '--source', `sqlite:${source}`], {
+      ORDER_TRACKING_WAREHOUSE: 'postgres://u:s3cr3t@127.0.0.1:1/db',
+    });
+    expect(r.stderr.trim()).toMatch(
+      /^order-tracking: warehouse postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db is unreachable/,
+    );
+    expect(r.stderr).not.toMatch(/s3cr3t/);
+    expect(r.code).toBe(2);
+  });
+
+  it('names a missing SQLite source file', () =>
+    expectOneLine(
+      ['init', '--source', `sqlite:${join(dir, 'nope.sqlite')}`],
+      {},
+      2,
+      /nope\.sqlite does not exist/,
+    ));
+
+  it('asks for a source when none is given', () => expectOneLine(['run'], {}, 2, /no source given/));
+
+  it('names a missing required source table and column, all at once', async () => {
+    const partial = join(dir, 'partial.sqlite');
+    const db = new Database(partial);
+    db.exec(
+      'create table uni_tracking_info (id integer primary key, order_id varchar(64), status varchar(32))',
+    );
+    db.exec(
+      'create table ecs_order_info (id integer primary key, order_id varchar(64), partner_id int, add_time int)',
+    );
+    db.close();
+    await expectOneLine(
+      ['init', '--source', `sqlite:${partial}`],
+      {},
+      3,
+      /uni_tracking_info has no required column update_time; source table uni_tracking_spath does not exist/,
+    );
+  });
+});
