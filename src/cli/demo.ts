@@ -1,32 +1,78 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { resolveSettings, type CliOptions } from '../config/settings.js';
+import { ConfigError } from '../config/errors.js';
+import { resolveSettings, type CliOptions, type Settings } from '../config/settings.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
-import { withConnection } from '../engines/warehouse/warehouse.js';
+import { withConnection, type Warehouse } from '../engines/warehouse/warehouse.js';
+import { listHistTables } from '../pipeline/hist.js';
+import { histTablePattern, marts } from '../pipeline/marts.js';
+import { exceptionsTable } from '../pipeline/meta.js';
 import { CYCLE_SECONDS, createGenerator, openSqliteWriter, summaryLines } from '../generator/index.js';
-import { metaTables } from '../pipeline/meta.js';
-import { rawTableName, sourceTables } from '../pipeline/tables.js';
 import { createLogger } from '../runner/logger.js';
 import { runCycle } from '../runner/run-cycle.js';
 import { initCommand } from './init.js';
+import { formatSummary } from './run.js';
 
 const DAY = 86_400;
-/** The generated history ends here, so it crosses 1 Jan 2026 (a half-year boundary, SPEC §9). */
-const DEMO_END = Date.UTC(2026, 1, 15) / 1000;
+/** Generated activity runs from here for `days`: with the default 420 days it crosses 1 Jul 2025 and 1 Jan 2026. */
+const DEMO_START = Date.UTC(2025, 2, 1) / 1000;
+/** The first run loads this much history at once; the rest is replayed run by run. */
+const INITIAL_DAYS = 200;
+/** Replay step before the last day, which is replayed in 15-minute cycles. */
+const STEP_DAYS = 2;
 const demoDir = join('.order-tracking', 'demo');
+
+/** Rows per mart and per hist period, one line per source table, and open exceptions by type. */
+const placementTable = async (warehouse: Warehouse, settings: Settings): Promise<string> =>
+  withConnection(warehouse, async (c) => {
+    const d = warehouse.dialect;
+    const count = async (table: string): Promise<number> =>
+      Number(
+        (
+          await c.query<{ n: number }>(`select count(*) as n from ${d.table(settings.schemas.mart, table)}`)
+        )[0]?.n ?? 0,
+      );
+    const perMart = new Map<string, Map<string, number>>();
+    const periods = new Set<string>();
+    for (const spec of marts) {
+      const row = new Map<string, number>([['mart', await count(spec.table)]]);
+      for (const h of await listHistTables(c, settings.schemas.mart, spec)) {
+        const period = histTablePattern(spec).exec(h)?.[1] ?? h;
+        periods.add(period);
+        row.set(period, await count(h));
+      }
+      perMart.set(spec.name, row);
+    }
+    const columns = ['mart', ...[...periods].sort()];
+    const lines = [
+      `  ${''.padEnd(10)}${columns.map((c) => (c === 'mart' ? 'mart' : `hist ${c}`).padStart(15)).join('')}`,
+    ];
+    for (const [name, row] of perMart)
+      lines.push(
+        `  ${name.padEnd(10)}${columns.map((c) => String(row.get(c) ?? '-').padStart(15)).join('')}`,
+      );
+    const e = exceptionsTable(settings.schemas);
+    const open = await c.query<{ exception_type: string; n: number }>(
+      `select exception_type, count(*) as n from ${d.table(e.schema, e.name)} where resolved_at is null group by exception_type order by 1`,
+    );
+    lines.push(
+      '',
+      `  open exceptions: ${open.map((o) => `${o.exception_type} ${o.n}`).join(', ') || 'none'}`,
+    );
+    return lines.join('\n');
+  });
 
 const isoDay = (epoch: number): string => new Date(epoch * 1000).toISOString().slice(0, 10);
 
 /**
- * `order-tracking demo`: generates a SQLite source under `.order-tracking/demo/`, loads its history
- * into an embedded DuckDB warehouse there, then replays a day of live traffic cycle by cycle.
+ * `order-tracking demo`: generates a SQLite source under `.order-tracking/demo/`, loads its first
+ * months into an embedded DuckDB warehouse there, replays the rest run by run (the last day in
+ * 15-minute cycles) so archives rotate across half-year boundaries, then shows where rows went.
  */
 export const demoCommand = async (cli: CliOptions, days: number): Promise<void> => {
-  if (!Number.isInteger(days) || days < 2 || days > 1000)
-    throw new (await import('../config/errors.js')).ConfigError(
-      `--days "${days}" is not a whole number between 2 and 1000`,
-    );
+  if (!Number.isInteger(days) || days < INITIAL_DAYS + 2 || days > 1000)
+    throw new ConfigError(`--days "${days}" is not a whole number between ${INITIAL_DAYS + 2} and 1000`);
   rmSync(demoDir, { recursive: true, force: true });
   mkdirSync(demoDir, { recursive: true });
   const sourcePath = join(demoDir, 'source.sqlite');
@@ -36,72 +82,71 @@ export const demoCommand = async (cli: CliOptions, days: number): Promise<void> 
     warehouse: `duckdb:${join(demoDir, 'warehouse.duckdb')}`,
   });
   const log = createLogger(false);
-  const replayDays = 1;
-  const generator = createGenerator({ seed: 42, start: DEMO_END - days * DAY, days, ordersPerDay: 150 });
+  const generator = createGenerator({
+    seed: 42,
+    start: DEMO_START,
+    days,
+    ordersPerDay: 80,
+    rates: { reactivated: 0.03 },
+  });
+  const end = DEMO_START + days * DAY;
   const writer = openSqliteWriter(sourcePath);
   await writer.createTables();
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 
+  const firstLoad = DEMO_START + INITIAL_DAYS * DAY;
   out(
-    `Generating ${days - replayDays} days of history (${isoDay(generator.start)} … ${isoDay(DEMO_END - replayDays * DAY)}) into ${sourcePath}`,
+    `Generating ${INITIAL_DAYS} days of history (${isoDay(DEMO_START)} … ${isoDay(firstLoad)}) into ${sourcePath}`,
   );
-  const started = performance.now();
-  await generator.advanceTo(writer, DEMO_END - replayDays * DAY);
-  out(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-
+  await generator.advanceTo(writer, firstLoad);
   await initCommand(settings);
-
-  const first = await runCycle({ settings, log, now: generator.now + 60 });
+  const first = await runCycle({ settings, log, now: firstLoad + 120 });
   out(
     `Initial load: run ${first.runId} in ${first.seconds.toFixed(1)} s (${first.tasks.find((t) => t.task === 'extract')?.note ?? ''})`,
   );
 
-  const cycles = (replayDays * DAY) / CYCLE_SECONDS;
-  out(`Replaying ${cycles} fifteen-minute cycles of live traffic:`);
+  const stops: number[] = [];
+  for (let t = firstLoad + STEP_DAYS * DAY; t < end - DAY; t += STEP_DAYS * DAY) stops.push(t);
+  for (let t = end - DAY + CYCLE_SECONDS; t <= end; t += CYCLE_SECONDS) stops.push(t);
+  out(
+    `Replaying ${isoDay(firstLoad)} … ${isoDay(end)}: ${stops.length - 96} runs ${STEP_DAYS} days apart, then 96 fifteen-minute cycles`,
+  );
   const bar = new cliProgress.SingleBar(
-    { format: '  {bar} {value}/{total} cycles  {rows} rows', hideCursor: true, stream: process.stdout },
+    {
+      format: '  {bar} {value}/{total} runs  {day}  {rows} rows extracted',
+      hideCursor: true,
+      stream: process.stdout,
+    },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(cycles, 0, { rows: 0 });
+  bar.start(stops.length, 0, { rows: 0, day: isoDay(firstLoad) });
   let rows = 0;
-  for (let i = 1; i <= cycles; i++) {
-    const t = DEMO_END - replayDays * DAY + i * CYCLE_SECONDS;
+  let last = first;
+  for (const [i, t] of stops.entries()) {
     await generator.advanceTo(writer, t);
-    const summary = await runCycle({ settings, log, now: t + 60 });
-    rows += summary.tasks.find((task) => task.task === 'extract')?.rowsWritten ?? 0;
-    bar.update(i, { rows });
+    last = await runCycle({ settings, log, now: t + 120 });
+    rows += last.tasks.find((task) => task.task === 'extract')?.rowsWritten ?? 0;
+    bar.update(i + 1, { rows, day: isoDay(t) });
   }
   bar.stop();
   await writer.close();
 
   out('');
-  out('What the source holds:');
+  out('The source:');
   for (const line of summaryLines(generator.summary)) out(`  ${line}`);
   out('');
-  out(`What landed in ${settings.warehouse.url}:`);
+  out(`The last 15-minute cycle (run ${last.runId}):`);
+  out(formatSummary(last).split('\n').slice(1).join('\n'));
+  out('');
+  out(`Where everything went in ${settings.warehouse.url}:`);
   const warehouse = await openWarehouse(settings.warehouse);
   try {
-    await withConnection(warehouse, async (c) => {
-      const d = warehouse.dialect;
-      const marks = metaTables(settings.schemas).watermarks;
-      for (const spec of sourceTables) {
-        const [row] = await c.query<{ n: number; ids: number; batches: number }>(
-          `select count(*) as n, count(distinct id) as ids, count(distinct _batch_id) as batches
-             from ${d.table(settings.schemas.raw, rawTableName(spec.name))}`,
-        );
-        const [mark] = await c.query<{ value: number }>(
-          `select value from ${d.table(marks.schema, marks.name)} where table_name = $1`,
-          [spec.name],
-        );
-        out(
-          `  ${settings.schemas.raw}.${rawTableName(spec.name).padEnd(24)} ${String(row?.n).padStart(9)} row versions, ${String(row?.ids).padStart(8)} distinct ids, ${row?.batches} batches, watermark ${spec.cursor.column} = ${mark?.value}`,
-        );
-      }
-    });
+    out(await placementTable(warehouse, settings));
   } finally {
     await warehouse.close();
   }
   out('');
-  out('Next: the marts, archives and exceptions build on these raw tables. Look around with');
-  out(`  duckdb ${join(demoDir, 'warehouse.duckdb')}   (or any DuckDB client)`);
+  out('Look around:');
+  out(`  npx order-tracking status --warehouse duckdb:${join(demoDir, 'warehouse.duckdb')}`);
+  out(`  npx order-tracking exceptions list --open --warehouse duckdb:${join(demoDir, 'warehouse.duckdb')}`);
 };

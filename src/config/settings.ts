@@ -27,6 +27,11 @@ export interface Settings {
   /** Rows per streamed batch: the extract's memory bound (default 50,000). */
   readonly batchSize: number;
   readonly cursors: Readonly<Record<SourceTableName, CursorSpec>>;
+  /**
+   * Archive periods (`2025_h2`) that must not be written: rows that would go there stay in their
+   * mart under an open ARCHIVE_ROUTING_GAP exception (SPEC §4 safety net). Default none.
+   */
+  readonly frozenPeriods: readonly string[];
 }
 
 /** What the command line says; every field optional (flags win over the environment). */
@@ -61,6 +66,7 @@ const fileSchema = z
     source: z.string().optional(),
     schemas: z.object({ raw: identifier, mart: identifier, meta: identifier }).partial().strict().optional(),
     batchSize: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    frozenPeriods: z.array(z.string().regex(/^\d{4}_h[12]$/, 'must be a period like 2025_h2')).optional(),
     tables: z
       .object(Object.fromEntries(sourceTables.map((t) => [t.name, cursorOverride.optional()])))
       .strict()
@@ -97,6 +103,17 @@ const parseBatchSize = (raw: string, where: string): number => {
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 1_000_000)
     throw new ConfigError(`${where} "${raw}" is not a whole number between 1 and 1000000`);
   return n;
+};
+
+const parsePeriods = (raw: string): string[] => {
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = names.find((n) => !/^\d{4}_h[12]$/.test(n));
+  if (bad !== undefined)
+    throw new ConfigError(`ORDER_TRACKING_FROZEN_PERIODS "${bad}" is not a period like 2025_h2`);
+  return names;
 };
 
 const parseSchema = (raw: string, where: string): string => {
@@ -154,7 +171,10 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
     }),
   ) as Record<SourceTableName, CursorSpec>;
 
-  return { warehouse, source, schemas, batchSize, cursors };
+  const frozenRaw = env.ORDER_TRACKING_FROZEN_PERIODS;
+  const frozenPeriods = frozenRaw !== undefined ? parsePeriods(frozenRaw) : (file.frozenPeriods ?? []);
+
+  return { warehouse, source, schemas, batchSize, cursors, frozenPeriods };
 };
 
 /** The source URL, or a one-line error telling how to give one. */

@@ -7,13 +7,18 @@ export interface TableSpec {
   readonly name: string;
   readonly columns: readonly Column[];
   readonly primaryKey?: readonly string[];
+  /** Column defaults as SQL expressions (e.g. a sequence's `nextval`). */
+  readonly defaults?: Readonly<Record<string, string>>;
 }
 
 export const createSchema = (d: Dialect, schema: string): string =>
   `create schema if not exists ${d.quote(schema)}`;
 
 export const createTable = (d: Dialect, t: TableSpec): string => {
-  const lines = t.columns.map((c) => `  ${d.quote(c.name)} ${d.columnType(c.type)}`);
+  const lines = t.columns.map((c) => {
+    const fallback = t.defaults?.[c.name];
+    return `  ${d.quote(c.name)} ${d.columnType(c.type)}${fallback ? ` default ${fallback}` : ''}`;
+  });
   if (t.primaryKey?.length) lines.push(`  primary key (${t.primaryKey.map(d.quote).join(', ')})`);
   return `create table if not exists ${d.table(t.schema, t.name)} (\n${lines.join(',\n')}\n)`;
 };
@@ -36,3 +41,6 @@ export const varchar = (name: string, length: number): Column => ({
   sourceName: name,
   type: { kind: 'varchar', length },
 });
+
+export const createSequence = (d: Dialect, schema: string, name: string): string =>
+  `create sequence if not exists ${d.table(schema, name)}`;

@@ -1,13 +1,16 @@
 import type { Settings } from '../config/settings.js';
 import type { Column } from '../engines/types.js';
 import type { Dialect } from '../engines/warehouse/warehouse.js';
-import { createSchema, createTable } from './ddl.js';
-import { exceptionsTable, metaTables } from './meta.js';
+import { createSchema, createSequence, createTable } from './ddl.js';
+import { martIndexes } from './mart-sql.js';
+import { marts } from './marts.js';
+import { exceptionIdSequence, exceptionsTable, metaTables } from './meta.js';
 import { loadColumns, rawTableName, sourceTables, type SourceTableName } from './tables.js';
 
 /**
- * The DDL of `order-tracking init` (SPEC §8): schemas, raw tables shaped like the source plus the
- * load metadata, the exceptions ledger and the metadata tables. Every statement is `if not exists`,
+ * The DDL of `order-tracking init` (SPEC §8): schemas, raw and mart tables shaped like the source
+ * plus the load metadata, the exceptions ledger and the metadata tables. Hist tables are created
+ * by the archive when a period first needs one. Every statement is `if not exists`,
  * so running it twice changes nothing.
  */
 export const planInit = (
@@ -28,6 +31,17 @@ export const planInit = (
       }),
     );
   }
+  for (const spec of marts) {
+    const columns = sourceColumns.get(spec.source) ?? [];
+    statements.push(
+      createTable(d, { schema: schemas.mart, name: spec.table, columns: [...columns, ...loadColumns] }),
+    );
+    for (const index of martIndexes(spec)) {
+      const sql = d.createIndex(schemas.mart, spec.table, index.columns, index.unique);
+      if (sql) statements.push(sql);
+    }
+  }
+  statements.push(createSequence(d, schemas.meta, exceptionIdSequence));
   statements.push(createTable(d, exceptionsTable(schemas)));
   for (const table of Object.values(metaTables(schemas))) statements.push(createTable(d, table));
   return statements;

@@ -4,7 +4,10 @@ import { col, varchar, type TableSpec } from './ddl.js';
 /** The metadata schema's tables (SPEC §2): the run ledger, watermarks and load batches. */
 export const metaTables = (
   schemas: Schemas,
-): Record<'runs' | 'taskInstances' | 'watermarks' | 'batches' | 'schemaChanges', TableSpec> => ({
+): Record<
+  'runs' | 'taskInstances' | 'watermarks' | 'batches' | 'schemaChanges' | 'martState' | 'testFailures',
+  TableSpec
+> => ({
   runs: {
     schema: schemas.meta,
     name: 'runs',
@@ -65,6 +68,30 @@ export const metaTables = (
     ],
     primaryKey: ['batch_id'],
   },
+  martState: {
+    // Each mart's consumption high-water mark per raw table it reads: the last batch it applied.
+    schema: schemas.meta,
+    name: 'mart_state',
+    columns: [
+      varchar('mart', 32),
+      varchar('source_table', 64),
+      col('batch_id', 'bigint'),
+      col('updated_at', 'timestamp'),
+    ],
+    primaryKey: ['mart', 'source_table'],
+  },
+  testFailures: {
+    schema: schemas.meta,
+    name: 'test_failures',
+    columns: [
+      col('run_id', 'bigint'),
+      varchar('test', 64),
+      varchar('severity', 8),
+      varchar('order_id', 64),
+      col('detail', 'text'),
+      col('detected_at', 'timestamp'),
+    ],
+  },
   schemaChanges: {
     schema: schemas.meta,
     name: 'schema_changes',
@@ -79,10 +106,14 @@ export const metaTables = (
   },
 });
 
+export const exceptionIdSequence = 'exception_ids';
+
 /** `settlement_ods.order_tracking_exceptions` (SPEC §2): the ledger of rows the marts could not place. */
 export const exceptionsTable = (schemas: Schemas): TableSpec => ({
   schema: schemas.mart,
   name: 'order_tracking_exceptions',
+  // Ids come from a sequence: mart_ecs and mart_uts open exceptions in parallel transactions.
+  defaults: { exception_id: `nextval('${schemas.meta}.${exceptionIdSequence}')` },
   columns: [
     col('exception_id', 'bigint'),
     varchar('order_id', 64),

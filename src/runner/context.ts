@@ -27,6 +27,8 @@ export interface RunContext {
     columns?: ReadonlyMap<SourceTableName, readonly Column[]>;
     windows?: ReadonlyMap<SourceTableName, CursorRange>;
     batches?: ReadonlyMap<SourceTableName, LandedBatch>;
+    /** Rows each mart changed, by kind (`inserted`, `archived:2025_h2`, `exceptions:NULL_ORDER_ID`…). */
+    martCounts?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   };
 }
 

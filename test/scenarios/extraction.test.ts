@@ -78,10 +78,15 @@ for (const pair of pairs) {
       );
       expect(tables.map((t) => `${t.table_schema}.${t.table_name}`)).toEqual([
         'order_tracking_meta.batches',
+        'order_tracking_meta.mart_state',
         'order_tracking_meta.runs',
         'order_tracking_meta.schema_changes',
         'order_tracking_meta.task_instances',
+        'order_tracking_meta.test_failures',
         'order_tracking_meta.watermarks',
+        'settlement_ods.mart_ecs_order_info',
+        'settlement_ods.mart_uni_tracking_info',
+        'settlement_ods.mart_uni_tracking_spath',
         'settlement_ods.order_tracking_exceptions',
         'settlement_public.ecs_order_info_raw',
         'settlement_public.uni_tracking_info_raw',

@@ -20,6 +20,11 @@ export interface Dialect {
   table(schema: string, table: string): string;
   /** DDL type for a logical type. */
   columnType(type: LogicalType): string;
+  /**
+   * `create [unique] index if not exists …`, or `null` where the engine does better without one
+   * (DuckDB: zone maps serve range scans and ART indexes slow bulk loads).
+   */
+  createIndex(schema: string, table: string, columns: readonly string[], unique: boolean): string | null;
 }
 
 export type ResultRow = Record<string, Value>;

@@ -4,6 +4,8 @@ import type { TaskOutcome } from '../../runner/context.js';
 import type { Task } from '../../runner/task.js';
 import { addColumn, alterColumnType } from '../ddl.js';
 import { compareColumns } from '../drift.js';
+import { listHistTables } from '../hist.js';
+import { marts } from '../marts.js';
 import { metaTables } from '../meta.js';
 import { loadColumns, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
 
@@ -24,7 +26,7 @@ export const checkDrift: Task = {
     const columns = new Map<SourceTableName, readonly Column[]>();
     const errors: string[] = [];
     const dropped: string[] = [];
-    const changes: { table: SourceTableName; statement: string; column: Column; change: string }[] = [];
+    const changes: { table: SourceTableName; column: Column; change: 'added' | 'widened' }[] = [];
     for (const spec of sourceTables) {
       const sourceColumns = await source.describeTable(spec.name);
       if (!sourceColumns) {
@@ -50,20 +52,8 @@ export const checkDrift: Task = {
       }
       const drift = compareColumns(spec, sourceColumns, rawColumns, loadColumnNames);
       errors.push(...drift.errors);
-      for (const c of drift.added)
-        changes.push({
-          table: spec.name,
-          statement: addColumn(d, settings.schemas.raw, raw, c),
-          column: c,
-          change: 'added',
-        });
-      for (const c of drift.widened)
-        changes.push({
-          table: spec.name,
-          statement: alterColumnType(d, settings.schemas.raw, raw, c),
-          column: c,
-          change: 'widened',
-        });
+      for (const c of drift.added) changes.push({ table: spec.name, column: c, change: 'added' });
+      for (const c of drift.widened) changes.push({ table: spec.name, column: c, change: 'widened' });
       for (const name of drift.dropped) dropped.push(`${spec.name}.${name}`);
       columns.set(spec.name, sourceColumns);
     }
@@ -76,7 +66,20 @@ export const checkDrift: Task = {
       await scope.withConnection((connection) =>
         connection.transaction(async () => {
           for (const change of changes) {
-            await connection.execute(change.statement);
+            // Schema evolution reaches every table holding this source's rows: raw, mart, hist.
+            const spec = marts.find((m) => m.source === change.table);
+            const targets: [string, string][] = [[settings.schemas.raw, rawTableName(change.table)]];
+            if (spec) {
+              targets.push([settings.schemas.mart, spec.table]);
+              for (const h of await listHistTables(connection, settings.schemas.mart, spec))
+                targets.push([settings.schemas.mart, h]);
+            }
+            for (const [schema, table] of targets)
+              await connection.execute(
+                change.change === 'added'
+                  ? addColumn(d, schema, table, change.column)
+                  : alterColumnType(d, schema, table, change.column),
+              );
             await connection.execute(
               `insert into ${d.table(log.schema, log.name)} (run_id, table_name, column_name, change, column_type, detected_at)
                values ($1, $2, $3, $4, $5, current_timestamp)`,

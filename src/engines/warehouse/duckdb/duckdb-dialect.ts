@@ -9,6 +9,7 @@ export const duckdbDialect: Dialect = {
   capabilities: { transactionalDdl: true, rejectsNulInText: false, varcharCounts: 'none' },
   quote,
   table: (schema, table) => `${quote(schema)}.${quote(table)}`,
+  createIndex: () => null,
   columnType: (type: LogicalType): string => {
     switch (type.kind) {
       case 'bigint':

@@ -1,0 +1,77 @@
+import { ConfigError } from '../config/errors.js';
+import type { Settings } from '../config/settings.js';
+import { openWarehouse } from '../engines/warehouse/open.js';
+import { withConnection } from '../engines/warehouse/warehouse.js';
+import {
+  planApply,
+  planArchive,
+  planBadRows,
+  planMark,
+  planOldestAged,
+  planRevive,
+  planStage,
+  type Statement,
+} from '../pipeline/mart-sql.js';
+import { marts, type MartName } from '../pipeline/marts.js';
+import { periodsBetween } from '../pipeline/periods.js';
+import { cutoffFor, gatherMartFacts } from '../pipeline/tasks/mart.js';
+import { planDataTests } from '../pipeline/tests-sql.js';
+import { requireInitialized } from '../runner/run-cycle.js';
+
+export const sqlTasks = [...marts.map((m) => m.name), 'tests'] as const;
+
+const render = (statements: readonly Statement[]): string =>
+  statements
+    .map((s) => `${s.sql};${s.params.length ? `\n-- params: ${JSON.stringify(s.params)}` : ''}\n`)
+    .join('\n');
+
+/**
+ * `order-tracking sql <task>`: the SQL the task would run now, planned from the warehouse's current
+ * facts (read-only: nothing is executed but look-ups).
+ */
+export const sqlCommand = async (settings: Settings, task: string, now: number): Promise<string> => {
+  if (!(sqlTasks as readonly string[]).includes(task))
+    throw new ConfigError(`unknown task "${task}" (choose one of ${sqlTasks.join(', ')})`);
+  const warehouse = await openWarehouse(settings.warehouse);
+  try {
+    await requireInitialized(warehouse, settings);
+    const d = warehouse.dialect;
+    if (task === 'tests')
+      return planDataTests(d, settings.schemas)
+        .map((t) => `-- ${t.name} (${t.severity})\n${t.sql};\n`)
+        .join('\n');
+    const spec = marts.find((m) => m.name === (task as MartName));
+    if (!spec) throw new ConfigError(`unknown task "${task}"`);
+    const ctx = { settings, warehouse, now };
+    return await withConnection(warehouse, async (c) => {
+      const facts = await gatherMartFacts(c, ctx, spec);
+      const cutoff = await cutoffFor(c, ctx, spec);
+      const statements = [
+        ...planStage(d, spec, facts),
+        ...planBadRows(d, spec, facts),
+        ...planApply(d, spec, facts),
+        ...planRevive(d, spec, facts),
+      ];
+      let archive = '-- archive: the mart is empty, nothing can age out yet\n';
+      if (cutoff !== null) {
+        const oldest = planOldestAged(d, spec, settings.schemas, cutoff);
+        const periods = periodsBetween(Math.max(cutoff - 2 * 15_552_000, 0), cutoff);
+        archive =
+          `-- archive: cutoff ${cutoff} as of now (the run recomputes it after applying the batch);\n` +
+          `-- periods visited are those from the oldest aged row, found by:\n${render([oldest])}\n` +
+          render(
+            planArchive(d, spec, {
+              schemas: settings.schemas,
+              columns: facts.columns,
+              cutoff,
+              periods: periods.slice(-1),
+              frozen: new Set(settings.frozenPeriods),
+            }),
+          );
+      }
+      return `${render(statements)}\n${archive}\n${render(planMark(d, settings.schemas, spec.name, spec.source, facts.toBatch))}`;
+    });
+  } finally {
+    await warehouse.close();
+  }
+};

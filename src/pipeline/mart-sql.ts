@@ -1,0 +1,351 @@
+/**
+ * The SQL of one mart task, planned from data (a MartSpec) and the run's facts. Pure: nothing here
+ * touches a connection, so `order-tracking sql` prints it and golden files pin it per dialect.
+ */
+import type { Schemas } from '../config/settings.js';
+import type { Column, Value } from '../engines/types.js';
+import type { Dialect } from '../engines/warehouse/warehouse.js';
+import { createTable } from './ddl.js';
+import { exceptionsTable } from './meta.js';
+import { histTableName, mart as martSpec, type MartSpec } from './marts.js';
+import { FUTURE_TOLERANCE_SECONDS, type Period } from './periods.js';
+import { rawTableName } from './tables.js';
+
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly Value[];
+  /** What the runner reports the changed row count as, if anything (`inserted`, `archived:2025_h2`…). */
+  readonly counts?: string;
+}
+
+export interface MartFacts {
+  readonly schemas: Schemas;
+  /** The mart's columns in table order (source columns lower-cased, then `_batch_id`, `_loaded_at`). */
+  readonly columns: readonly Column[];
+  /** Raw batches `(fromBatch, toBatch]` are consumed by this run. */
+  readonly fromBatch: number;
+  readonly toBatch: number;
+  /** The run's clock, epoch seconds. */
+  readonly now: number;
+  /** Hist tables of this mart that exist now. */
+  readonly histTables: readonly string[];
+  /**
+   * Open FUTURE_TIMESTAMP exceptions of this table are now due: their raw rows join the batch. Only
+   * then is raw searched beyond the batch range (a full scan on engines without indexes).
+   */
+  readonly futureDue: boolean;
+  /** mart_ecs only: uni_tracking_info batches `(fromUtiBatch, toUtiBatch]` mart_uti consumed since. */
+  readonly fromUtiBatch?: number;
+  readonly toUtiBatch?: number;
+}
+
+export interface ArchiveFacts {
+  readonly schemas: Schemas;
+  readonly columns: readonly Column[];
+  /** Rows with a timestamp below this leave the mart (SPEC §4). */
+  readonly cutoff: number;
+  /** Periods holding aged rows, oldest first. */
+  readonly periods: readonly Period[];
+  readonly frozen: ReadonlySet<string>;
+}
+
+const stmt = (sql: string, params: readonly Value[] = [], counts?: string): Statement => ({
+  sql,
+  params,
+  counts,
+});
+
+export const deltaTable = (spec: MartSpec): string => `ot_delta_${spec.name}`;
+export const stageTable = (spec: MartSpec): string => `ot_stage_${spec.name}`;
+
+const names = (d: Dialect, columns: readonly Column[], alias?: string): string =>
+  columns.map((c) => (alias ? `${alias}.${d.quote(c.name)}` : d.quote(c.name))).join(', ');
+
+/** `a.k1 = b.k1 and a.k2 = b.k2` */
+const keyMatch = (d: Dialect, spec: MartSpec, a: string, b: string): string =>
+  spec.key.map((k) => `${a}.${d.quote(k)} = ${b}.${d.quote(k)}`).join(' and ');
+
+/**
+ * `a` is strictly newer than `b` by the columns, most significant first. Written out rather than as
+ * a row comparison so every dialect (Redshift included) reads it.
+ */
+const newer = (d: Dialect, columns: readonly string[], a: string, b: string): string => {
+  const [first, ...rest] = columns;
+  if (first === undefined) return 'false';
+  const x = `${a}.${d.quote(first)}`;
+  const y = `${b}.${d.quote(first)}`;
+  return rest.length === 0 ? `${x} > ${y}` : `(${x} > ${y} or (${x} = ${y} and ${newer(d, rest, a, b)}))`;
+};
+
+/** Key columns besides order_id that identify a row in the exceptions ledger (mart_uts: traceseq, pathtime). */
+const exceptionKey = (spec: MartSpec): readonly string[] => spec.key.filter((k) => k !== 'order_id');
+
+const openException = (d: Dialect, s: Schemas, spec: MartSpec, type: string, row: string): string => {
+  const e = exceptionsTable(s);
+  const match = ['order_id', ...exceptionKey(spec)]
+    .map((k) => `e.${d.quote(k)} = ${row}.${d.quote(k)}`)
+    .join(' and ');
+  return `exists (select 1 from ${d.table(e.schema, e.name)} e
+       where e.exception_type = '${type}' and e.resolved_at is null and e.source_table = '${spec.source}' and ${match})`;
+};
+
+const exceptionColumns =
+  'order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes';
+
+/** The identity columns of a row for the ledger: `traceseq, pathtime` or `null, null`. */
+const exceptionIdentity = (d: Dialect, spec: MartSpec, row: string): string =>
+  ['traceseq', 'pathtime'].map((k) => (spec.key.includes(k) ? `${row}.${d.quote(k)}` : 'null')).join(', ');
+
+/**
+ * Stage: the batches' rows, deduplicated to one winner per key by the version order (SPEC §2),
+ * without NULL keys or future timestamps, then kept only where they are newer than what the mart
+ * or any hist table already holds for the key (a mart never goes back to an older version).
+ */
+export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
+  const raw = d.table(f.schemas.raw, rawTableName(spec.source));
+  const mart = d.table(f.schemas.mart, spec.table);
+  const e = exceptionsTable(f.schemas);
+  const ts = d.quote(spec.ts);
+  const cols = names(d, f.columns);
+  const limit = f.now + FUTURE_TOLERANCE_SECONDS;
+  const order = [...spec.version, '_batch_id'].map((c) => `${d.quote(c)} desc`).join(', ');
+  const delta = deltaTable(spec);
+  const stage = stageTable(spec);
+  const histGuards = f.histTables.map(
+    (h) => `
+    and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}
+                      and not ${newer(d, spec.version, 'x', 'h')})`,
+  );
+  const due = f.futureDue
+    ? `
+    union all
+    -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
+    select ${names(d, f.columns, 'r')} from ${raw} r
+     where r.order_id is not null and r.${ts} <= $3
+       and exists (select 1 from ${d.table(e.schema, e.name)} e
+                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
+                      and e.source_table = '${spec.source}' and e.source_id = r.id and e.event_time = r.${ts})`
+    : '';
+  return [
+    stmt(`drop table if exists ${delta}`),
+    stmt(
+      `create temporary table ${delta} as
+select ${cols} from (
+  select ${cols}, row_number() over (partition by ${spec.key.map(d.quote).join(', ')} order by ${order}) as ot_rank
+  from (
+    select ${cols} from ${raw}
+     where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ${ts} <= $3${due}
+  ) candidates
+) ranked
+where ot_rank = 1`,
+      [f.fromBatch, f.toBatch, limit],
+    ),
+    stmt(`drop table if exists ${stage}`),
+    stmt(
+      `create temporary table ${stage} as
+select ${names(d, f.columns, 'x')} from ${delta} x
+ where not exists (select 1 from ${mart} m where ${keyMatch(d, spec, 'm', 'x')}
+                     and not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')})${histGuards.join('')}`,
+    ),
+  ];
+};
+
+/** SPEC §5: one open exception per bad source row, never duplicated by re-extraction. */
+export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
+  const raw = d.table(f.schemas.raw, rawTableName(spec.source));
+  const e = exceptionsTable(f.schemas);
+  const ledger = d.table(e.schema, e.name);
+  const ts = d.quote(spec.ts);
+  const extra = exceptionKey(spec)
+    .map((k) => `, max(${d.quote(k)}) as ${d.quote(k)}`)
+    .join('');
+  const limit = f.now + FUTURE_TOLERANCE_SECONDS;
+  const bad = (type: string, where: string, notes: string): Statement =>
+    stmt(
+      `insert into ${ledger} (${exceptionColumns})
+select ${type === 'NULL_ORDER_ID' ? 'null' : 'b.order_id'}, '${type}', '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, current_timestamp, ${notes}
+from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${raw}
+       where _batch_id > $1 and _batch_id <= $2 and ${where} group by id) b
+where not exists (select 1 from ${ledger} e
+                   where e.exception_type = '${type}' and e.source_table = '${spec.source}' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts))`,
+      type === 'FUTURE_TIMESTAMP' ? [f.fromBatch, f.toBatch, limit] : [f.fromBatch, f.toBatch],
+      `exceptions:${type}`,
+    );
+  return [
+    bad('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
+    bad(
+      'FUTURE_TIMESTAMP',
+      `order_id is not null and ${ts} > $3`,
+      `'${spec.ts} more than 1 day after the run clock; folded in once it is no longer in the future'`,
+    ),
+    stmt(
+      `update ${ledger} set resolved_at = current_timestamp
+ where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = '${spec.source}' and event_time <= $1`,
+      [limit],
+      'resolved:FUTURE_TIMESTAMP',
+    ),
+  ];
+};
+
+/** Replace the staged keys: out of the mart and out of every hist table (reactivation), then in. */
+export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
+  const mart = d.table(f.schemas.mart, spec.table);
+  const stage = stageTable(spec);
+  const cols = names(d, f.columns);
+  return [
+    stmt(
+      `delete from ${mart} as t where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', 't')})`,
+      [],
+      'replaced',
+    ),
+    ...f.histTables.map((h) =>
+      stmt(
+        `delete from ${d.table(f.schemas.mart, h)} as t where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', 't')})`,
+        [],
+        'reactivated',
+      ),
+    ),
+    stmt(`insert into ${mart} (${cols}) select ${cols} from ${stage}`, [], 'inserted'),
+  ];
+};
+
+/**
+ * mart_ecs only (SPEC §4 reactivation): orders mart_uti took in since mart_ecs last ran, present
+ * in mart_uti but whose ecs row sits in a hist table, bring that row back into mart_ecs.
+ */
+export const planRevive = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
+  if (spec.retention !== 'order' || f.histTables.length === 0) return [];
+  const uti = martSpec('mart_uti');
+  const mart = d.table(f.schemas.mart, spec.table);
+  const utiMart = d.table(f.schemas.mart, uti.table);
+  const utiRaw = d.table(f.schemas.raw, rawTableName(uti.source));
+  const cols = names(d, f.columns);
+  const revive = `ot_revive_${spec.name}`;
+  const touched = `exists (select 1 from ${utiRaw} r where r._batch_id > $1 and r._batch_id <= $2 and r.order_id = h.order_id)
+     and exists (select 1 from ${utiMart} u where u.order_id = h.order_id)
+     and not exists (select 1 from ${mart} m where m.order_id = h.order_id)`;
+  const union = f.histTables
+    .map((h) => `select ${names(d, f.columns, 'h')} from ${d.table(f.schemas.mart, h)} h where ${touched}`)
+    .join('\nunion all\n');
+  const range = [f.fromUtiBatch ?? 0, f.toUtiBatch ?? 0];
+  return [
+    stmt(`drop table if exists ${revive}`),
+    stmt(`create temporary table ${revive} as\n${union}`, range),
+    stmt(`insert into ${mart} (${cols}) select ${cols} from ${revive}`, [], 'revived'),
+    ...f.histTables.map((h) =>
+      stmt(
+        `delete from ${d.table(f.schemas.mart, h)} as t where exists (select 1 from ${revive} v where v.order_id = t.order_id)`,
+      ),
+    ),
+  ];
+};
+
+/** The rows of the mart (alias `m`) that have aged out in `[from, to)` and are not held by an exception. */
+const aged = (d: Dialect, spec: MartSpec, s: Schemas, m: string): string => {
+  const ts = `${m}.${d.quote(spec.ts)}`;
+  const held = openException(d, s, spec, spec.gapException, m);
+  const order =
+    spec.retention === 'order'
+      ? `\n   and not exists (select 1 from ${d.table(s.mart, martSpec('mart_uti').table)} u where u.order_id = ${m}.order_id)`
+      : '';
+  return `${ts} >= $1 and ${ts} < $2${order}\n   and not ${held}`;
+};
+
+/**
+ * Archive (SPEC §4): per period holding aged rows, create its hist table on first need, replace
+ * any copy of the rows there (idempotent on retry), move them; a frozen period instead opens one
+ * gap exception per row, which keeps the row in the mart.
+ */
+export const planArchive = (d: Dialect, spec: MartSpec, f: ArchiveFacts): Statement[] => {
+  const mart = d.table(f.schemas.mart, spec.table);
+  const cols = names(d, f.columns);
+  const e = exceptionsTable(f.schemas);
+  const statements: Statement[] = [];
+  for (const period of f.periods) {
+    const bounds = [period.start, Math.min(period.end, f.cutoff)];
+    if (f.frozen.has(period.name)) {
+      statements.push(
+        stmt(
+          `insert into ${d.table(e.schema, e.name)} (${exceptionColumns})
+select m.order_id, '${spec.gapException}', '${spec.source}', m.id, ${exceptionIdentity(d, spec, 'm')}, m.${d.quote(spec.ts)}, current_timestamp,
+       'aged out but period ${period.name} is frozen by configuration; kept in ${spec.table}'
+from ${mart} m
+where ${aged(d, spec, f.schemas, 'm')}`,
+          bounds,
+          `gaps:${period.name}`,
+        ),
+      );
+      continue;
+    }
+    const histName = histTableName(spec, period.name);
+    const hist = d.table(f.schemas.mart, histName);
+    statements.push(stmt(createTable(d, { schema: f.schemas.mart, name: histName, columns: f.columns })));
+    for (const index of histIndexes(spec)) {
+      const sql = d.createIndex(f.schemas.mart, histName, index, false);
+      if (sql) statements.push(stmt(sql));
+    }
+    statements.push(
+      stmt(
+        `delete from ${hist} as t where exists (select 1 from ${mart} m where ${keyMatch(d, spec, 'm', 't')} and ${aged(d, spec, f.schemas, 'm')})`,
+        bounds,
+      ),
+      stmt(
+        `insert into ${hist} (${cols}) select ${names(d, f.columns, 'm')} from ${mart} m where ${aged(d, spec, f.schemas, 'm')}`,
+        bounds,
+        `archived:${period.name}`,
+      ),
+      stmt(`delete from ${mart} as m where ${aged(d, spec, f.schemas, 'm')}`, bounds),
+    );
+  }
+  return statements;
+};
+
+/** Whether any held-back future row of this table is due now (decides `MartFacts.futureDue`). */
+export const planFutureDue = (
+  d: Dialect,
+  spec: MartSpec,
+  f: Pick<MartFacts, 'schemas' | 'now'>,
+): Statement => {
+  const e = exceptionsTable(f.schemas);
+  return stmt(
+    `select count(*) as n from ${d.table(e.schema, e.name)}
+where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = '${spec.source}' and event_time <= $1`,
+    [f.now + FUTURE_TOLERANCE_SECONDS],
+  );
+};
+
+/** The oldest aged row's timestamp: which periods the archive has to visit. */
+export const planOldestAged = (d: Dialect, spec: MartSpec, s: Schemas, cutoff: number): Statement =>
+  stmt(
+    `select min(m.${d.quote(spec.ts)}) as m from ${d.table(s.mart, spec.table)} m\nwhere ${aged(d, spec, s, 'm')}`,
+    // The lower bound is the smallest INT: source timestamps are INT epoch seconds (SPEC §2).
+    [-2_147_483_648, cutoff],
+  );
+
+/** Hist look-ups are by order (reactivation) and, for scans, by the whole key. */
+export const histIndexes = (spec: MartSpec): readonly (readonly string[])[] => [spec.key];
+
+/** Indexes of the mart itself: its key (unique) and its timestamp (archive range scans). */
+export const martIndexes = (spec: MartSpec): readonly { columns: readonly string[]; unique: boolean }[] => [
+  { columns: spec.key, unique: true },
+  { columns: [spec.ts], unique: false },
+];
+
+/** Moves the mart's consumption mark (in the same transaction as everything above). */
+export const planMark = (
+  d: Dialect,
+  s: Schemas,
+  martName: string,
+  source: string,
+  batch: number,
+): Statement[] => {
+  const t = d.table(s.meta, 'mart_state');
+  return [
+    stmt(`delete from ${t} where mart = $1 and source_table = $2`, [martName, source]),
+    stmt(
+      `insert into ${t} (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp)`,
+      [martName, source, batch],
+    ),
+  ];
+};

@@ -1,0 +1,197 @@
+import type { WarehouseConnection } from '../../engines/warehouse/warehouse.js';
+import type { RunContext, TaskOutcome } from '../../runner/context.js';
+import { faultPoint } from '../../runner/faults.js';
+import { queryOne, type Task } from '../../runner/task.js';
+import { listHistTables } from '../hist.js';
+import {
+  deltaTable,
+  planApply,
+  planArchive,
+  planBadRows,
+  planFutureDue,
+  planMark,
+  planOldestAged,
+  planRevive,
+  planStage,
+  stageTable,
+  type ArchiveFacts,
+  type MartFacts,
+  type Statement,
+} from '../mart-sql.js';
+import { mart as martSpec, type MartSpec } from '../marts.js';
+import { metaTables } from '../meta.js';
+import { periodsBetween, retentionCutoff } from '../periods.js';
+
+const markOf = async (
+  c: WarehouseConnection,
+  ctx: PlanContext,
+  mart: string,
+  source: string,
+): Promise<number> => {
+  const t = metaTables(ctx.settings.schemas).martState;
+  const row = await queryOne<{ batch_id: number }>(
+    c,
+    `select batch_id from ${ctx.warehouse.dialect.table(t.schema, t.name)} where mart = $1 and source_table = $2`,
+    [mart, source],
+  );
+  return Number(row?.batch_id ?? 0);
+};
+
+/** What planning a mart needs from a run: its settings, warehouse and clock. */
+export type PlanContext = Pick<RunContext, 'settings' | 'warehouse' | 'now'>;
+
+/** Facts a mart's SQL is planned from, read from the warehouse (read-only). */
+export const gatherMartFacts = async (
+  c: WarehouseConnection,
+  ctx: PlanContext,
+  spec: MartSpec,
+): Promise<MartFacts> => {
+  const { settings, warehouse } = ctx;
+  const d = warehouse.dialect;
+  const batches = metaTables(settings.schemas).batches;
+  const last = await queryOne<{ m: number }>(
+    c,
+    `select coalesce(max(batch_id), 0) as m from ${d.table(batches.schema, batches.name)} where table_name = $1 and state = 'validated'`,
+    [spec.source],
+  );
+  const columns = await warehouse.describeTable(settings.schemas.mart, spec.table);
+  if (!columns)
+    throw new Error(
+      `${spec.name}: ${settings.schemas.mart}.${spec.table} does not exist: run \`order-tracking init\``,
+    );
+  const uti = martSpec('mart_uti');
+  const due = planFutureDue(d, spec, { schemas: settings.schemas, now: ctx.now });
+  const dueRows = await queryOne<{ n: number }>(c, due.sql, due.params);
+  return {
+    futureDue: Number(dueRows?.n ?? 0) > 0,
+    schemas: settings.schemas,
+    columns,
+    fromBatch: await markOf(c, ctx, spec.name, spec.source),
+    toBatch: Number(last?.m ?? 0),
+    now: ctx.now,
+    histTables: await listHistTables(c, settings.schemas.mart, spec),
+    ...(spec.retention === 'order'
+      ? {
+          fromUtiBatch: await markOf(c, ctx, spec.name, uti.source),
+          toUtiBatch: await markOf(c, ctx, uti.name, uti.source),
+        }
+      : {}),
+  };
+};
+
+/**
+ * The cutoff that ages this mart's rows (SPEC §4): its own for time retention, mart_uti's for
+ * mart_ecs. Future rows never reach a mart, and the clock caps the maximum besides.
+ */
+export const cutoffFor = async (
+  c: WarehouseConnection,
+  ctx: PlanContext,
+  spec: MartSpec,
+): Promise<number | null> => {
+  const basis = spec.retention === 'order' ? martSpec('mart_uti') : spec;
+  const d = ctx.warehouse.dialect;
+  const row = await queryOne<{ m: number | null }>(
+    c,
+    `select max(${d.quote(basis.ts)}) as m from ${d.table(ctx.settings.schemas.mart, basis.table)}`,
+  );
+  return retentionCutoff(row?.m === null || row?.m === undefined ? null : Number(row.m), ctx.now);
+};
+
+const run = async (
+  c: WarehouseConnection,
+  statements: readonly Statement[],
+  counts: Record<string, number>,
+  log: RunContext['log'],
+) => {
+  for (const s of statements) {
+    const started = performance.now();
+    const n = await c.execute(s.sql, s.params);
+    log.debug(
+      { ms: Math.round(performance.now() - started), rows: n, sql: s.sql.slice(0, 100).replace(/\s+/g, ' ') },
+      'statement',
+    );
+    if (s.counts) counts[s.counts] = (counts[s.counts] ?? 0) + n;
+  }
+};
+
+/** Plans and applies one mart in one transaction: stage, bad rows, apply, revive, archive, mark. */
+export const martTask = (spec: MartSpec): Task => ({
+  name: spec.name,
+  after: ['validate', ...spec.after],
+  timeoutMinutes: spec.timeoutMinutes,
+  async run(ctx, scope): Promise<TaskOutcome> {
+    const d = ctx.warehouse.dialect;
+    return scope.withConnection(async (c) => {
+      const facts = await gatherMartFacts(c, ctx, spec);
+      const counts: Record<string, number> = {};
+      await c.transaction(async () => {
+        await run(
+          c,
+          [...planStage(d, spec, facts), ...planBadRows(d, spec, facts), ...planApply(d, spec, facts)],
+          counts,
+          ctx.log,
+        );
+        await run(c, planRevive(d, spec, facts), counts, ctx.log);
+        const cutoff = await cutoffFor(c, ctx, spec);
+        if (cutoff !== null) {
+          const base: ArchiveFacts = {
+            schemas: ctx.settings.schemas,
+            columns: facts.columns,
+            cutoff,
+            periods: [],
+            frozen: new Set(ctx.settings.frozenPeriods),
+          };
+          const probe = planOldestAged(d, spec, ctx.settings.schemas, cutoff);
+          const row = await queryOne<{ m: number | null }>(c, probe.sql, probe.params);
+          const oldest = row?.m === null || row?.m === undefined ? null : Number(row.m);
+          if (oldest !== null)
+            await run(
+              c,
+              planArchive(d, spec, { ...base, periods: periodsBetween(oldest, cutoff) }),
+              counts,
+              ctx.log,
+            );
+        }
+        await run(
+          c,
+          planMark(d, ctx.settings.schemas, spec.name, spec.source, facts.toBatch),
+          counts,
+          ctx.log,
+        );
+        if (spec.retention === 'order' && facts.toUtiBatch !== undefined)
+          await run(
+            c,
+            planMark(d, ctx.settings.schemas, spec.name, martSpec('mart_uti').source, facts.toUtiBatch),
+            counts,
+            ctx.log,
+          );
+        faultPoint(`during:${spec.name}`);
+      });
+      for (const t of [deltaTable(spec), stageTable(spec), `ot_revive_${spec.name}`])
+        await c.execute(`drop table if exists ${t}`);
+      ctx.state.martCounts = { ...(ctx.state.martCounts ?? {}), [spec.name]: counts };
+      const archived = Object.entries(counts)
+        .filter(([k, n]) => k.startsWith('archived:') && n > 0)
+        .map(([k, n]) => `${k.slice(9)} ${n}`);
+      const opened = Object.entries(counts)
+        .filter(([k, n]) => (k.startsWith('exceptions:') || k.startsWith('gaps:')) && n > 0)
+        .reduce((sum, [, n]) => sum + n, 0);
+      const parts = [
+        `+${counts.inserted ?? 0}`,
+        counts.reactivated ? `reactivated ${counts.reactivated}` : '',
+        counts.revived ? `revived ${counts.revived}` : '',
+        archived.length ? `archived ${archived.join(', ')}` : '',
+        opened ? `exceptions +${opened}` : '',
+      ].filter(Boolean);
+      return {
+        rowsRead: counts.inserted ?? 0,
+        rowsWritten:
+          (counts.inserted ?? 0) +
+          Object.entries(counts)
+            .filter(([k]) => k.startsWith('archived:'))
+            .reduce((s, [, n]) => s + n, 0),
+        note: parts.join(', '),
+      };
+    });
+  },
+});

@@ -1,0 +1,111 @@
+drop table if exists ot_delta_mart_uts;
+-- params: []
+
+create temporary table ot_delta_mart_uts as
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
+  select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at", row_number() over (partition by "order_id", "traceseq", "pathtime" order by "id" desc, "_batch_id" desc) as ot_rank
+  from (
+    select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_spath_raw"
+     where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "pathtime" <= $3
+    union all
+    -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
+    select r."id", r."order_id", r."traceseq", r."pathtime", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_spath_raw" r
+     where r.order_id is not null and r."pathtime" <= $3
+       and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
+                      and e.source_table = 'uni_tracking_spath' and e.source_id = r.id and e.event_time = r."pathtime")
+  ) candidates
+) ranked
+where ot_rank = 1;
+-- params: [40,43,1780086400]
+
+drop table if exists ot_stage_mart_uts;
+-- params: []
+
+create temporary table ot_stage_mart_uts as
+select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at" from ot_delta_mart_uts x
+ where not exists (select 1 from "settlement_ods"."mart_uni_tracking_spath" m where m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+                     and not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id")))
+    and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime"
+                      and not x."id" > h."id");
+-- params: []
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'order_id is NULL in the source row'
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_ORDER_ID' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [40,43] counts: exceptions:NULL_ORDER_ID
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'FUTURE_TIMESTAMP', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'pathtime more than 1 day after the run clock; folded in once it is no longer in the future'
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "pathtime" > $3 group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [40,43,1780086400] counts: exceptions:FUTURE_TIMESTAMP
+
+update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
+ where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_spath' and event_time <= $1;
+-- params: [1780086400] counts: resolved:FUTURE_TIMESTAMP
+
+delete from "settlement_ods"."mart_uni_tracking_spath" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime");
+-- params: [] counts: replaced
+
+delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime");
+-- params: [] counts: reactivated
+
+insert into "settlement_ods"."mart_uni_tracking_spath" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_stage_mart_uts;
+-- params: [] counts: inserted
+
+select min(m."pathtime") as m from "settlement_ods"."mart_uni_tracking_spath" m
+where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+-- params: [-2147483648,1764448000]
+
+create table if not exists "settlement_ods"."hist_uni_tracking_spath_2025_h2" (
+  "id" bigint,
+  "order_id" varchar(64),
+  "traceseq" integer,
+  "pathtime" integer,
+  "_batch_id" bigint,
+  "_loaded_at" timestamp
+);
+-- params: []
+
+create index if not exists "hist_uni_tracking_spath_2025_h2_order_id_traceseq_pathtime_idx" on "settlement_ods"."hist_uni_tracking_spath_2025_h2" ("order_id", "traceseq", "pathtime");
+-- params: []
+
+delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from "settlement_ods"."mart_uni_tracking_spath" m where m."order_id" = t."order_id" and m."traceseq" = t."traceseq" and m."pathtime" = t."pathtime" and m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime"));
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."hist_uni_tracking_spath_2025_h2" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_uni_tracking_spath" m where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+-- params: [1751328000,1764448000] counts: archived:2025_h2
+
+delete from "settlement_ods"."mart_uni_tracking_spath" as m where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select m.order_id, 'ARCHIVE_ROUTING_GAP_UTS', 'uni_tracking_spath', m.id, m."traceseq", m."pathtime", m."pathtime", current_timestamp,
+       'aged out but period 2026_h1 is frozen by configuration; kept in mart_uni_tracking_spath'
+from "settlement_ods"."mart_uni_tracking_spath" m
+where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+-- params: [1767225600,1764448000] counts: gaps:2026_h1
+
+delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
+-- params: ["mart_uts","uni_tracking_spath"]
+
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+-- params: ["mart_uts","uni_tracking_spath",43]
