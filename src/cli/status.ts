@@ -1,0 +1,213 @@
+import { existsSync } from 'node:fs';
+import { ExitCode, UserError } from '../config/errors.js';
+import type { Settings } from '../config/settings.js';
+import { redact } from '../config/urls.js';
+import { openSource } from '../engines/source/open.js';
+import type { Source } from '../engines/source/source.js';
+import { openWarehouse } from '../engines/warehouse/open.js';
+import { withConnection, type Warehouse } from '../engines/warehouse/warehouse.js';
+import { metaTables } from '../pipeline/meta.js';
+import { readStatus, RECENT_RUNS, type StatusReport, type WatermarkLine } from '../pipeline/status.js';
+import { requireInitialized } from '../runner/run-cycle.js';
+
+/**
+ * Opens an initialised warehouse without taking the lease. An embedded warehouse file that does
+ * not exist is reported as "run init first" without opening it, so a read never leaves an empty
+ * database file behind.
+ */
+export const openInitializedWarehouse = async (settings: Settings): Promise<Warehouse> => {
+  const url = settings.warehouse;
+  if (url.kind === 'duckdb' && url.path !== ':memory:' && !existsSync(url.path)) {
+    const runs = metaTables(settings.schemas).runs;
+    throw new UserError(
+      `warehouse ${redact(url.url)} has no ${runs.schema}.${runs.name}: run \`order-tracking init\` first`,
+      ExitCode.config,
+    );
+  }
+  const warehouse = await openWarehouse(url);
+  try {
+    await requireInitialized(warehouse, settings);
+    return warehouse;
+  } catch (error) {
+    await warehouse.close();
+    throw error;
+  }
+};
+
+/** Lines of cells padded to aligned columns; `right` marks the columns aligned right (numbers). */
+export const alignColumns = (
+  rows: readonly (readonly string[])[],
+  right: readonly number[] = [],
+): string[] => {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (right.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+};
+
+/** `2026-05-28T20:26:40.123Z` → `2026-05-28 20:26:40` (all times are UTC). */
+export const shortTime = (iso: string | null): string =>
+  iso === null ? '' : iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
+
+/** Epoch seconds as `2026-05-28 20:26:40` (UTC). */
+export const epochTime = (epoch: number): string => shortTime(new Date(epoch * 1000).toISOString());
+
+/** A duration, rounded for reading: `42 s`, `12 min`, `3.5 h`, `2.0 d`. */
+export const formatLag = (seconds: number): string => {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} d`;
+};
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+const watermarkCells = (w: WatermarkLine): string[] => {
+  const value =
+    w.value === null ? 'none yet' : w.kind === 'time' ? epochTime(w.value) : `id ${count(w.value)}`;
+  const lag =
+    w.lagSeconds !== null
+      ? w.lagSeconds >= 0
+        ? `${formatLag(w.lagSeconds)} behind`
+        : `${formatLag(-w.lagSeconds)} ahead of the clock`
+      : w.idsBehind !== null
+        ? `${count(w.idsBehind)} ids behind source max ${count(w.sourceMax ?? 0)}`
+        : w.value !== null && w.kind === 'id' && w.sourceMax === null && w.note === null
+          ? '-'
+          : '';
+  return [w.table, w.cursorColumn, value, [lag, w.note].filter(Boolean).join('; ')];
+};
+
+/** The human form of `status`: short aligned sections, times in UTC. */
+export const formatStatus = (r: StatusReport): string => {
+  const out: string[] = [];
+  const section = (title: string, rows: string[][], right: number[] = []): void => {
+    out.push('');
+    if (rows.length === 0) {
+      out.push(`${title}: none`);
+      return;
+    }
+    const [header, ...body] = alignColumns(rows, right);
+    out.push(`${title}`, `  ${header}`, ...body.map((line) => `  ${line}`));
+  };
+
+  out.push(
+    ...alignColumns([
+      ['warehouse', r.warehouse],
+      ...(r.source
+        ? [
+            [
+              'source',
+              r.source.error === null
+                ? r.source.url
+                : r.source.error.startsWith(`source ${r.source.url} `)
+                  ? r.source.error.slice('source '.length)
+                  : `${r.source.url} (not read: ${r.source.error})`,
+            ],
+          ]
+        : []),
+      ['clock', `${epochTime(r.now)} UTC`],
+    ]),
+  );
+
+  section(
+    `runs (last ${RECENT_RUNS})`,
+    r.runs.length === 0
+      ? []
+      : [
+          ['run', 'kind', 'state', 'started', 'seconds', 'error'],
+          ...r.runs.map((run) => [
+            String(run.runId),
+            run.kind,
+            run.state,
+            shortTime(run.startedAt),
+            run.seconds === null ? '' : run.seconds.toFixed(2),
+            truncate(run.error ?? '', 80),
+          ]),
+        ],
+    [0, 4],
+  );
+
+  section('watermarks', [['table', 'cursor', 'watermark', 'lag'], ...r.watermarks.map(watermarkCells)]);
+
+  const tableRow = (t: { schema: string; table: string; exists: boolean; rows: number }): string[] => [
+    `${t.schema}.${t.table}`,
+    t.exists ? count(t.rows) : 'absent',
+  ];
+  section('tables', [['table', 'rows'], ...r.tables.raw.map(tableRow), ...r.tables.marts.map(tableRow)], [1]);
+
+  section(
+    'hist tables by period',
+    r.hist.length === 0
+      ? []
+      : [
+          ['period', 'table', 'rows'],
+          ...r.hist.flatMap((p) =>
+            p.tables.map((t, i) => [i === 0 ? p.period : '', `${t.schema}.${t.table}`, count(t.rows)]),
+          ),
+        ],
+    [2],
+  );
+
+  section(
+    'open exceptions',
+    r.exceptions.byType.length === 0
+      ? []
+      : [
+          ['type', 'open', 'oldest'],
+          ...r.exceptions.byType.map((e) => [e.type, count(e.count), shortTime(e.oldest)]),
+          ...(r.exceptions.byType.length > 1 ? [['total', count(r.exceptions.open), '']] : []),
+        ],
+    [1],
+  );
+  return out.join('\n');
+};
+
+const truncate = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+
+const firstLine = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+
+/**
+ * `order-tracking status [--json]` (SPEC §8): read-only, takes no lease. With a source configured,
+ * `id` watermarks are compared with the source's max id; a source that cannot be opened is noted,
+ * not fatal.
+ */
+export const statusCommand = async (
+  settings: Settings,
+  options: { readonly json: boolean; readonly now?: number },
+): Promise<string> => {
+  const warehouse = await openInitializedWarehouse(settings);
+  let source: Source | null = null;
+  try {
+    let sourceError: string | null = null;
+    if (settings.source) {
+      try {
+        source = await openSource(settings.source);
+      } catch (error) {
+        sourceError = firstLine(error);
+      }
+    }
+    const report = await withConnection(warehouse, (c) =>
+      readStatus(c, warehouse.dialect, {
+        settings,
+        warehouseUrl: warehouse.displayUrl,
+        now: options.now ?? Math.floor(Date.now() / 1000),
+        source: settings.source && {
+          url: source?.displayUrl ?? redact(settings.source.url),
+          open: source,
+          error: sourceError,
+        },
+      }),
+    );
+    return options.json ? JSON.stringify(report) : formatStatus(report);
+  } finally {
+    await source?.close();
+    await warehouse.close();
+  }
+};

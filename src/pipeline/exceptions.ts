@@ -1,0 +1,165 @@
+import type { Schemas } from '../config/settings.js';
+import type { Value } from '../engines/types.js';
+import type { Dialect } from '../engines/warehouse/warehouse.js';
+import { exceptionsTable } from './meta.js';
+
+/** One planned statement: SQL text with `$1, $2, …` placeholders and the values bound to them. */
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly Value[];
+}
+
+/** Exception types the cycle writes (SPEC §4 safety net, §5 bad rows); monitoring adds `DQ_*` (§6). */
+export const cycleExceptionTypes = [
+  'NULL_ORDER_ID',
+  'FUTURE_TIMESTAMP',
+  'ARCHIVE_ROUTING_GAP',
+  'ARCHIVE_ROUTING_GAP_UTS',
+] as const;
+
+/** Whether `type` is one the pipeline writes: a cycle type, or any `DQ_*` check type. */
+export const isExceptionType = (type: string): boolean =>
+  (cycleExceptionTypes as readonly string[]).includes(type) || /^DQ_[A-Z0-9_]+$/.test(type);
+
+/** Which exceptions a list or resolve applies to; every field narrows, none means all. */
+export interface ExceptionFilter {
+  readonly id?: number;
+  readonly type?: string;
+  readonly orderId?: string;
+  /** Only rows with `resolved_at is null`. */
+  readonly openOnly?: boolean;
+}
+
+/** An exceptions row as `list` reads it. */
+export interface ExceptionRow {
+  readonly exception_id: number | string | null;
+  readonly exception_type: string | null;
+  readonly order_id: string | null;
+  readonly source_table: string | null;
+  readonly source_id: number | string | null;
+  readonly traceseq: number | null;
+  readonly pathtime: number | string | null;
+  readonly event_time: number | string | null;
+  readonly detected_at: string | null;
+  readonly resolved_at: string | null;
+  readonly notes: string | null;
+  readonly [column: string]: Value;
+}
+
+const listedColumns = [
+  'exception_id',
+  'exception_type',
+  'order_id',
+  'source_table',
+  'source_id',
+  'traceseq',
+  'pathtime',
+  'event_time',
+  'detected_at',
+  'resolved_at',
+  'notes',
+] as const;
+
+const qualified = (d: Dialect, schemas: Schemas): string => {
+  const t = exceptionsTable(schemas);
+  return d.table(t.schema, t.name);
+};
+
+/** `where …` for a filter, numbering placeholders from `$first`; empty when the filter is empty. */
+const whereClause = (
+  d: Dialect,
+  filter: ExceptionFilter,
+  first = 1,
+): { readonly sql: string; readonly params: Value[] } => {
+  const clauses: string[] = [];
+  const params: Value[] = [];
+  const bind = (column: string, value: Value): void => {
+    params.push(value);
+    clauses.push(`${d.quote(column)} = $${first + params.length - 1}`);
+  };
+  if (filter.id !== undefined) bind('exception_id', filter.id);
+  if (filter.type !== undefined) bind('exception_type', filter.type);
+  if (filter.orderId !== undefined) bind('order_id', filter.orderId);
+  if (filter.openOnly) clauses.push(`${d.quote('resolved_at')} is null`);
+  return { sql: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
+};
+
+/** Newest first, at most `limit` rows. */
+export const planListExceptions = (
+  d: Dialect,
+  schemas: Schemas,
+  filter: ExceptionFilter,
+  limit: number,
+): Statement => {
+  const where = whereClause(d, filter);
+  return {
+    sql: `select ${listedColumns.map((c) => d.quote(c)).join(', ')}
+  from ${qualified(d, schemas)}
+  ${where.sql}
+ order by ${d.quote('detected_at')} desc nulls last, ${d.quote('exception_id')} desc nulls last
+ limit $${where.params.length + 1}`,
+    params: [...where.params, limit],
+  };
+};
+
+/** How many rows match, open or not (`n`) and open (`open`): "showing 50 of 1,234". */
+export const planCountExceptions = (d: Dialect, schemas: Schemas, filter: ExceptionFilter): Statement => {
+  const where = whereClause(d, filter);
+  return {
+    sql: `select count(*) as n, count(*) - count(${d.quote('resolved_at')}) as open
+  from ${qualified(d, schemas)}
+  ${where.sql}`,
+    params: where.params,
+  };
+};
+
+/**
+ * Marks the OPEN exceptions matching `filter` resolved now, appending `note` to their notes.
+ * Already-resolved rows are never touched, so their `resolved_at` keeps its first value. Resolving
+ * an ARCHIVE_ROUTING_GAP lets the next run archive its row (SPEC §4).
+ */
+export const planResolveExceptions = (
+  d: Dialect,
+  schemas: Schemas,
+  filter: Omit<ExceptionFilter, 'openOnly'>,
+  note?: string,
+): Statement => {
+  const notes = d.quote('notes');
+  const set = [`${d.quote('resolved_at')} = current_timestamp`];
+  const params: Value[] = [];
+  if (note !== undefined) {
+    params.push(note);
+    // notes is varchar(512): a long appended note is cut at the column's size rather than failing
+    // the whole resolve on engines that enforce it.
+    set.push(
+      `${notes} = substr(case when ${notes} is null or ${notes} = '' then cast($1 as varchar) else ${notes} || '; ' || cast($1 as varchar) end, 1, 512)`,
+    );
+  }
+  const where = whereClause(d, { ...filter, openOnly: true }, params.length + 1);
+  return {
+    sql: `update ${qualified(d, schemas)}
+   set ${set.join(', ')}
+ ${where.sql}`,
+    params: [...params, ...where.params],
+  };
+};
+
+/** Open exceptions per type, with the oldest detection of each (status, dashboard). */
+export const planOpenExceptionsByType = (d: Dialect, schemas: Schemas): Statement => ({
+  sql: `select ${d.quote('exception_type')} as exception_type, count(*) as n, min(${d.quote('detected_at')}) as oldest
+  from ${qualified(d, schemas)}
+ where ${d.quote('resolved_at')} is null
+ group by ${d.quote('exception_type')}
+ order by ${d.quote('exception_type')}`,
+  params: [],
+});
+
+/** The filter as the flags that give it (`--type NULL_ORDER_ID --order OT1`), for messages. */
+export const describeFilter = (filter: ExceptionFilter): string =>
+  [
+    filter.id !== undefined ? `--id ${filter.id}` : '',
+    filter.type !== undefined ? `--type ${filter.type}` : '',
+    filter.orderId !== undefined ? `--order ${filter.orderId}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');

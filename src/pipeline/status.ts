@@ -1,0 +1,290 @@
+import type { Schemas, Settings } from '../config/settings.js';
+import type { Source } from '../engines/source/source.js';
+import type { Dialect, WarehouseConnection } from '../engines/warehouse/warehouse.js';
+import { planOpenExceptionsByType, type Statement } from './exceptions.js';
+import { histTablePattern, marts, type MartName } from './marts.js';
+import { exceptionsTable, metaTables } from './meta.js';
+import { rawTableName, sourceTables, type SourceTableName } from './tables.js';
+
+/** How many runs `status` shows. */
+export const RECENT_RUNS = 10;
+
+export interface RunLine {
+  readonly runId: number;
+  readonly kind: string;
+  readonly state: string;
+  /** ISO-8601 UTC. */
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  /** `null` while running (or when a crashed run never recorded its end). */
+  readonly seconds: number | null;
+  /** The error's first line. */
+  readonly error: string | null;
+}
+
+export interface WatermarkLine {
+  readonly table: SourceTableName;
+  readonly cursorColumn: string;
+  readonly kind: 'id' | 'time';
+  /** `null`: no validated batch yet. */
+  readonly value: number | null;
+  readonly updatedAt: string | null;
+  /** `time` cursors: now − watermark, seconds. */
+  readonly lagSeconds: number | null;
+  /** `id` cursors with a source configured: the source's max id, and how far the watermark trails it. */
+  readonly sourceMax: number | null;
+  readonly idsBehind: number | null;
+  /** Why a value is missing (a changed cursor, an unreadable source). */
+  readonly note: string | null;
+}
+
+export interface TableCount {
+  readonly schema: string;
+  readonly table: string;
+  readonly exists: boolean;
+  /** 0 when the table does not exist. */
+  readonly rows: number;
+}
+
+export interface HistTable extends TableCount {
+  readonly mart: MartName;
+}
+
+export interface HistPeriod {
+  /** `2025_h2`. */
+  readonly period: string;
+  readonly rows: number;
+  readonly tables: readonly HistTable[];
+}
+
+export interface OpenExceptions {
+  readonly type: string;
+  readonly count: number;
+  readonly oldest: string | null;
+}
+
+/** Everything `order-tracking status` reports (SPEC §8); `--json` prints it as is. */
+export interface StatusReport {
+  readonly warehouse: string;
+  /** The clock lags are measured against, epoch seconds. */
+  readonly now: number;
+  readonly source: { readonly url: string; readonly error: string | null } | null;
+  readonly runs: readonly RunLine[];
+  readonly watermarks: readonly WatermarkLine[];
+  readonly tables: { readonly raw: readonly TableCount[]; readonly marts: readonly TableCount[] };
+  readonly hist: readonly HistPeriod[];
+  readonly exceptions: { readonly open: number; readonly byType: readonly OpenExceptions[] };
+}
+
+/** The last `limit` runs, newest first. */
+export const planRecentRuns = (d: Dialect, schemas: Schemas, limit = RECENT_RUNS): Statement => {
+  const t = metaTables(schemas).runs;
+  return {
+    sql: `select run_id, kind, state, started_at, ended_at, error, summary
+  from ${d.table(t.schema, t.name)}
+ order by run_id desc
+ limit $1`,
+    params: [limit],
+  };
+};
+
+export const planWatermarks = (d: Dialect, schemas: Schemas): Statement => {
+  const t = metaTables(schemas).watermarks;
+  return {
+    sql: `select table_name, cursor_column, value, updated_at from ${d.table(t.schema, t.name)} order by table_name`,
+    params: [],
+  };
+};
+
+/** Base tables of some schemas in the current database (information_schema: DuckDB, PostgreSQL, Redshift). */
+export const planListTables = (schemas: readonly string[]): Statement => ({
+  sql: `select table_schema, table_name
+  from information_schema.tables
+ where table_catalog = current_database()
+   and table_type = 'BASE TABLE'
+   and table_schema in (${schemas.map((_, i) => `$${i + 1}`).join(', ')})
+ order by table_schema, table_name`,
+  params: [...schemas],
+});
+
+/** `count(*)` of each table in one round trip; row `i` of the result is `tables[i]`. */
+export const planRowCounts = (
+  d: Dialect,
+  tables: readonly { readonly schema: string; readonly table: string }[],
+): Statement => ({
+  sql: tables
+    .map((t, i) => `select ${i} as i, count(*) as n from ${d.table(t.schema, t.table)}`)
+    .join('\nunion all\n'),
+  params: [],
+});
+
+/** The hist tables among a schema's tables, grouped by period, oldest period first (SPEC §2, §4). */
+export const histTablesByPeriod = (
+  tableNames: readonly string[],
+): { readonly period: string; readonly tables: readonly { mart: MartName; table: string }[] }[] => {
+  const byPeriod = new Map<string, { mart: MartName; table: string }[]>();
+  for (const spec of marts) {
+    const pattern = histTablePattern(spec);
+    for (const table of tableNames) {
+      const period = pattern.exec(table)?.[1];
+      if (period === undefined) continue;
+      byPeriod.set(period, [...(byPeriod.get(period) ?? []), { mart: spec.name, table }]);
+    }
+  }
+  return [...byPeriod.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([period, tables]) => ({ period, tables }));
+};
+
+/** A run's duration: the summary's own measure when recorded, else end − start. */
+const runSeconds = (
+  summary: string | null,
+  startedAt: string | null,
+  endedAt: string | null,
+): number | null => {
+  if (summary) {
+    try {
+      const seconds = (JSON.parse(summary) as { seconds?: unknown }).seconds;
+      if (typeof seconds === 'number') return seconds;
+    } catch {
+      // a summary that is not JSON falls back to the timestamps
+    }
+  }
+  if (!startedAt || !endedAt) return null;
+  const ms = Date.parse(endedAt) - Date.parse(startedAt);
+  return Number.isFinite(ms) ? ms / 1000 : null;
+};
+
+const firstLine = (text: string | null): string | null =>
+  text === null ? null : (text.split('\n')[0] ?? '');
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export interface StatusFacts {
+  readonly settings: Settings;
+  /** The warehouse URL, redacted. */
+  readonly warehouseUrl: string;
+  readonly now: number;
+  /**
+   * The configured source, to measure `id` cursors against (`null`: none configured). `open` is
+   * `null` and `error` says why when it could not be opened; status reports that and goes on.
+   */
+  readonly source: {
+    readonly url: string;
+    readonly open: Source | null;
+    readonly error: string | null;
+  } | null;
+}
+
+/**
+ * Reads the status report on one session. Read-only: no lease, no writes. Marts and hist tables
+ * that do not exist yet count as absent, never as an error.
+ */
+export const readStatus = async (
+  c: WarehouseConnection,
+  d: Dialect,
+  facts: StatusFacts,
+): Promise<StatusReport> => {
+  const { settings, now } = facts;
+  const { schemas } = settings;
+  const run = async (s: Statement) => c.query(s.sql, s.params);
+
+  const runs: RunLine[] = (await run(planRecentRuns(d, schemas))).map((r) => {
+    const startedAt = str(r.started_at);
+    const endedAt = str(r.ended_at);
+    return {
+      runId: Number(r.run_id),
+      kind: String(r.kind),
+      state: String(r.state),
+      startedAt,
+      endedAt,
+      seconds: r.state === 'running' ? null : runSeconds(str(r.summary), startedAt, endedAt),
+      error: firstLine(str(r.error)),
+    };
+  });
+
+  const marks = new Map((await run(planWatermarks(d, schemas))).map((r) => [String(r.table_name), r]));
+  const watermarks: WatermarkLine[] = [];
+  for (const spec of sourceTables) {
+    const cursor = settings.cursors[spec.name];
+    const mark = marks.get(spec.name);
+    const stale = mark !== undefined && mark.cursor_column !== cursor.column;
+    const value = mark && !stale ? num(mark.value) : null;
+    let sourceMax: number | null = null;
+    let note: string | null = stale
+      ? `watermark is on ${String(mark.cursor_column)}, cursor is now ${cursor.column}: the next run reads the table again`
+      : null;
+    const source = facts.source?.open;
+    if (cursor.kind === 'id' && source && !stale) {
+      try {
+        sourceMax = await source.max(spec.name, cursor.column);
+      } catch (error) {
+        note = `source max unreadable: ${firstLine(error instanceof Error ? error.message : String(error))}`;
+      }
+    }
+    watermarks.push({
+      table: spec.name,
+      cursorColumn: cursor.column,
+      kind: cursor.kind,
+      value,
+      updatedAt: mark ? str(mark.updated_at) : null,
+      lagSeconds: cursor.kind === 'time' && value !== null ? now - value : null,
+      sourceMax,
+      idsBehind: value !== null && sourceMax !== null ? Math.max(0, sourceMax - value) : null,
+      note,
+    });
+  }
+
+  const listed = await run(planListTables([...new Set([schemas.raw, schemas.mart])]));
+  const present = new Set(listed.map((r) => `${String(r.table_schema)}.${String(r.table_name)}`));
+  const martTableNames = listed
+    .filter((r) => r.table_schema === schemas.mart)
+    .map((r) => String(r.table_name));
+
+  const rawTables = sourceTables.map((t) => ({ schema: schemas.raw, table: rawTableName(t.name) }));
+  const martTables = marts.map((m) => ({ schema: schemas.mart, table: m.table }));
+  const periods = histTablesByPeriod(martTableNames);
+  const histTables = periods.flatMap((p) => p.tables.map((t) => ({ schema: schemas.mart, ...t })));
+
+  const all = [...rawTables, ...martTables, ...histTables];
+  const existing = all.filter((t) => present.has(`${t.schema}.${t.table}`));
+  const counts = new Map<string, number>();
+  if (existing.length > 0)
+    for (const r of await run(planRowCounts(d, existing))) {
+      const t = existing[Number(r.i)];
+      if (t) counts.set(`${t.schema}.${t.table}`, Number(r.n));
+    }
+  const counted = (t: { schema: string; table: string }): TableCount => {
+    const key = `${t.schema}.${t.table}`;
+    return { schema: t.schema, table: t.table, exists: present.has(key), rows: counts.get(key) ?? 0 };
+  };
+
+  const hist: HistPeriod[] = periods.map((p) => {
+    const tables = p.tables.map((t) => ({
+      ...counted({ schema: schemas.mart, table: t.table }),
+      mart: t.mart,
+    }));
+    return { period: p.period, rows: tables.reduce((n, t) => n + t.rows, 0), tables };
+  });
+
+  const exceptions = exceptionsTable(schemas);
+  const byType: OpenExceptions[] = present.has(`${exceptions.schema}.${exceptions.name}`)
+    ? (await run(planOpenExceptionsByType(d, schemas))).map((r) => ({
+        type: str(r.exception_type) ?? '(no type)',
+        count: Number(r.n),
+        oldest: str(r.oldest),
+      }))
+    : [];
+
+  return {
+    warehouse: facts.warehouseUrl,
+    now,
+    source: facts.source && { url: facts.source.url, error: facts.source.error },
+    runs,
+    watermarks,
+    tables: { raw: rawTables.map(counted), marts: martTables.map(counted) },
+    hist,
+    exceptions: { open: byType.reduce((n, t) => n + t.count, 0), byType },
+  };
+};
