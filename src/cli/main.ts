@@ -4,8 +4,10 @@ import { resolveSettings, type CliOptions } from '../config/settings.js';
 import { createLogger } from '../runner/logger.js';
 import { runCycle } from '../runner/run-cycle.js';
 import { reportError } from './errors.js';
+import { listExceptions, resolveExceptions, type ListFlags, type ResolveFlags } from './exceptions.js';
 import { initCommand } from './init.js';
 import { formatSummary } from './run.js';
+import { statusCommand } from './status.js';
 
 interface GlobalOptions extends CliOptions {
   readonly verbose?: boolean;
@@ -71,11 +73,56 @@ program
 program
   .command('demo')
   .description('the whole system on the embedded engines with generated data')
-  .option('--days <n>', 'days of generated history', '240')
+  .option('--days <n>', 'days of generated activity', '420')
   .action(async (options: { days: string }) => {
     const { demoCommand } = await import('./demo.js');
     await demoCommand(globals(), Number(options.days));
   });
+
+program
+  .command('sql <task>')
+  .description('print the SQL a task would run now, without running it (mart_uti, mart_ecs, mart_uts, tests)')
+  .action(async (task: string) => {
+    const { sqlCommand } = await import('./sql.js');
+    process.stdout.write(await sqlCommand(settings(), task, clockFromEnv() ?? Math.floor(Date.now() / 1000)));
+  });
+
+program
+  .command('status')
+  .description('last runs, watermarks and lag, table sizes, hist periods, open exceptions (read-only)')
+  .option('--json', 'print one JSON object')
+  .action(async (options: { json?: boolean }) => {
+    const text = await statusCommand(settings(), { json: Boolean(options.json), now: clockFromEnv() });
+    process.stdout.write(`${text}\n`);
+  });
+
+{
+  const exceptions = program.command('exceptions').description('read and resolve exceptions');
+  exceptions
+    .command('list')
+    .description('exceptions, newest first')
+    .option('--open', 'only open (unresolved) exceptions')
+    .option(
+      '--type <type>',
+      'NULL_ORDER_ID, FUTURE_TIMESTAMP, ARCHIVE_ROUTING_GAP, ARCHIVE_ROUTING_GAP_UTS or DQ_*',
+    )
+    .option('--order <order_id>', 'only this order')
+    .option('--limit <n>', 'at most n rows (default 50)')
+    .option('--json', 'print one JSON object')
+    .action(async (options: ListFlags) => {
+      process.stdout.write(`${await listExceptions(settings(), options)}\n`);
+    });
+  exceptions
+    .command('resolve')
+    .description('mark matching open exceptions resolved (exit 1 when none matches)')
+    .option('--id <n>', 'the exception with this exception_id')
+    .option('--type <type>', 'every open exception of this type')
+    .option('--order <order_id>', 'with --type: only this order')
+    .option('--note <text>', 'appended to the notes')
+    .action(async (options: ResolveFlags) => {
+      process.stdout.write(`${await resolveExceptions(settings(), options)}\n`);
+    });
+}
 
 try {
   await program.parseAsync(process.argv);

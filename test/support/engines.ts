@@ -98,6 +98,8 @@ export const serverPair = async (): Promise<EnginePair> => {
   await admin.query(`create database ${name}`);
   await admin.end();
   const warehouse = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:5432/${name}`, max: 2 });
+  // close() drops the database WITH (FORCE): an idle pooled session being terminated is expected.
+  warehouse.on('error', () => undefined);
   const root = await mysql.createConnection(mysqlAdmin);
   await root.query(`create database ${name} character set utf8mb4`);
   await root.end();
