@@ -36,10 +36,20 @@ export const sqlCommand = async (settings: Settings, task: string, now: number):
   try {
     await requireInitialized(warehouse, settings);
     const d = warehouse.dialect;
-    if (task === 'tests')
-      return planDataTests(d, settings.schemas)
-        .map((t) => `-- ${t.name} (${t.severity})\n${t.sql};\n`)
+    if (task === 'tests') {
+      // The tests read the rows of the batches the marts would apply next.
+      const ranges = await withConnection(warehouse, async (c) => {
+        const out: Partial<Record<MartName, { from: number; to: number }>> = {};
+        for (const spec of marts) {
+          const f = await gatherMartFacts(c, { settings, warehouse, now }, spec);
+          out[spec.name] = { from: f.fromBatch, to: f.toBatch };
+        }
+        return out;
+      });
+      return planDataTests(d, settings.schemas, ranges)
+        .map((t) => `-- ${t.name} (${t.severity})\n${t.sql};\n-- params: ${JSON.stringify(t.params)}\n`)
         .join('\n');
+    }
     const spec = marts.find((m) => m.name === (task as MartName));
     if (!spec) throw new ConfigError(`unknown task "${task}"`);
     const ctx = { settings, warehouse, now };
@@ -66,6 +76,7 @@ export const sqlCommand = async (settings: Settings, task: string, now: number):
               cutoff,
               periods: periods.slice(-1),
               frozen: new Set(settings.frozenPeriods),
+              existing: facts.histTables,
             }),
           );
       }

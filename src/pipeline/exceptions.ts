@@ -12,6 +12,7 @@ export interface Statement {
 /** Exception types the cycle writes (SPEC §4 safety net, §5 bad rows); monitoring adds `DQ_*` (§6). */
 export const cycleExceptionTypes = [
   'NULL_ORDER_ID',
+  'NULL_KEY',
   'FUTURE_TIMESTAMP',
   'ARCHIVE_ROUTING_GAP',
   'ARCHIVE_ROUTING_GAP_UTS',

@@ -30,6 +30,10 @@ export const planInit = (
         columns: [...columns, ...loadColumns],
       }),
     );
+    // Marts, validate and cleanup read raw by batch: batches are appended in id order, so a
+    // block-range index finds them at almost no load cost.
+    const byBatch = d.createIndex(schemas.raw, rawTableName(spec.name), ['_batch_id'], { kind: 'range' });
+    if (byBatch) statements.push(byBatch);
   }
   for (const spec of marts) {
     const columns = sourceColumns.get(spec.source) ?? [];
@@ -37,12 +41,17 @@ export const planInit = (
       createTable(d, { schema: schemas.mart, name: spec.table, columns: [...columns, ...loadColumns] }),
     );
     for (const index of martIndexes(spec)) {
-      const sql = d.createIndex(schemas.mart, spec.table, index.columns, index.unique);
+      const sql = d.createIndex(schemas.mart, spec.table, index.columns, { unique: index.unique });
       if (sql) statements.push(sql);
     }
   }
   statements.push(createSequence(d, schemas.meta, exceptionIdSequence));
   statements.push(createTable(d, exceptionsTable(schemas)));
+  // Archive and stage look up exceptions per order, bad-row dedup per source row; the ledger only grows.
+  for (const columns of [['order_id'], ['source_table', 'exception_type', 'source_id']]) {
+    const sql = d.createIndex(schemas.mart, exceptionsTable(schemas).name, columns);
+    if (sql) statements.push(sql);
+  }
   for (const table of Object.values(metaTables(schemas))) statements.push(createTable(d, table));
   return statements;
 };

@@ -7,8 +7,8 @@ import type { Column, Value } from '../engines/types.js';
 import type { Dialect } from '../engines/warehouse/warehouse.js';
 import { createTable } from './ddl.js';
 import { exceptionsTable } from './meta.js';
-import { histTableName, mart as martSpec, type MartSpec } from './marts.js';
-import { FUTURE_TOLERANCE_SECONDS, type Period } from './periods.js';
+import { histTableName, histTablePattern, mart as martSpec, type MartSpec } from './marts.js';
+import { FUTURE_TOLERANCE_SECONDS, parsePeriod, type Period } from './periods.js';
 import { rawTableName } from './tables.js';
 
 export interface Statement {
@@ -47,6 +47,8 @@ export interface ArchiveFacts {
   /** Periods holding aged rows, oldest first. */
   readonly periods: readonly Period[];
   readonly frozen: ReadonlySet<string>;
+  /** Hist tables of this mart that exist already. */
+  readonly existing: readonly string[];
 }
 
 const stmt = (sql: string, params: readonly Value[] = [], counts?: string): Statement => ({
@@ -82,9 +84,11 @@ const exceptionKey = (spec: MartSpec): readonly string[] => spec.key.filter((k) 
 
 const openException = (d: Dialect, s: Schemas, spec: MartSpec, type: string, row: string): string => {
   const e = exceptionsTable(s);
-  const match = ['order_id', ...exceptionKey(spec)]
-    .map((k) => `e.${d.quote(k)} = ${row}.${d.quote(k)}`)
-    .join(' and ');
+  // The event time too: a newer version of the same order is not held by an older row's gap.
+  const match = [
+    ...['order_id', ...exceptionKey(spec)].map((k) => `e.${d.quote(k)} = ${row}.${d.quote(k)}`),
+    `e.event_time = ${row}.${d.quote(spec.ts)}`,
+  ].join(' and ');
   return `exists (select 1 from ${d.table(e.schema, e.name)} e
        where e.exception_type = '${type}' and e.resolved_at is null and e.source_table = '${spec.source}' and ${match})`;
 };
@@ -95,6 +99,24 @@ const exceptionColumns =
 /** The identity columns of a row for the ledger: `traceseq, pathtime` or `null, null`. */
 const exceptionIdentity = (d: Dialect, spec: MartSpec, row: string): string =>
   ['traceseq', 'pathtime'].map((k) => (spec.key.includes(k) ? `${row}.${d.quote(k)}` : 'null')).join(', ');
+
+/**
+ * When the key holds the timestamp (mart_uts), a row can only live in the hist table of its own
+ * period: look-ups skip the others instead of probing every period's index.
+ */
+const periodFilter = (d: Dialect, spec: MartSpec, hist: string, row: string): string => {
+  if (!spec.key.includes(spec.ts)) return '';
+  const period = parsePeriod(histTablePattern(spec).exec(hist)?.[1] ?? '');
+  if (!period) return '';
+  const ts = `${row}.${d.quote(spec.ts)}`;
+  return ` and ${ts} >= ${period.start} and ${ts} < ${period.end}`;
+};
+
+/** Every key column and the timestamp are present: a row missing one cannot be placed. */
+const complete = (d: Dialect, spec: MartSpec, row?: string): string =>
+  [...new Set([...spec.key, spec.ts])]
+    .map((c) => `${row ? `${row}.` : ''}${d.quote(c)} is not null`)
+    .join(' and ');
 
 /**
  * Stage: the batches' rows, deduplicated to one winner per key by the version order (SPEC §2),
@@ -113,7 +135,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const stage = stageTable(spec);
   const histGuards = f.histTables.map(
     (h) => `
-    and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}
+    and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}
                       and not ${newer(d, spec.version, 'x', 'h')})`,
   );
   const due = f.futureDue
@@ -121,7 +143,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select ${names(d, f.columns, 'r')} from ${raw} r
-     where r.order_id is not null and r.${ts} <= $3
+     where ${complete(d, spec, 'r')} and r.${ts} <= $3
        and exists (select 1 from ${d.table(e.schema, e.name)} e
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = '${spec.source}' and e.source_id = r.id and e.event_time = r.${ts})`
@@ -134,7 +156,7 @@ select ${cols} from (
   select ${cols}, row_number() over (partition by ${spec.key.map(d.quote).join(', ')} order by ${order}) as ot_rank
   from (
     select ${cols} from ${raw}
-     where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ${ts} <= $3${due}
+     where _batch_id > $1 and _batch_id <= $2 and ${complete(d, spec)} and ${ts} <= $3${due}
   ) candidates
 ) ranked
 where ot_rank = 1`,
@@ -168,12 +190,17 @@ from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${raw}
        where _batch_id > $1 and _batch_id <= $2 and ${where} group by id) b
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = '${type}' and e.source_table = '${spec.source}' and e.source_id = b.id
-                     and (e.resolved_at is null or e.event_time = b.ts))`,
+                     and ${type === 'FUTURE_TIMESTAMP' ? 'e.event_time = b.ts' : '(e.resolved_at is null or e.event_time = b.ts)'})`,
       type === 'FUTURE_TIMESTAMP' ? [f.fromBatch, f.toBatch, limit] : [f.fromBatch, f.toBatch],
       `exceptions:${type}`,
     );
   return [
     bad('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
+    bad(
+      'NULL_KEY',
+      `order_id is not null and not (${complete(d, spec)})`,
+      `'a key or timestamp column (${[...new Set([...spec.key, spec.ts])].join(', ')}) is NULL in the source row'`,
+    ),
     bad(
       'FUTURE_TIMESTAMP',
       `order_id is not null and ${ts} > $3`,
@@ -201,12 +228,20 @@ export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     ),
     ...f.histTables.map((h) =>
       stmt(
-        `delete from ${d.table(f.schemas.mart, h)} as t where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', 't')})`,
+        `delete from ${d.table(f.schemas.mart, h)} as t where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', 't')}${periodFilter(d, spec, h, 's')})`,
         [],
         'reactivated',
       ),
     ),
     stmt(`insert into ${mart} (${cols}) select ${cols} from ${stage}`, [], 'inserted'),
+    // A gap exception held the version this batch replaced: it no longer describes any row.
+    stmt(
+      `update ${d.table(exceptionsTable(f.schemas).schema, exceptionsTable(f.schemas).name)} as e set resolved_at = current_timestamp
+ where e.exception_type = '${spec.gapException}' and e.resolved_at is null and e.source_table = '${spec.source}'
+   and exists (select 1 from ${stage} s where ${['order_id', ...exceptionKey(spec)].map((k) => `s.${d.quote(k)} = e.${d.quote(k)}`).join(' and ')})`,
+      [],
+      'resolved:superseded',
+    ),
   ];
 };
 
@@ -222,9 +257,13 @@ export const planRevive = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[
   const utiRaw = d.table(f.schemas.raw, rawTableName(uti.source));
   const cols = names(d, f.columns);
   const revive = `ot_revive_${spec.name}`;
-  const touched = `exists (select 1 from ${utiRaw} r where r._batch_id > $1 and r._batch_id <= $2 and r.order_id = h.order_id)
-     and exists (select 1 from ${utiMart} u where u.order_id = h.order_id)
-     and not exists (select 1 from ${mart} m where m.order_id = h.order_id)`;
+  // Driven from the batch's orders (few) into the hist tables by their order_id index, never a
+  // scan of the ever-growing hist tables.
+  const touched = `h.order_id in (
+    select r.order_id from ${utiRaw} r
+     where r._batch_id > $1 and r._batch_id <= $2 and r.order_id is not null
+       and exists (select 1 from ${utiMart} u where u.order_id = r.order_id)
+       and not exists (select 1 from ${mart} m where m.order_id = r.order_id))`;
   const union = f.histTables
     .map((h) => `select ${names(d, f.columns, 'h')} from ${d.table(f.schemas.mart, h)} h where ${touched}`)
     .join('\nunion all\n');
@@ -280,10 +319,14 @@ where ${aged(d, spec, f.schemas, 'm')}`,
     }
     const histName = histTableName(spec, period.name);
     const hist = d.table(f.schemas.mart, histName);
-    statements.push(stmt(createTable(d, { schema: f.schemas.mart, name: histName, columns: f.columns })));
-    for (const index of histIndexes(spec)) {
-      const sql = d.createIndex(f.schemas.mart, histName, index, false);
-      if (sql) statements.push(stmt(sql));
+    // Only on first need: `create index if not exists` on an existing table still takes a lock
+    // that waits for a running VACUUM on PostgreSQL.
+    if (!f.existing.includes(histName)) {
+      statements.push(stmt(createTable(d, { schema: f.schemas.mart, name: histName, columns: f.columns })));
+      for (const index of histIndexes(spec)) {
+        const sql = d.createIndex(f.schemas.mart, histName, index);
+        if (sql) statements.push(stmt(sql));
+      }
     }
     statements.push(
       stmt(
@@ -326,10 +369,14 @@ export const planOldestAged = (d: Dialect, spec: MartSpec, s: Schemas, cutoff: n
 /** Hist look-ups are by order (reactivation) and, for scans, by the whole key. */
 export const histIndexes = (spec: MartSpec): readonly (readonly string[])[] => [spec.key];
 
-/** Indexes of the mart itself: its key (unique) and its timestamp (archive range scans). */
+/**
+ * Indexes of the mart itself: its key (unique), its timestamp (archive range scans) and its load
+ * batch (the data tests read the rows a run wrote).
+ */
 export const martIndexes = (spec: MartSpec): readonly { columns: readonly string[]; unique: boolean }[] => [
   { columns: spec.key, unique: true },
   { columns: [spec.ts], unique: false },
+  { columns: ['_batch_id'], unique: false },
 ];
 
 /** Moves the mart's consumption mark (in the same transaction as everything above). */

@@ -2,7 +2,9 @@ import type { Settings } from '../config/settings.js';
 import type { CursorRange, Source } from '../engines/source/source.js';
 import type { Column } from '../engines/types.js';
 import type { Warehouse } from '../engines/warehouse/warehouse.js';
+import type { MartName } from '../pipeline/marts.js';
 import type { SourceTableName } from '../pipeline/tables.js';
+import type { BatchRange } from '../pipeline/tests-sql.js';
 import type { Logger } from './logger.js';
 
 export interface LandedBatch {
@@ -29,6 +31,8 @@ export interface RunContext {
     batches?: ReadonlyMap<SourceTableName, LandedBatch>;
     /** Rows each mart changed, by kind (`inserted`, `archived:2025_h2`, `exceptions:NULL_ORDER_ID`…). */
     martCounts?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+    /** The raw batches each mart applied in this run: what the data tests check. */
+    martRanges?: Readonly<Partial<Record<MartName, BatchRange>>>;
   };
 }
 

@@ -73,6 +73,7 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
             cutoff: NOW - 15_552_000,
             periods,
             frozen: new Set(['2026_h1']),
+            existing: [],
           }),
           ...planMark(dialect, schemas, spec.name, spec.source, 43),
         ];
@@ -87,8 +88,9 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
     }
 
     it('pins the data tests', async () => {
-      const text = planDataTests(dialect, schemas)
-        .map((t) => `-- ${t.name} (${t.severity})\n${t.sql};\n`)
+      const range = { from: 40, to: 43 };
+      const text = planDataTests(dialect, schemas, { mart_uti: range, mart_ecs: range, mart_uts: range })
+        .map((t) => `-- ${t.name} (${t.severity})\n${t.sql};\n-- params: ${JSON.stringify(t.params)}\n`)
         .join('\n');
       await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/tests.sql`);
     });

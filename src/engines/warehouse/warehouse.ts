@@ -22,9 +22,15 @@ export interface Dialect {
   columnType(type: LogicalType): string;
   /**
    * `create [unique] index if not exists …`, or `null` where the engine does better without one
-   * (DuckDB: zone maps serve range scans and ART indexes slow bulk loads).
+   * (DuckDB: zone maps serve range scans and ART indexes slow bulk loads). `kind: 'range'` asks for
+   * a cheap block-range index on an append-ordered column (PostgreSQL BRIN) where there is one.
    */
-  createIndex(schema: string, table: string, columns: readonly string[], unique: boolean): string | null;
+  createIndex(
+    schema: string,
+    table: string,
+    columns: readonly string[],
+    options?: { readonly unique?: boolean; readonly kind?: 'lookup' | 'range' },
+  ): string | null;
 }
 
 export type ResultRow = Record<string, Value>;

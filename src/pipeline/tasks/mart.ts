@@ -140,6 +140,7 @@ export const martTask = (spec: MartSpec): Task => ({
             cutoff,
             periods: [],
             frozen: new Set(ctx.settings.frozenPeriods),
+            existing: facts.histTables,
           };
           const probe = planOldestAged(d, spec, ctx.settings.schemas, cutoff);
           const row = await queryOne<{ m: number | null }>(c, probe.sql, probe.params);
@@ -170,6 +171,10 @@ export const martTask = (spec: MartSpec): Task => ({
       for (const t of [deltaTable(spec), stageTable(spec), `ot_revive_${spec.name}`])
         await c.execute(`drop table if exists ${t}`);
       ctx.state.martCounts = { ...(ctx.state.martCounts ?? {}), [spec.name]: counts };
+      ctx.state.martRanges = {
+        ...(ctx.state.martRanges ?? {}),
+        [spec.name]: { from: facts.fromBatch, to: facts.toBatch },
+      };
       const archived = Object.entries(counts)
         .filter(([k, n]) => k.startsWith('archived:') && n > 0)
         .map(([k, n]) => `${k.slice(9)} ${n}`);

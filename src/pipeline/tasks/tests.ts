@@ -2,10 +2,7 @@ import { ExitCode, UserError } from '../../config/errors.js';
 import type { TaskOutcome } from '../../runner/context.js';
 import type { Task } from '../../runner/task.js';
 import { metaTables } from '../meta.js';
-import { planDataTests } from '../tests-sql.js';
-
-/** Failing rows stored per test: enough to investigate, bounded so a broken mart cannot flood the ledger. */
-const storedRows = 1000;
+import { FAILING_ROWS_LIMIT, planDataTests } from '../tests-sql.js';
 
 /**
  * SPEC §3 tests: each test's failing rows go to `test_failures`; the run fails when an `error` test
@@ -22,12 +19,14 @@ export const dataTests: Task = {
     const failed: string[] = [];
     const warned: string[] = [];
     await scope.withConnection(async (c) => {
-      for (const test of planDataTests(d, ctx.settings.schemas)) {
-        const rows = await c.query<{ order_id: string | null; detail: string }>(test.sql);
+      for (const test of planDataTests(d, ctx.settings.schemas, ctx.state.martRanges ?? {})) {
+        const rows = await c.query<{ order_id: string | null; detail: string }>(test.sql, test.params);
         if (rows.length === 0) continue;
-        (test.severity === 'error' ? failed : warned).push(`${test.name} ${rows.length} rows`);
+        (test.severity === 'error' ? failed : warned).push(
+          `${test.name} ${rows.length}${rows.length === FAILING_ROWS_LIMIT ? '+' : ''} rows`,
+        );
         await c.transaction(async () => {
-          for (const row of rows.slice(0, storedRows))
+          for (const row of rows)
             await c.execute(
               `insert into ${failuresTable} (run_id, test, severity, order_id, detail, detected_at)
                values ($1, $2, $3, $4, $5, current_timestamp)`,

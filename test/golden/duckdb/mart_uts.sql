@@ -6,11 +6,11 @@ select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from 
   select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at", row_number() over (partition by "order_id", "traceseq", "pathtime" order by "id" desc, "_batch_id" desc) as ot_rank
   from (
     select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_spath_raw"
-     where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "pathtime" <= $3
+     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" <= $3
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select r."id", r."order_id", r."traceseq", r."pathtime", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_spath_raw" r
-     where r.order_id is not null and r."pathtime" <= $3
+     where r."order_id" is not null and r."traceseq" is not null and r."pathtime" is not null and r."pathtime" <= $3
        and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = 'uni_tracking_spath' and e.source_id = r.id and e.event_time = r."pathtime")
@@ -26,7 +26,7 @@ create temporary table ot_stage_mart_uts as
 select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at" from ot_delta_mart_uts x
  where not exists (select 1 from "settlement_ods"."mart_uni_tracking_spath" m where m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
                      and not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id")))
-    and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime"
+    and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600
                       and not x."id" > h."id");
 -- params: []
 
@@ -40,12 +40,21 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- params: [40,43] counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'NULL_KEY', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'a key or timestamp column (order_id, traceseq, pathtime) is NULL in the source row'
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_KEY' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [40,43] counts: exceptions:NULL_KEY
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'FUTURE_TIMESTAMP', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'pathtime more than 1 day after the run clock; folded in once it is no longer in the future'
 from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "pathtime" > $3 group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
-                     and (e.resolved_at is null or e.event_time = b.ts));
+                     and e.event_time = b.ts);
 -- params: [40,43,1780086400] counts: exceptions:FUTURE_TIMESTAMP
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
@@ -55,16 +64,21 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
 delete from "settlement_ods"."mart_uni_tracking_spath" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime");
 -- params: [] counts: replaced
 
-delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime");
+delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);
 -- params: [] counts: reactivated
 
 insert into "settlement_ods"."mart_uni_tracking_spath" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_stage_mart_uts;
 -- params: [] counts: inserted
 
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+ where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath'
+   and exists (select 1 from ot_stage_mart_uts s where s."order_id" = e."order_id" and s."traceseq" = e."traceseq" and s."pathtime" = e."pathtime");
+-- params: [] counts: resolved:superseded
+
 select min(m."pathtime") as m from "settlement_ods"."mart_uni_tracking_spath" m
 where m."pathtime" >= $1 and m."pathtime" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime");
 -- params: [-2147483648,1764448000]
 
 create table if not exists "settlement_ods"."hist_uni_tracking_spath_2025_h2" (
@@ -79,17 +93,17 @@ create table if not exists "settlement_ods"."hist_uni_tracking_spath_2025_h2" (
 
 delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from "settlement_ods"."mart_uni_tracking_spath" m where m."order_id" = t."order_id" and m."traceseq" = t."traceseq" and m."pathtime" = t."pathtime" and m."pathtime" >= $1 and m."pathtime" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime"));
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime"));
 -- params: [1751328000,1764448000]
 
 insert into "settlement_ods"."hist_uni_tracking_spath_2025_h2" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_uni_tracking_spath" m where m."pathtime" >= $1 and m."pathtime" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime");
 -- params: [1751328000,1764448000] counts: archived:2025_h2
 
 delete from "settlement_ods"."mart_uni_tracking_spath" as m where m."pathtime" >= $1 and m."pathtime" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime");
 -- params: [1751328000,1764448000]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
@@ -98,7 +112,7 @@ select m.order_id, 'ARCHIVE_ROUTING_GAP_UTS', 'uni_tracking_spath', m.id, m."tra
 from "settlement_ods"."mart_uni_tracking_spath" m
 where m."pathtime" >= $1 and m."pathtime" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime");
 -- params: [1767225600,1764448000] counts: gaps:2026_h1
 
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;

@@ -6,11 +6,11 @@ select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" fro
   select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at", row_number() over (partition by "order_id" order by "add_time" desc, "id" desc, "_batch_id" desc) as ot_rank
   from (
     select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from "settlement_public"."ecs_order_info_raw"
-     where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "add_time" <= $3
+     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "add_time" is not null and "add_time" <= $3
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select r."id", r."order_id", r."partner_id", r."add_time", r."_batch_id", r."_loaded_at" from "settlement_public"."ecs_order_info_raw" r
-     where r.order_id is not null and r."add_time" <= $3
+     where r."order_id" is not null and r."add_time" is not null and r."add_time" <= $3
        and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = 'ecs_order_info' and e.source_id = r.id and e.event_time = r."add_time")
@@ -40,12 +40,21 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- params: [40,43] counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'NULL_KEY', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, add_time) is NULL in the source row'
+from (select id, max(order_id) as order_id, max("add_time") as ts from "settlement_public"."ecs_order_info_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "add_time" is not null) group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_KEY' and e.source_table = 'ecs_order_info' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [40,43] counts: exceptions:NULL_KEY
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'FUTURE_TIMESTAMP', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'add_time more than 1 day after the run clock; folded in once it is no longer in the future'
 from (select id, max(order_id) as order_id, max("add_time") as ts from "settlement_public"."ecs_order_info_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "add_time" > $3 group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'ecs_order_info' and e.source_id = b.id
-                     and (e.resolved_at is null or e.event_time = b.ts));
+                     and e.event_time = b.ts);
 -- params: [40,43,1780086400] counts: exceptions:FUTURE_TIMESTAMP
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
@@ -61,13 +70,20 @@ delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (se
 insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_stage_mart_ecs;
 -- params: [] counts: inserted
 
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+ where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info'
+   and exists (select 1 from ot_stage_mart_ecs s where s."order_id" = e."order_id");
+-- params: [] counts: resolved:superseded
+
 drop table if exists ot_revive_mart_ecs;
 -- params: []
 
 create temporary table ot_revive_mart_ecs as
-select h."id", h."order_id", h."partner_id", h."add_time", h."_batch_id", h."_loaded_at" from "settlement_ods"."hist_ecs_order_info_2025_h2" h where exists (select 1 from "settlement_public"."uni_tracking_info_raw" r where r._batch_id > $1 and r._batch_id <= $2 and r.order_id = h.order_id)
-     and exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = h.order_id)
-     and not exists (select 1 from "settlement_ods"."mart_ecs_order_info" m where m.order_id = h.order_id);
+select h."id", h."order_id", h."partner_id", h."add_time", h."_batch_id", h."_loaded_at" from "settlement_ods"."hist_ecs_order_info_2025_h2" h where h.order_id in (
+    select r.order_id from "settlement_public"."uni_tracking_info_raw" r
+     where r._batch_id > $1 and r._batch_id <= $2 and r.order_id is not null
+       and exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = r.order_id)
+       and not exists (select 1 from "settlement_ods"."mart_ecs_order_info" m where m.order_id = r.order_id));
 -- params: [39,42]
 
 insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_revive_mart_ecs;
@@ -80,7 +96,7 @@ select min(m."add_time") as m from "settlement_ods"."mart_ecs_order_info" m
 where m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
 -- params: [-2147483648,1764448000]
 
 create table if not exists "settlement_ods"."hist_ecs_order_info_2025_h2" (
@@ -99,19 +115,19 @@ create index if not exists "hist_ecs_order_info_2025_h2_order_id_idx" on "settle
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from "settlement_ods"."mart_ecs_order_info" m where m."order_id" = t."order_id" and m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id"));
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time"));
 -- params: [1751328000,1764448000]
 
 insert into "settlement_ods"."hist_ecs_order_info_2025_h2" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_ecs_order_info" m where m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
 -- params: [1751328000,1764448000] counts: archived:2025_h2
 
 delete from "settlement_ods"."mart_ecs_order_info" as m where m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
 -- params: [1751328000,1764448000]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
@@ -121,7 +137,7 @@ from "settlement_ods"."mart_ecs_order_info" m
 where m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
 -- params: [1767225600,1764448000] counts: gaps:2026_h1
 
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;

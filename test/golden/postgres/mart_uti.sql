@@ -6,11 +6,11 @@ select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from
   select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at", row_number() over (partition by "order_id" order by "update_time" desc, "id" desc, "_batch_id" desc) as ot_rank
   from (
     select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_info_raw"
-     where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "update_time" <= $3
+     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "update_time" is not null and "update_time" <= $3
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select r."id", r."order_id", r."status", r."update_time", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_info_raw" r
-     where r.order_id is not null and r."update_time" <= $3
+     where r."order_id" is not null and r."update_time" is not null and r."update_time" <= $3
        and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = 'uni_tracking_info' and e.source_id = r.id and e.event_time = r."update_time")
@@ -40,12 +40,21 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- params: [40,43] counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'NULL_KEY', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, update_time) is NULL in the source row'
+from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "update_time" is not null) group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_KEY' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [40,43] counts: exceptions:NULL_KEY
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'FUTURE_TIMESTAMP', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'update_time more than 1 day after the run clock; folded in once it is no longer in the future'
 from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "update_time" > $3 group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
-                     and (e.resolved_at is null or e.event_time = b.ts));
+                     and e.event_time = b.ts);
 -- params: [40,43,1780086400] counts: exceptions:FUTURE_TIMESTAMP
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
@@ -61,10 +70,15 @@ delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists 
 insert into "settlement_ods"."mart_uni_tracking_info" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_stage_mart_uti;
 -- params: [] counts: inserted
 
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+ where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info'
+   and exists (select 1 from ot_stage_mart_uti s where s."order_id" = e."order_id");
+-- params: [] counts: resolved:superseded
+
 select min(m."update_time") as m from "settlement_ods"."mart_uni_tracking_info" m
 where m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
 -- params: [-2147483648,1764448000]
 
 create table if not exists "settlement_ods"."hist_uni_tracking_info_2025_h2" (
@@ -82,17 +96,17 @@ create index if not exists "hist_uni_tracking_info_2025_h2_order_id_idx" on "set
 
 delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists (select 1 from "settlement_ods"."mart_uni_tracking_info" m where m."order_id" = t."order_id" and m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id"));
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time"));
 -- params: [1751328000,1764448000]
 
 insert into "settlement_ods"."hist_uni_tracking_info_2025_h2" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_uni_tracking_info" m where m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
 -- params: [1751328000,1764448000] counts: archived:2025_h2
 
 delete from "settlement_ods"."mart_uni_tracking_info" as m where m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
 -- params: [1751328000,1764448000]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
@@ -101,7 +115,7 @@ select m.order_id, 'ARCHIVE_ROUTING_GAP', 'uni_tracking_info', m.id, null, null,
 from "settlement_ods"."mart_uni_tracking_info" m
 where m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
 -- params: [1767225600,1764448000] counts: gaps:2026_h1
 
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;

@@ -48,8 +48,8 @@ export const postgresCapabilities: WarehouseCapabilities = {
 export const postgresDialect: Dialect = {
   name: 'postgres',
   capabilities: postgresCapabilities,
-  createIndex: (schema, table, columns, unique) =>
-    `create ${unique ? 'unique ' : ''}index if not exists ${quoteIdentifier(`${table}_${columns.join('_')}_idx`.slice(0, 63))} on ${qualifiedTable(schema, table)} (${columns.map(quoteIdentifier).join(', ')})`,
+  createIndex: (schema, table, columns, options = {}) =>
+    `create ${options.unique ? 'unique ' : ''}index if not exists ${quoteIdentifier(`${table}_${columns.join('_')}_idx`.slice(0, 63))} on ${qualifiedTable(schema, table)}${options.kind === 'range' ? ' using brin' : ''} (${columns.map(quoteIdentifier).join(', ')})`,
   quote: quoteIdentifier,
   table: qualifiedTable,
   columnType: postgresColumnType,

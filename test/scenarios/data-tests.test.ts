@@ -1,0 +1,77 @@
+/**
+ * The cycle's data tests (SPEC §3): a broken key in the rows a run wrote fails the run, naming the
+ * test and its row count, and the failing rows are kept in order_tracking_meta.test_failures.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
+import { pairs, type EnginePair } from '../support/engines.js';
+
+const NOW = 1_780_000_000;
+
+for (const pair of pairs) {
+  describe.skipIf(await pair.skip())(`data tests on ${pair.name}`, () => {
+    let p: EnginePair;
+    const env = (now: number) => ({
+      ORDER_TRACKING_WAREHOUSE: p.warehouseUrl,
+      ORDER_TRACKING_SOURCE: p.sourceUrl,
+      ORDER_TRACKING_NOW: String(now),
+    });
+    const scan = (id: number, order: string) =>
+      p.source(
+        'insert into uni_tracking_spath (id, order_id, traceSeq, pathTime, scan_site, scan_type, remark) values (?, ?, ?, ?, ?, ?, ?)',
+        [id, order, 1, NOW - 3600, 'site', 'ARRIVE', null],
+      );
+
+    beforeEach(async () => {
+      p = await pair.create();
+      expect((await cli(['init'], env(NOW))).code).toBe(0);
+    });
+    afterEach(async () => p.close());
+
+    it('warns, without failing, about scans whose order has no mart_uti row', async () => {
+      await scan(1, 'OT-no-tracking');
+      const r = await cli(['run'], env(NOW));
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/relationship_mart_uts_mart_uti 1 rows/);
+      expect(
+        await p.warehouse('select test, severity, order_id from order_tracking_meta.test_failures'),
+      ).toEqual([{ test: 'relationship_mart_uts_mart_uti', severity: 'warn', order_id: 'OT-no-tracking' }]);
+    });
+
+    it('fails the run on a NULL key among the rows it wrote, and stores the failing row', async () => {
+      await scan(1, 'OT1');
+      expect((await cli(['run'], env(NOW))).code).toBe(0);
+      // A row that only a bug could write: NULL traceseq, stamped with the batch the next run loads
+      // scans in (batch ids go uti, ecs, uts per run).
+      const [last] = await p.warehouse('select max(batch_id) as m from order_tracking_meta.batches');
+      const nextScanBatch = Number(last?.m) + 3;
+      await p.warehouse(
+        `insert into settlement_ods.mart_uni_tracking_spath (id, order_id, traceseq, pathtime, _batch_id)
+         values (99, 'OT-broken', null, ${NOW - 60}, ${nextScanBatch})`,
+      );
+      await scan(2, 'OT2');
+      const r = await cli(['run'], env(NOW + 900));
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/tests failed: not_null_mart_uts 1 rows/);
+      const failures = await p.warehouse(
+        "select test, severity, order_id from order_tracking_meta.test_failures where severity = 'error' order by test",
+      );
+      expect(failures).toEqual([{ test: 'not_null_mart_uts', severity: 'error', order_id: 'OT-broken' }]);
+    });
+
+    it('passes and records nothing on a clean run', async () => {
+      await scan(1, 'OT1');
+      await p.source(
+        'insert into uni_tracking_info (id, order_id, tracking_no, status, carrier, location, update_time) values (?, ?, ?, ?, ?, ?, ?)',
+        [1, 'OT1', 'TN1', 'IN_TRANSIT', 'DHL', 'Köln', NOW - 3600],
+      );
+      const r = await cli(['run'], env(NOW));
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/tests\s+success/);
+      expect(await p.warehouse('select count(*) as n from order_tracking_meta.test_failures')).toEqual([
+        { n: 0 },
+      ]);
+    });
+  });
+}
