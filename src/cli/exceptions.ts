@@ -11,7 +11,7 @@ import {
   type ExceptionFilter,
   type ExceptionRow,
 } from '../pipeline/exceptions.js';
-import { leaseKey } from '../runner/run-cycle.js';
+import { takeLease } from '../runner/run-cycle.js';
 import { alignColumns, epochTime, openInitializedWarehouse, shortTime } from './status.js';
 
 /** What `exceptions list` takes from the command line (strings as typed). */
@@ -161,12 +161,7 @@ export const resolveExceptions = async (settings: Settings, flags: ResolveFlags)
   const what = describeFilter(filter);
   const warehouse = await openInitializedWarehouse(settings);
   try {
-    const lease = await warehouse.tryLease(leaseKey(settings));
-    if (!lease)
-      throw new UserError(
-        `another order-tracking run is active on ${warehouse.displayUrl} (lease ${leaseKey(settings)}); nothing was changed`,
-        ExitCode.busy,
-      );
+    const lease = await takeLease(warehouse, settings);
     try {
       const d = warehouse.dialect;
       const resolved = await withConnection(warehouse, async (c) => {

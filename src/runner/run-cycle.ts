@@ -4,7 +4,7 @@ import { ExitCode, UserError } from '../config/errors.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
-import type { Warehouse } from '../engines/warehouse/warehouse.js';
+import type { Lease, Warehouse } from '../engines/warehouse/warehouse.js';
 import { metaTables } from '../pipeline/meta.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
 import type { RunContext } from './context.js';
@@ -43,6 +43,17 @@ export const requireInitialized = async (warehouse: Warehouse, settings: Setting
     );
 };
 
+/** Takes the pipeline's lease, or fails at once (exit 75) when another run holds it (SPEC §7). */
+export const takeLease = async (warehouse: Warehouse, settings: Settings): Promise<Lease> => {
+  const lease = await warehouse.tryLease(leaseKey(settings));
+  if (!lease)
+    throw new UserError(
+      `another order-tracking run is active on ${warehouse.displayUrl} (lease ${leaseKey(settings)}); nothing was changed`,
+      ExitCode.busy,
+    );
+  return lease;
+};
+
 /**
  * Opens the source, runs `preflight` on it, then opens the warehouse and runs `fn` under the
  * pipeline's lease; always releases and closes. Source problems surface before the warehouse is
@@ -58,12 +69,7 @@ export const withPipeline = async <P, T>(
     const checked = await preflight(source);
     const warehouse = await openWarehouse(settings.warehouse);
     try {
-      const lease = await warehouse.tryLease(leaseKey(settings));
-      if (!lease)
-        throw new UserError(
-          `another order-tracking run is active on ${warehouse.displayUrl} (lease ${leaseKey(settings)}); nothing was changed`,
-          ExitCode.busy,
-        );
+      const lease = await takeLease(warehouse, settings);
       try {
         return await fn(warehouse, source, checked);
       } finally {
