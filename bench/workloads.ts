@@ -1,0 +1,564 @@
+/**
+ * The benchmark's workloads (SPEC §10), driven in-process through `runCycle`:
+ * - W3: the initial load of scale factor SF history (`init` + the first cycle);
+ * - W1: one production-rate 15-minute batch on top of the loaded marts, then one cycle;
+ * - W2: a 24-hour backlog (96 such batches), then one cycle.
+ * One generator feeds every source (SQLite, and MySQL/MariaDB for the server run), so each engine
+ * measures the same rows; engines run one after the other, never at the same time.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Settings } from '../src/config/settings.js';
+import { openWarehouse } from '../src/engines/warehouse/open.js';
+import { withConnection, type Warehouse } from '../src/engines/warehouse/warehouse.js';
+import {
+  createGenerator,
+  productionBatch,
+  scaleFactorOptions,
+  SCALE_FACTOR_DAYS,
+  type SourceGenerator,
+  type SourceWriter,
+} from '../src/generator/index.js';
+import { initCommand } from '../src/cli/init.js';
+import { marts } from '../src/pipeline/marts.js';
+import { metaTables } from '../src/pipeline/meta.js';
+import type { SourceTableName } from '../src/pipeline/tables.js';
+import type { Logger } from '../src/runner/logger.js';
+import { runCycle, type RunSummary } from '../src/runner/run-cycle.js';
+import { runPgloader, type PgloaderResult } from './pgloader.js';
+import {
+  prepareReference,
+  runReference,
+  type BatchWindow,
+  type ReferenceResult,
+  type ReferenceSchemas,
+} from './reference.js';
+import { openSourceWriters, sourceVersions } from './source.js';
+
+/** The generated history ends here (a fixed clock: same rows, same periods, every run). */
+export const BENCH_END = Date.UTC(2026, 2, 1) / 1000;
+export const BENCH_SEED = 1;
+/** W2: 24 hours of 15-minute batches. */
+export const BACKLOG_BATCHES = 96;
+/** The cycle runs this long after the last write (the `uni_tracking_info` settle time is 60 s). */
+const CLOCK_LAG = 120;
+
+export const WORKLOADS = ['W3', 'W1', 'W2'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+export const WORKLOAD_TITLES: Readonly<Record<WorkloadName, string>> = {
+  W3: 'initial load of SF history (init + first cycle)',
+  W1: 'one production-rate 15-minute batch, one cycle',
+  W2: `24-hour backlog (${BACKLOG_BATCHES} batches), one cycle`,
+};
+
+/** One engine pair under test. */
+export interface EngineTarget {
+  readonly engine: 'duckdb' | 'postgres';
+  readonly settings: Settings;
+  /** PostgreSQL only: schemas of the dbt-style reference, and the scratch schema of pgloader. */
+  readonly reference?: ReferenceSchemas;
+  readonly pgloaderSchema?: string;
+}
+
+export interface TaskTiming {
+  readonly task: string;
+  readonly state: string;
+  readonly seconds: number;
+  readonly rows?: number;
+  readonly rowsPerSecond?: number;
+  readonly note?: string;
+}
+
+/** One mart statement of the cycle, from the mart tasks' debug log. */
+export interface StatementTiming {
+  readonly ms: number;
+  readonly rows: number;
+  readonly sql: string;
+}
+
+export interface Comparison {
+  /** Ours: mart_uti start → tests end. */
+  readonly oursMartsAndTests: number;
+  readonly referenceMartsAndTests: number;
+  /** reference / ours (issue 4 target: ≥ 10 for W1, ≥ 2 for W2). */
+  readonly speedup: number;
+  /** Ours: mart_uti start → the later of mart_ecs, mart_uts end. */
+  readonly oursMarts: number;
+  readonly floor: number;
+  /** ours / floor (issue 4 target for W1: ≤ 2). */
+  readonly martsOverFloor: number;
+}
+
+export interface WorkloadResult {
+  readonly workload: WorkloadName;
+  readonly title: string;
+  /** Rows written to the source for this workload, per table (inserts + in-place updates). */
+  readonly sourceRows: Readonly<Record<string, number>>;
+  /** Rows the cycle extracted, per table. */
+  readonly extracted: Readonly<Record<string, number>>;
+  readonly tasks: readonly TaskTiming[];
+  /** The cycle (W3: init + cycle). */
+  readonly seconds: number;
+  readonly extractRowsPerSecond: number;
+  readonly martsSeconds: number;
+  readonly martsAndTestsSeconds: number;
+  readonly martRowsPerSecond: number;
+  /** Node process RSS, sampled every 50 ms while the workload ran. */
+  readonly startRssMb: number;
+  readonly peakRssMb: number;
+  readonly slowestStatements: readonly StatementTiming[];
+  readonly reference?: ReferenceResult;
+  readonly comparison?: Comparison;
+}
+
+export interface EngineResult {
+  readonly engine: 'duckdb' | 'postgres';
+  readonly warehouse: string;
+  readonly source: string;
+  readonly versions: readonly string[];
+  readonly workloads: readonly WorkloadResult[];
+  /** Mart and hist sizes after W3. */
+  readonly loadedRows: Readonly<Record<string, number>>;
+}
+
+export interface GenerationResult {
+  readonly step: string;
+  readonly seconds: number;
+  readonly rows: number;
+}
+
+export interface BenchResult {
+  readonly date: string;
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGb: number;
+    readonly os: string;
+    readonly node: string;
+  };
+  readonly sf: number;
+  readonly seed: number;
+  readonly historyEnd: string;
+  readonly historyDays: number;
+  readonly generation: readonly GenerationResult[];
+  readonly engines: readonly EngineResult[];
+  /** `process.resourceUsage().maxRSS` at the end: the whole process, generation included. */
+  readonly processMaxRssMb: number;
+  readonly pgloader?: PgloaderResult & { readonly oursRowsPerSecond?: number; readonly oursRows?: number };
+}
+
+export interface BenchPlan {
+  readonly sf: number;
+  readonly workloads: ReadonlySet<WorkloadName>;
+  /** `.order-tracking/bench`: the SQLite source and the DuckDB file live here. */
+  readonly dir: string;
+  readonly targets: readonly EngineTarget[];
+  /** The MySQL/MariaDB source of the server run, or null. */
+  readonly mysqlUrl: string | null;
+  /** Progress lines (stderr). */
+  readonly progress: (line: string) => void;
+}
+
+const MB = 1024 * 1024;
+const seconds = (started: number): number => (performance.now() - started) / 1000;
+
+/** Samples the process RSS every 50 ms while `fn` runs. */
+const sampleMemory = async <T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; startRssMb: number; peakRssMb: number }> => {
+  const start = process.memoryUsage.rss();
+  let peak = start;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  try {
+    const value = await fn();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, startRssMb: start / MB, peakRssMb: peak / MB };
+  } finally {
+    clearInterval(timer);
+  }
+};
+
+const levelNames: Readonly<Record<number, string>> = { 20: 'debug', 30: 'info', 40: 'warning', 50: 'error' };
+
+/**
+ * A logger for the cycle that keeps the mart tasks' per-statement timings (their `debug`
+ * `statement` records) and still prints what `ORDER_TRACKING_LOG_LEVEL` (default warn) asks for.
+ */
+const statementRecorder = (): { log: Logger; statements: StatementTiming[] } => {
+  const statements: StatementTiming[] = [];
+  const shown = pino.levels.values[process.env.ORDER_TRACKING_LOG_LEVEL ?? 'warn'] ?? 40;
+  const log = pino(
+    { level: 'debug', base: undefined },
+    {
+      write(line: string): void {
+        const {
+          level,
+          msg,
+          time: _t,
+          ...fields
+        } = JSON.parse(line) as Record<string, unknown> & {
+          level: number;
+          msg: string;
+        };
+        if (msg === 'statement' && typeof fields.ms === 'number')
+          statements.push({ ms: fields.ms, rows: Number(fields.rows ?? 0), sql: String(fields.sql ?? '') });
+        if (level >= shown) {
+          const extra = Object.entries(fields)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ');
+          process.stderr.write(`${levelNames[level] ?? level}: ${msg}${extra ? ` ${extra}` : ''}\n`);
+        }
+      },
+    },
+  );
+  return { log, statements };
+};
+
+const span = (summary: RunSummary, from: string, to: readonly string[]): number => {
+  const start = summary.tasks.find((t) => t.task === from);
+  const ends = summary.tasks.filter((t) => to.includes(t.task)).map((t) => Date.parse(t.endedAt));
+  return start && ends.length ? (Math.max(...ends) - Date.parse(start.startedAt)) / 1000 : 0;
+};
+
+const perSecond = (rows: number | undefined, s: number): number | undefined =>
+  rows !== undefined && s > 0 ? rows / s : undefined;
+
+/** What one cycle landed: rows per table and the batch range per table (the reference's input). */
+const landed = async (
+  warehouse: Warehouse,
+  settings: Settings,
+  runId: number,
+): Promise<{ rows: Record<string, number>; window: BatchWindow }> =>
+  withConnection(warehouse, async (c) => {
+    const b = metaTables(settings.schemas).batches;
+    const rows = await c.query<{ table_name: string; n: number; f: number; t: number }>(
+      `select table_name, sum(landed_count) as n, min(batch_id) as f, max(batch_id) as t
+         from ${warehouse.dialect.table(b.schema, b.name)} where run_id = $1 and state = 'validated'
+        group by table_name order by table_name`,
+      [runId],
+    );
+    return {
+      rows: Object.fromEntries(rows.map((r) => [r.table_name, Number(r.n)])),
+      window: new Map(
+        rows.map((r) => [r.table_name as SourceTableName, [Number(r.f), Number(r.t)] as const]),
+      ),
+    };
+  });
+
+/** Rows per mart and hist table. */
+const tableSizes = async (warehouse: Warehouse, settings: Settings): Promise<Record<string, number>> =>
+  withConnection(warehouse, async (c) => {
+    const d = warehouse.dialect;
+    const tables = await c.query<{ table_name: string }>(
+      `select table_name from information_schema.tables where table_schema = $1 order by table_name`,
+      [settings.schemas.mart],
+    );
+    const sizes: Record<string, number> = {};
+    for (const { table_name } of tables) {
+      if (!marts.some((m) => table_name === m.table || table_name.startsWith(`hist_${m.source}_`))) continue;
+      const n = await c.query<{ n: number }>(
+        `select count(*) as n from ${d.table(settings.schemas.mart, table_name)}`,
+      );
+      sizes[table_name] = Number(n[0]?.n ?? 0);
+    }
+    return sizes;
+  });
+
+/**
+ * PostgreSQL after the initial load: ANALYZE every pipeline table, as autovacuum does on its own
+ * within a minute of a bulk load (and the daily monitor does, SPEC §6); done here so W1's plans do
+ * not depend on whether autovacuum happened to run yet.
+ */
+const analyzeAll = async (warehouse: Warehouse, settings: Settings): Promise<void> =>
+  withConnection(warehouse, async (c) => {
+    const d = warehouse.dialect;
+    const { raw, mart, meta } = settings.schemas;
+    const tables = await c.query<{ schemaname: string; tablename: string }>(
+      `select schemaname, tablename from pg_tables where schemaname in ($1, $2, $3)`,
+      [raw, mart, meta],
+    );
+    for (const t of tables) await c.execute(`analyze ${d.table(t.schemaname, t.tablename)}`);
+  });
+
+const engineVersion = async (warehouse: Warehouse): Promise<string> =>
+  withConnection(warehouse, async (c) => {
+    const v = String((await c.query<{ v: string }>('select version() as v'))[0]?.v ?? '');
+    return warehouse.dialect.name === 'duckdb' ? `DuckDB ${v}` : (/^PostgreSQL [\d.]+/.exec(v)?.[0] ?? v);
+  });
+
+/** Runs one workload's cycle on one engine (the source already holds its rows) and measures it. */
+const measure = async (
+  target: EngineTarget,
+  workload: WorkloadName,
+  now: number,
+  sourceRows: Readonly<Record<string, number>>,
+  progress: (line: string) => void,
+): Promise<WorkloadResult> => {
+  const { settings } = target;
+  const warehouse = target.engine === 'postgres' ? await openWarehouse(settings.warehouse) : null;
+  try {
+    const period =
+      warehouse && target.reference && workload !== 'W3'
+        ? await prepareReference(warehouse, settings, target.reference)
+        : null;
+    const recorder = statementRecorder();
+    progress(`${target.engine} ${workload}: ${WORKLOAD_TITLES[workload]}`);
+    const started = performance.now();
+    const sampled = await sampleMemory(async () => {
+      const tasks: TaskTiming[] = [];
+      if (workload === 'W3') {
+        const t = performance.now();
+        await initCommand(settings);
+        tasks.push({ task: 'init', state: 'success', seconds: seconds(t) });
+      }
+      const summary = await runCycle({ settings, log: recorder.log, now });
+      return { tasks, summary };
+    });
+    const total = seconds(started);
+    const { summary } = sampled.value;
+    const martNames: readonly string[] = marts.map((m) => m.name);
+    // Rates only where rows move: validate's rows are counted, not moved.
+    const moving = new Set(['extract', ...martNames]);
+    const tasks: TaskTiming[] = [
+      ...sampled.value.tasks,
+      ...summary.tasks.map((t) => {
+        const rows = t.rowsWritten ?? t.rowsRead;
+        return {
+          task: t.task,
+          state: t.state,
+          seconds: t.seconds,
+          ...(rows !== undefined ? { rows } : {}),
+          ...(moving.has(t.task) ? { rowsPerSecond: perSecond(rows, t.seconds) } : {}),
+          ...(t.note ? { note: t.note } : {}),
+        };
+      }),
+    ];
+    const martsSeconds = span(summary, 'mart_uti', martNames);
+    const martRows = summary.tasks
+      .filter((t) => martNames.includes(t.task))
+      .reduce((n, t) => n + (t.rowsWritten ?? 0), 0);
+    const extract = summary.tasks.find((t) => t.task === 'extract');
+    const probe = warehouse ?? (await openWarehouse(settings.warehouse));
+    let cycle: Awaited<ReturnType<typeof landed>>;
+    try {
+      cycle = await landed(probe, settings, summary.runId);
+    } finally {
+      if (!warehouse) await probe.close();
+    }
+    const { rows: extracted, window } = cycle;
+    const result: WorkloadResult = {
+      workload,
+      title: WORKLOAD_TITLES[workload],
+      sourceRows,
+      extracted,
+      tasks,
+      seconds: total,
+      extractRowsPerSecond: perSecond(extract?.rowsWritten, extract?.seconds ?? 0) ?? 0,
+      martsSeconds,
+      martsAndTestsSeconds: span(summary, 'mart_uti', ['tests']),
+      martRowsPerSecond: perSecond(martRows, martsSeconds) ?? 0,
+      startRssMb: sampled.startRssMb,
+      peakRssMb: sampled.peakRssMb,
+      slowestStatements: [...recorder.statements].sort((a, b) => b.ms - a.ms).slice(0, 8),
+    };
+    if (warehouse && workload === 'W3') await analyzeAll(warehouse, settings);
+    if (!warehouse || !target.reference || !period) return result;
+    progress(`${target.engine} ${workload}: dbt-style reference and floor on copies of the marts`);
+    const reference = await runReference(warehouse, settings, target.reference, period, window);
+    const referenceMartsAndTests = reference.martsSeconds + reference.testsSeconds;
+    return {
+      ...result,
+      reference,
+      comparison: {
+        oursMartsAndTests: result.martsAndTestsSeconds,
+        referenceMartsAndTests,
+        speedup: referenceMartsAndTests / result.martsAndTestsSeconds,
+        oursMarts: result.martsSeconds,
+        floor: reference.floor.seconds,
+        martsOverFloor: result.martsSeconds / reference.floor.seconds,
+      },
+    };
+  } finally {
+    await warehouse?.close();
+  }
+};
+
+/** Removes what a previous bench left: the embedded files, the server run's schemas. */
+const reset = async (plan: BenchPlan): Promise<void> => {
+  rmSync(plan.dir, { recursive: true, force: true });
+  mkdirSync(plan.dir, { recursive: true });
+  for (const target of plan.targets) {
+    if (target.engine !== 'postgres') continue;
+    const warehouse = await openWarehouse(target.settings.warehouse);
+    try {
+      await withConnection(warehouse, async (c) => {
+        const { raw, mart, meta } = target.settings.schemas;
+        const r = target.reference;
+        const schemas = [raw, mart, meta, r?.ref, r?.floor, r?.audit, target.pgloaderSchema];
+        for (const s of schemas)
+          if (s) await c.execute(`drop schema if exists ${warehouse.dialect.quote(s)} cascade`);
+      });
+    } finally {
+      await warehouse.close();
+    }
+  }
+};
+
+const sumRows = (counts: Readonly<Record<string, number>>): number =>
+  Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** Source rows written between two generator summaries: inserts per table plus in-place updates. */
+const writtenSince = (
+  generator: SourceGenerator,
+  before: { inserted: Readonly<Record<string, number>>; updates: number },
+): Record<string, number> => {
+  const s = generator.summary;
+  const out: Record<string, number> = {};
+  for (const [table, n] of Object.entries(s.inserted)) out[table] = n - (before.inserted[table] ?? 0);
+  out.uni_tracking_info = (out.uni_tracking_info ?? 0) + s.trackingUpdates - before.updates;
+  return out;
+};
+
+const snapshot = (generator: SourceGenerator) => ({
+  inserted: { ...generator.summary.inserted },
+  updates: generator.summary.trackingUpdates,
+});
+
+/** Generates the sources, runs the chosen workloads on every target, and collects the results. */
+export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
+  await reset(plan);
+  const sqlitePath = join(plan.dir, 'source.sqlite');
+  const writer: SourceWriter = await openSourceWriters(sqlitePath, plan.mysqlUrl);
+  const generation: GenerationResult[] = [];
+  const results = new Map<EngineTarget, WorkloadResult[]>(plan.targets.map((t) => [t, []]));
+  const loadedRows = new Map<EngineTarget, Record<string, number>>();
+  let pgloader: BenchResult['pgloader'];
+  const generator = createGenerator(scaleFactorOptions(plan.sf, BENCH_END, { seed: BENCH_SEED }));
+  const sources = plan.mysqlUrl ? 'SQLite and MySQL' : 'SQLite';
+
+  const generate = async (step: string, fn: () => Promise<unknown>): Promise<Record<string, number>> => {
+    plan.progress(`generating ${step} into ${sources}`);
+    const before = snapshot(generator);
+    const started = performance.now();
+    await fn();
+    const rows = writtenSince(generator, before);
+    generation.push({ step, seconds: seconds(started), rows: sumRows(rows) });
+    return rows;
+  };
+
+  try {
+    const history = await generate(`SF ${plan.sf} history (${SCALE_FACTOR_DAYS} days)`, () =>
+      generator.advanceTo(writer, generator.end),
+    );
+    for (const target of plan.targets) {
+      results
+        .get(target)
+        ?.push(await measure(target, 'W3', generator.now + CLOCK_LAG, history, plan.progress));
+      const warehouse = await openWarehouse(target.settings.warehouse);
+      try {
+        loadedRows.set(target, await tableSizes(warehouse, target.settings));
+      } finally {
+        await warehouse.close();
+      }
+    }
+
+    const server = plan.targets.find((t) => t.engine === 'postgres');
+    if (server?.pgloaderSchema && plan.mysqlUrl) {
+      plan.progress('pgloader: uni_tracking_spath MySQL → PostgreSQL');
+      const schema = server.pgloaderSchema;
+      const warehouse = await openWarehouse(server.settings.warehouse);
+      try {
+        const run = await runPgloader({
+          mysqlUrl: plan.mysqlUrl,
+          postgresUrl: server.settings.warehouse.url,
+          table: 'uni_tracking_spath',
+          schema,
+          dir: plan.dir,
+          countRows: () =>
+            withConnection(warehouse, async (c) =>
+              Number(
+                (
+                  await c.query<{ n: number }>(
+                    `select count(*) as n from ${warehouse.dialect.table(schema, 'uni_tracking_spath')}`,
+                  )
+                )[0]?.n ?? 0,
+              ),
+            ),
+        });
+        await withConnection(warehouse, (c) =>
+          c.execute(`drop schema if exists ${warehouse.dialect.quote(schema)} cascade`),
+        );
+        const w3 = results.get(server)?.find((w) => w.workload === 'W3');
+        const extract = w3?.tasks.find((t) => t.task === 'extract');
+        const oursRows = w3?.extracted.uni_tracking_spath;
+        pgloader = {
+          ...run,
+          ...(oursRows !== undefined && extract
+            ? { oursRows, oursRowsPerSecond: oursRows / extract.seconds }
+            : {}),
+        };
+      } finally {
+        await warehouse.close();
+      }
+    }
+
+    for (const workload of ['W1', 'W2'] as const) {
+      if (!plan.workloads.has(workload)) continue;
+      const batches = workload === 'W1' ? 1 : BACKLOG_BATCHES;
+      const rows = await generate(
+        `${workload}: ${batches} production batch${batches > 1 ? 'es' : ''}`,
+        async () => {
+          for (let i = 0; i < batches; i++) await productionBatch(generator, writer);
+        },
+      );
+      for (const target of plan.targets)
+        results
+          .get(target)
+          ?.push(await measure(target, workload, generator.now + CLOCK_LAG, rows, plan.progress));
+    }
+  } finally {
+    await writer.close();
+  }
+
+  const engines: EngineResult[] = [];
+  const sourceVersionList = await sourceVersions(sqlitePath, plan.mysqlUrl);
+  for (const target of plan.targets) {
+    const warehouse = await openWarehouse(target.settings.warehouse);
+    try {
+      const source = target.settings.source;
+      engines.push({
+        engine: target.engine,
+        warehouse: warehouse.displayUrl,
+        source:
+          source?.kind === 'mysql' ? (sourceVersionList[1] ?? 'MySQL') : (sourceVersionList[0] ?? 'SQLite'),
+        versions: [await engineVersion(warehouse)],
+        workloads: results.get(target) ?? [],
+        loadedRows: loadedRows.get(target) ?? {},
+      });
+    } finally {
+      await warehouse.close();
+    }
+  }
+  const cpuList = cpus();
+  return {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 1024 ** 3),
+      os: `${osType()} ${release()}`,
+      node: process.version,
+    },
+    sf: plan.sf,
+    seed: BENCH_SEED,
+    historyEnd: new Date(BENCH_END * 1000).toISOString(),
+    historyDays: SCALE_FACTOR_DAYS,
+    generation,
+    engines,
+    processMaxRssMb: process.resourceUsage().maxRSS / 1024,
+    ...(pgloader ? { pgloader } : {}),
+  };
+};
