@@ -30,9 +30,10 @@ export const planInit = (
         columns: [...columns, ...loadColumns],
       }),
     );
-    // Marts, validate and cleanup read raw by batch: batches are appended in id order, so a
-    // block-range index finds them at almost no load cost.
-    const byBatch = d.createIndex(schemas.raw, rawTableName(spec.name), ['_batch_id'], { kind: 'range' });
+    // Marts, validate and cleanup read raw by batch. A b-tree on an ever-increasing batch id only
+    // appends to its right edge; BRIN was tried and not used by the planner until VACUUM
+    // summarised the newest pages, i.e. exactly the batches a run reads.
+    const byBatch = d.createIndex(schemas.raw, rawTableName(spec.name), ['_batch_id']);
     if (byBatch) statements.push(byBatch);
   }
   for (const spec of marts) {
