@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ModelTiming } from './reference.js';
-import type { BenchResult, EngineResult, WorkloadResult } from './workloads.js';
+import type { BenchResult, EngineResult, WorkloadResult } from './results.js';
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const secs = (n: number): string => n.toFixed(3);
@@ -33,7 +33,15 @@ const workloadLines = (w: WorkloadResult): string[] => {
     ),
   );
   lines.push(
-    row(['', 'total', secs(w.seconds), '', '', `peak RSS ${mb(w.peakRssMb)} (${mb(w.startRssMb)} at start)`]),
+    row([
+      '',
+      'total',
+      secs(w.seconds),
+      '',
+      '',
+      `peak RSS ${mb(w.peakRssMb)} (${mb(w.startRssMb)} at start; at peak: heap ${mb(w.memoryAtPeak.heapUsedMb)}, ` +
+        `buffers ${mb(w.memoryAtPeak.externalMb)}, native ${mb(w.memoryAtPeak.nativeMb)})`,
+    ]),
     row([
       '',
       'marts (wall)',
@@ -140,7 +148,7 @@ export const formatReport = (r: BenchResult): string => {
   const m = r.machine;
   const lines = [
     `order-tracking bench, SF ${r.sf} (seed ${r.seed}, ${r.historyDays} days of history ending ${day(r.historyEnd)}), ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
-    `machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}, node ${m.node}; other work on the machine skews timings`,
+    `revision ${r.revision}; machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}, node ${m.node}; other work on the machine skews timings`,
     `source generation: ${r.generation.map((g) => `${g.step} ${int(g.rows)} rows in ${g.seconds.toFixed(1)} s`).join('; ')}`,
   ];
   for (const e of r.engines) lines.push('', ...engineLines(e));

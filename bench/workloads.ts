@@ -6,10 +6,10 @@
  * One generator feeds every source (SQLite, and MySQL/MariaDB for the server run), so each engine
  * measures the same rows; engines run one after the other, never at the same time.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { Settings } from '../src/config/settings.js';
 import { openWarehouse } from '../src/engines/warehouse/open.js';
 import { withConnection, type Warehouse } from '../src/engines/warehouse/warehouse.js';
@@ -25,16 +25,18 @@ import { initCommand } from '../src/cli/init.js';
 import { marts } from '../src/pipeline/marts.js';
 import { metaTables } from '../src/pipeline/meta.js';
 import type { SourceTableName } from '../src/pipeline/tables.js';
-import type { Logger } from '../src/runner/logger.js';
 import { runCycle, type RunSummary } from '../src/runner/run-cycle.js';
-import { runPgloader, type PgloaderResult } from './pgloader.js';
-import {
-  prepareReference,
-  runReference,
-  type BatchWindow,
-  type ReferenceResult,
-  type ReferenceSchemas,
-} from './reference.js';
+import { runPgloader } from './pgloader.js';
+import { sampleMemory, statementRecorder } from './probes.js';
+import { prepareReference, runReference, type BatchWindow, type ReferenceSchemas } from './reference.js';
+import type {
+  BenchResult,
+  EngineResult,
+  GenerationResult,
+  TaskTiming,
+  WorkloadName,
+  WorkloadResult,
+} from './results.js';
 import { openSourceWriters, sourceVersions } from './source.js';
 
 /** The generated history ends here (a fixed clock: same rows, same periods, every run). */
@@ -44,9 +46,6 @@ export const BENCH_SEED = 1;
 export const BACKLOG_BATCHES = 96;
 /** The cycle runs this long after the last write (the `uni_tracking_info` settle time is 60 s). */
 const CLOCK_LAG = 120;
-
-export const WORKLOADS = ['W3', 'W1', 'W2'] as const;
-export type WorkloadName = (typeof WORKLOADS)[number];
 
 export const WORKLOAD_TITLES: Readonly<Record<WorkloadName, string>> = {
   W3: 'initial load of SF history (init + first cycle)',
@@ -63,93 +62,6 @@ export interface EngineTarget {
   readonly pgloaderSchema?: string;
 }
 
-export interface TaskTiming {
-  readonly task: string;
-  readonly state: string;
-  readonly seconds: number;
-  readonly rows?: number;
-  readonly rowsPerSecond?: number;
-  readonly note?: string;
-}
-
-/** One mart statement of the cycle, from the mart tasks' debug log. */
-export interface StatementTiming {
-  readonly ms: number;
-  readonly rows: number;
-  readonly sql: string;
-}
-
-export interface Comparison {
-  /** Ours: mart_uti start → tests end. */
-  readonly oursMartsAndTests: number;
-  readonly referenceMartsAndTests: number;
-  /** reference / ours (issue 4 target: ≥ 10 for W1, ≥ 2 for W2). */
-  readonly speedup: number;
-  /** Ours: mart_uti start → the later of mart_ecs, mart_uts end. */
-  readonly oursMarts: number;
-  readonly floor: number;
-  /** ours / floor (issue 4 target for W1: ≤ 2). */
-  readonly martsOverFloor: number;
-}
-
-export interface WorkloadResult {
-  readonly workload: WorkloadName;
-  readonly title: string;
-  /** Rows written to the source for this workload, per table (inserts + in-place updates). */
-  readonly sourceRows: Readonly<Record<string, number>>;
-  /** Rows the cycle extracted, per table. */
-  readonly extracted: Readonly<Record<string, number>>;
-  readonly tasks: readonly TaskTiming[];
-  /** The cycle (W3: init + cycle). */
-  readonly seconds: number;
-  readonly extractRowsPerSecond: number;
-  readonly martsSeconds: number;
-  readonly martsAndTestsSeconds: number;
-  readonly martRowsPerSecond: number;
-  /** Node process RSS, sampled every 50 ms while the workload ran. */
-  readonly startRssMb: number;
-  readonly peakRssMb: number;
-  readonly slowestStatements: readonly StatementTiming[];
-  readonly reference?: ReferenceResult;
-  readonly comparison?: Comparison;
-}
-
-export interface EngineResult {
-  readonly engine: 'duckdb' | 'postgres';
-  readonly warehouse: string;
-  readonly source: string;
-  readonly versions: readonly string[];
-  readonly workloads: readonly WorkloadResult[];
-  /** Mart and hist sizes after W3. */
-  readonly loadedRows: Readonly<Record<string, number>>;
-}
-
-export interface GenerationResult {
-  readonly step: string;
-  readonly seconds: number;
-  readonly rows: number;
-}
-
-export interface BenchResult {
-  readonly date: string;
-  readonly machine: {
-    readonly cpus: number;
-    readonly cpuModel: string;
-    readonly memoryGb: number;
-    readonly os: string;
-    readonly node: string;
-  };
-  readonly sf: number;
-  readonly seed: number;
-  readonly historyEnd: string;
-  readonly historyDays: number;
-  readonly generation: readonly GenerationResult[];
-  readonly engines: readonly EngineResult[];
-  /** `process.resourceUsage().maxRSS` at the end: the whole process, generation included. */
-  readonly processMaxRssMb: number;
-  readonly pgloader?: PgloaderResult & { readonly oursRowsPerSecond?: number; readonly oursRows?: number };
-}
-
 export interface BenchPlan {
   readonly sf: number;
   readonly workloads: ReadonlySet<WorkloadName>;
@@ -160,62 +72,22 @@ export interface BenchPlan {
   readonly mysqlUrl: string | null;
   /** Progress lines (stderr). */
   readonly progress: (line: string) => void;
+  /** Called with the results so far after every workload. */
+  readonly checkpoint: (partial: BenchResult) => void;
 }
 
-const MB = 1024 * 1024;
-const seconds = (started: number): number => (performance.now() - started) / 1000;
-
-/** Samples the process RSS every 50 ms while `fn` runs. */
-const sampleMemory = async <T>(
-  fn: () => Promise<T>,
-): Promise<{ value: T; startRssMb: number; peakRssMb: number }> => {
-  const start = process.memoryUsage.rss();
-  let peak = start;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+const revision = (): string => {
   try {
-    const value = await fn();
-    peak = Math.max(peak, process.memoryUsage.rss());
-    return { value, startRssMb: start / MB, peakRssMb: peak / MB };
-  } finally {
-    clearInterval(timer);
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    });
+    return dirty.trim() ? `${head} + uncommitted changes` : head;
+  } catch {
+    return 'unknown (not a git checkout)';
   }
 };
-
-const levelNames: Readonly<Record<number, string>> = { 20: 'debug', 30: 'info', 40: 'warning', 50: 'error' };
-
-/**
- * A logger for the cycle that keeps the mart tasks' per-statement timings (their `debug`
- * `statement` records) and still prints what `ORDER_TRACKING_LOG_LEVEL` (default warn) asks for.
- */
-const statementRecorder = (): { log: Logger; statements: StatementTiming[] } => {
-  const statements: StatementTiming[] = [];
-  const shown = pino.levels.values[process.env.ORDER_TRACKING_LOG_LEVEL ?? 'warn'] ?? 40;
-  const log = pino(
-    { level: 'debug', base: undefined },
-    {
-      write(line: string): void {
-        const {
-          level,
-          msg,
-          time: _t,
-          ...fields
-        } = JSON.parse(line) as Record<string, unknown> & {
-          level: number;
-          msg: string;
-        };
-        if (msg === 'statement' && typeof fields.ms === 'number')
-          statements.push({ ms: fields.ms, rows: Number(fields.rows ?? 0), sql: String(fields.sql ?? '') });
-        if (level >= shown) {
-          const extra = Object.entries(fields)
-            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-            .join(' ');
-          process.stderr.write(`${levelNames[level] ?? level}: ${msg}${extra ? ` ${extra}` : ''}\n`);
-        }
-      },
-    },
-  );
-  return { log, statements };
-};
+const seconds = (started: number): number => (performance.now() - started) / 1000;
 
 const span = (summary: RunSummary, from: string, to: readonly string[]): number => {
   const start = summary.tasks.find((t) => t.task === from);
@@ -283,10 +155,15 @@ const analyzeAll = async (warehouse: Warehouse, settings: Settings): Promise<voi
     for (const t of tables) await c.execute(`analyze ${d.table(t.schemaname, t.tablename)}`);
   });
 
+/** `DuckDB v1.5.6 (memory_limit …, threads 2)`, `PostgreSQL 15.20 (shared_buffers 128MB, work_mem 4MB)`. */
 const engineVersion = async (warehouse: Warehouse): Promise<string> =>
   withConnection(warehouse, async (c) => {
-    const v = String((await c.query<{ v: string }>('select version() as v'))[0]?.v ?? '');
-    return warehouse.dialect.name === 'duckdb' ? `DuckDB ${v}` : (/^PostgreSQL [\d.]+/.exec(v)?.[0] ?? v);
+    const one = async (sql: string): Promise<string> =>
+      String(Object.values((await c.query(sql))[0] ?? {})[0] ?? '');
+    const v = await one('select version() as v');
+    if (warehouse.dialect.name === 'duckdb')
+      return `DuckDB ${v} (memory_limit ${await one("select current_setting('memory_limit')")}, threads ${await one("select current_setting('threads')")})`;
+    return `${/^PostgreSQL [\d.]+/.exec(v)?.[0] ?? v} (shared_buffers ${await one('show shared_buffers')}, work_mem ${await one('show work_mem')})`;
   });
 
 /** Runs one workload's cycle on one engine (the source already holds its rows) and measures it. */
@@ -362,8 +239,13 @@ const measure = async (
       martRowsPerSecond: perSecond(martRows, martsSeconds) ?? 0,
       startRssMb: sampled.startRssMb,
       peakRssMb: sampled.peakRssMb,
+      memoryAtPeak: sampled.atPeak,
       slowestStatements: [...recorder.statements].sort((a, b) => b.ms - a.ms).slice(0, 8),
     };
+    progress(
+      `${target.engine} ${workload}: ${total.toFixed(1)} s; extract ${Math.round(result.extractRowsPerSecond)} rows/s; ` +
+        `marts ${martsSeconds.toFixed(1)} s; peak RSS ${Math.round(sampled.peakRssMb)} MB`,
+    );
     if (warehouse && workload === 'W3') await analyzeAll(warehouse, settings);
     if (!warehouse || !target.reference || !period) return result;
     progress(`${target.engine} ${workload}: dbt-style reference and floor on copies of the marts`);
@@ -432,12 +314,38 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
   await reset(plan);
   const sqlitePath = join(plan.dir, 'source.sqlite');
   const writer: SourceWriter = await openSourceWriters(sqlitePath, plan.mysqlUrl);
+  const [sqliteVersion, mysqlVersion] = await sourceVersions(sqlitePath, plan.mysqlUrl);
   const generation: GenerationResult[] = [];
+  const engines = new Map<EngineTarget, Omit<EngineResult, 'workloads'>>();
   const results = new Map<EngineTarget, WorkloadResult[]>(plan.targets.map((t) => [t, []]));
-  const loadedRows = new Map<EngineTarget, Record<string, number>>();
   let pgloader: BenchResult['pgloader'];
   const generator = createGenerator(scaleFactorOptions(plan.sf, BENCH_END, { seed: BENCH_SEED }));
   const sources = plan.mysqlUrl ? 'SQLite and MySQL' : 'SQLite';
+
+  const cpuList = cpus();
+  // Taken at the start: modules load on first use, so this is the code the run measures.
+  const rev = revision();
+  /** The results so far: written after every workload, so a run that dies keeps what it measured. */
+  const snapshotResult = (complete: boolean): BenchResult => ({
+    complete,
+    date: new Date().toISOString(),
+    revision: rev,
+    machine: {
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 1024 ** 3),
+      os: `${osType()} ${release()}`,
+      node: process.version,
+    },
+    sf: plan.sf,
+    seed: BENCH_SEED,
+    historyEnd: new Date(BENCH_END * 1000).toISOString(),
+    historyDays: SCALE_FACTOR_DAYS,
+    generation,
+    engines: [...engines].map(([target, e]) => ({ ...e, workloads: results.get(target) ?? [] })),
+    processMaxRssMb: process.resourceUsage().maxRSS / 1024,
+    ...(pgloader ? { pgloader } : {}),
+  });
 
   const generate = async (step: string, fn: () => Promise<unknown>): Promise<Record<string, number>> => {
     plan.progress(`generating ${step} into ${sources}`);
@@ -448,20 +356,41 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
     generation.push({ step, seconds: seconds(started), rows: sumRows(rows) });
     return rows;
   };
+  const run = async (target: EngineTarget, workload: WorkloadName, rows: Record<string, number>) => {
+    results
+      .get(target)
+      ?.push(await measure(target, workload, generator.now + CLOCK_LAG, rows, plan.progress));
+    plan.checkpoint(snapshotResult(false));
+  };
 
   try {
     const history = await generate(`SF ${plan.sf} history (${SCALE_FACTOR_DAYS} days)`, () =>
       generator.advanceTo(writer, generator.end),
     );
     for (const target of plan.targets) {
-      results
-        .get(target)
-        ?.push(await measure(target, 'W3', generator.now + CLOCK_LAG, history, plan.progress));
       const warehouse = await openWarehouse(target.settings.warehouse);
       try {
-        loadedRows.set(target, await tableSizes(warehouse, target.settings));
+        engines.set(target, {
+          engine: target.engine,
+          warehouse: warehouse.displayUrl,
+          source:
+            target.settings.source?.kind === 'mysql'
+              ? (mysqlVersion ?? 'MySQL')
+              : (sqliteVersion ?? 'SQLite'),
+          versions: [await engineVersion(warehouse)],
+          loadedRows: {},
+        });
       } finally {
         await warehouse.close();
+      }
+      await run(target, 'W3', history);
+      const warehouseAfter = await openWarehouse(target.settings.warehouse);
+      try {
+        const info = engines.get(target);
+        if (info)
+          engines.set(target, { ...info, loadedRows: await tableSizes(warehouseAfter, target.settings) });
+      } finally {
+        await warehouseAfter.close();
       }
     }
 
@@ -471,7 +400,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
       const schema = server.pgloaderSchema;
       const warehouse = await openWarehouse(server.settings.warehouse);
       try {
-        const run = await runPgloader({
+        const loaded = await runPgloader({
           mysqlUrl: plan.mysqlUrl,
           postgresUrl: server.settings.warehouse.url,
           table: 'uni_tracking_spath',
@@ -495,11 +424,12 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
         const extract = w3?.tasks.find((t) => t.task === 'extract');
         const oursRows = w3?.extracted.uni_tracking_spath;
         pgloader = {
-          ...run,
+          ...loaded,
           ...(oursRows !== undefined && extract
             ? { oursRows, oursRowsPerSecond: oursRows / extract.seconds }
             : {}),
         };
+        plan.checkpoint(snapshotResult(false));
       } finally {
         await warehouse.close();
       }
@@ -514,51 +444,10 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
           for (let i = 0; i < batches; i++) await productionBatch(generator, writer);
         },
       );
-      for (const target of plan.targets)
-        results
-          .get(target)
-          ?.push(await measure(target, workload, generator.now + CLOCK_LAG, rows, plan.progress));
+      for (const target of plan.targets) await run(target, workload, rows);
     }
   } finally {
     await writer.close();
   }
-
-  const engines: EngineResult[] = [];
-  const sourceVersionList = await sourceVersions(sqlitePath, plan.mysqlUrl);
-  for (const target of plan.targets) {
-    const warehouse = await openWarehouse(target.settings.warehouse);
-    try {
-      const source = target.settings.source;
-      engines.push({
-        engine: target.engine,
-        warehouse: warehouse.displayUrl,
-        source:
-          source?.kind === 'mysql' ? (sourceVersionList[1] ?? 'MySQL') : (sourceVersionList[0] ?? 'SQLite'),
-        versions: [await engineVersion(warehouse)],
-        workloads: results.get(target) ?? [],
-        loadedRows: loadedRows.get(target) ?? {},
-      });
-    } finally {
-      await warehouse.close();
-    }
-  }
-  const cpuList = cpus();
-  return {
-    date: new Date().toISOString(),
-    machine: {
-      cpus: cpuList.length,
-      cpuModel: cpuList[0]?.model ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 1024 ** 3),
-      os: `${osType()} ${release()}`,
-      node: process.version,
-    },
-    sf: plan.sf,
-    seed: BENCH_SEED,
-    historyEnd: new Date(BENCH_END * 1000).toISOString(),
-    historyDays: SCALE_FACTOR_DAYS,
-    generation,
-    engines,
-    processMaxRssMb: process.resourceUsage().maxRSS / 1024,
-    ...(pgloader ? { pgloader } : {}),
-  };
+  return snapshotResult(true);
 };

@@ -1,4 +1,4 @@
--- mart_uni_tracking_info as the seed deploys it (SPEC-era dbt reference, see bench/reference.ts):
+-- mart_uni_tracking_info as the seed deploys it (see bench/reference.ts for how dbt-postgres runs a model):
 -- materialized incremental, strategy delete+insert, unique_key order_id, no incremental_predicates,
 -- then its four post-hooks in order. dbt-postgres runs all of it in one transaction.
 --

@@ -3,7 +3,8 @@ import { ConfigError } from '../config/errors.js';
 import { resolveSettings, type CliOptions } from '../config/settings.js';
 import { parseSourceUrl, parseWarehouseUrl, redact } from '../config/urls.js';
 import { formatReport, writeJson } from '../../bench/report.js';
-import { runBench, WORKLOADS, type EngineTarget, type WorkloadName } from '../../bench/workloads.js';
+import { WORKLOADS, type WorkloadName } from '../../bench/results.js';
+import { runBench, type EngineTarget } from '../../bench/workloads.js';
 
 export interface BenchFlags {
   readonly sf: string;
@@ -115,8 +116,23 @@ export const benchCommand = async (cli: CliOptions, flags: BenchFlags): Promise<
     progress(
       `W2 left out below SF ${QUICK_LOOK_BELOW} (it does not shrink with SF); --workloads W3,W1,W2 runs it`,
     );
-  const result = await runBench({ sf, workloads, dir: benchDir, targets, mysqlUrl, progress });
   const jsonFile = flags.json ?? join(benchDir, 'results.json');
+  let saved = false;
+  const result = await runBench({
+    sf,
+    workloads,
+    dir: benchDir,
+    targets,
+    mysqlUrl,
+    progress,
+    checkpoint: (partial) => {
+      writeJson(jsonFile, partial);
+      saved = true;
+    },
+  }).catch((error: unknown) => {
+    if (saved) progress(`stopped; what was measured so far is in ${jsonFile}`);
+    throw error;
+  });
   writeJson(jsonFile, result);
   process.stdout.write(formatReport(result));
   process.stdout.write(`\nJSON: ${jsonFile}\n`);

@@ -1,0 +1,106 @@
+/** What the benchmark measures, as data: printed by report.ts, written as JSON. */
+import type { PgloaderResult } from './pgloader.js';
+import type { ReferenceResult } from './reference.js';
+
+export const WORKLOADS = ['W3', 'W1', 'W2'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+export interface TaskTiming {
+  readonly task: string;
+  readonly state: string;
+  readonly seconds: number;
+  readonly rows?: number;
+  readonly rowsPerSecond?: number;
+  readonly note?: string;
+}
+
+/** One mart statement of the cycle, from the mart tasks' debug log. */
+export interface StatementTiming {
+  readonly ms: number;
+  readonly rows: number;
+  readonly sql: string;
+}
+
+export interface Comparison {
+  /** Ours: mart_uti start → tests end. */
+  readonly oursMartsAndTests: number;
+  readonly referenceMartsAndTests: number;
+  /** reference / ours (issue 4 target: ≥ 10 for W1, ≥ 2 for W2). */
+  readonly speedup: number;
+  /** Ours: mart_uti start → the later of mart_ecs, mart_uts end. */
+  readonly oursMarts: number;
+  readonly floor: number;
+  /** ours / floor (issue 4 target for W1: ≤ 2). */
+  readonly martsOverFloor: number;
+}
+
+export interface WorkloadResult {
+  readonly workload: WorkloadName;
+  readonly title: string;
+  /** Rows written to the source for this workload, per table (inserts + in-place updates). */
+  readonly sourceRows: Readonly<Record<string, number>>;
+  /** Rows the cycle extracted, per table. */
+  readonly extracted: Readonly<Record<string, number>>;
+  readonly tasks: readonly TaskTiming[];
+  /** The cycle (W3: init + cycle). */
+  readonly seconds: number;
+  readonly extractRowsPerSecond: number;
+  readonly martsSeconds: number;
+  readonly martsAndTestsSeconds: number;
+  readonly martRowsPerSecond: number;
+  /** Node process RSS, sampled every 50 ms while the workload ran. */
+  readonly startRssMb: number;
+  readonly peakRssMb: number;
+  readonly memoryAtPeak: MemoryAtPeak;
+  readonly slowestStatements: readonly StatementTiming[];
+  readonly reference?: ReferenceResult;
+  readonly comparison?: Comparison;
+}
+
+export interface EngineResult {
+  readonly engine: 'duckdb' | 'postgres';
+  readonly warehouse: string;
+  readonly source: string;
+  readonly versions: readonly string[];
+  readonly workloads: readonly WorkloadResult[];
+  /** Mart and hist sizes after W3. */
+  readonly loadedRows: Readonly<Record<string, number>>;
+}
+
+export interface GenerationResult {
+  readonly step: string;
+  readonly seconds: number;
+  readonly rows: number;
+}
+
+export interface BenchResult {
+  /** False in the file written after each workload while the run goes on. */
+  readonly complete: boolean;
+  readonly date: string;
+  /** The product's git commit, `+ uncommitted changes` when the tree was dirty. */
+  readonly revision: string;
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGb: number;
+    readonly os: string;
+    readonly node: string;
+  };
+  readonly sf: number;
+  readonly seed: number;
+  readonly historyEnd: string;
+  readonly historyDays: number;
+  readonly generation: readonly GenerationResult[];
+  readonly engines: readonly EngineResult[];
+  /** `process.resourceUsage().maxRSS` at the end: the whole process, generation included. */
+  readonly processMaxRssMb: number;
+  readonly pgloader?: PgloaderResult & { readonly oursRowsPerSecond?: number; readonly oursRows?: number };
+}
+
+/** Where the process's memory was when its RSS peaked: V8 heap, Buffers, and the rest (native). */
+export interface MemoryAtPeak {
+  readonly heapUsedMb: number;
+  readonly externalMb: number;
+  /** RSS minus heap total and external: native allocations (DuckDB's buffer pool, SQLite, drivers). */
+  readonly nativeMb: number;
+}
