@@ -43,10 +43,31 @@ export const copyInto = async (
   // The server's error (or the connection's, or a cancel's) arrives as an 'error' event, possibly
   // while we await the row source: record it so it is never unhandled, and race it (and `signal`)
   // against every wait so a failed or cancelled load rejects at once.
+  // Not Promise.race against one never-settling promise: every race would leave a reaction on it
+  // holding that wait's result (a whole batch) until the load ends, i.e. memory grew with the window.
   let serverError: Error | undefined;
-  let onFailure: (error: Error) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (onFailure = reject));
-  failed.catch(() => undefined);
+  let failure: Error | undefined;
+  const waiting = new Set<(error: Error) => void>();
+  const onFailure = (error: Error): void => {
+    failure ??= error;
+    for (const reject of waiting) reject(error);
+    waiting.clear();
+  };
+  const orFail = <T>(promise: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (failure) return reject(failure);
+      waiting.add(reject);
+      promise.then(
+        (value) => {
+          waiting.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          waiting.delete(reject);
+          reject(error);
+        },
+      );
+    });
   copy.on('error', (error: Error) => {
     serverError ??= error;
     onFailure(error);
@@ -55,7 +76,7 @@ export const copyInto = async (
     onFailure(new Error(`cannot load ${target}: canceling statement due to user request`));
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const until = (event: 'drain' | 'finish') => Promise.race([once(copy, event), failed]);
+  const until = (event: 'drain' | 'finish') => orFail(once(copy, event));
 
   const iterator = rows[Symbol.asyncIterator]();
   let awaitingSource = false;
@@ -63,7 +84,7 @@ export const copyInto = async (
     for (;;) {
       const next = iterator.next();
       awaitingSource = true;
-      const step = await Promise.race([next, failed]);
+      const step = await orFail(next);
       awaitingSource = false;
       if (step.done) break;
       if (step.value.length === 0) continue;
