@@ -59,6 +59,7 @@ const stmt = (sql: string, params: readonly Value[] = [], counts?: string): Stat
 
 export const deltaTable = (spec: MartSpec): string => `ot_delta_${spec.name}`;
 export const stageTable = (spec: MartSpec): string => `ot_stage_${spec.name}`;
+export const matchTable = (spec: MartSpec): string => `ot_match_${spec.name}`;
 
 const names = (d: Dialect, columns: readonly Column[], alias?: string): string =>
   columns.map((c) => (alias ? `${alias}.${d.quote(c.name)}` : d.quote(c.name))).join(', ');
@@ -78,6 +79,27 @@ const newer = (d: Dialect, columns: readonly string[], a: string, b: string): st
   const y = `${b}.${d.quote(first)}`;
   return rest.length === 0 ? `${x} > ${y}` : `(${x} > ${y} or (${x} = ${y} and ${newer(d, rest, a, b)}))`;
 };
+
+/**
+ * The columns a re-extracted row can differ in: all but the key (already matched) and the load
+ * columns. Rows of the overlap re-read (SPEC §3) come back equal in all of them.
+ */
+const payload = (spec: MartSpec, columns: readonly Column[]): readonly string[] =>
+  columns.map((c) => c.name).filter((c) => !spec.key.includes(c) && c !== '_batch_id' && c !== '_loaded_at');
+
+/**
+ * `a` and `b` hold the same values, NULL equal to NULL. Spelled out, like `newer`, rather than
+ * `is not distinct from`, so the one form reads the same on every engine.
+ */
+const sameValues = (d: Dialect, columns: readonly string[], a: string, b: string): string =>
+  columns.length === 0
+    ? 'true'
+    : `(${columns
+        .map((c) => {
+          const [x, y] = [`${a}.${d.quote(c)}`, `${b}.${d.quote(c)}`];
+          return `(${x} = ${y} or (${x} is null and ${y} is null))`;
+        })
+        .join(' and ')})`;
 
 /** Key columns besides order_id that identify a row in the exceptions ledger (mart_uts: traceseq, pathtime). */
 const exceptionKey = (spec: MartSpec): readonly string[] => spec.key.filter((k) => k !== 'order_id');
@@ -122,6 +144,11 @@ const complete = (d: Dialect, spec: MartSpec, row?: string): string =>
  * Stage: the batches' rows, deduplicated to one winner per key by the version order (SPEC §2),
  * without NULL keys or future timestamps, then kept only where they are newer than what the mart
  * or any hist table already holds for the key (a mart never goes back to an older version).
+ *
+ * The mart is read once, for the rows sharing a key with the batch (`ot_match_*`: in a 15-minute
+ * cycle only the overlap re-read and genuine updates, a few thousand). Staging, and later the
+ * delete of the replaced rows, join that small table instead of the whole mart. A staged row
+ * whose key was already in the mart is flagged `ot_replaces`.
  */
 export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
   const raw = d.table(f.schemas.raw, rawTableName(spec.source));
@@ -132,7 +159,9 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const limit = f.now + FUTURE_TOLERANCE_SECONDS;
   const order = [...spec.version, '_batch_id'].map((c) => `${d.quote(c)} desc`).join(', ');
   const delta = deltaTable(spec);
+  const match = matchTable(spec);
   const stage = stageTable(spec);
+  const key = spec.key.map((k) => `x.${d.quote(k)}`).join(', ');
   const histGuards = f.histTables.map(
     (h) => `
     and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}
@@ -148,6 +177,10 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = '${spec.source}' and e.source_id = r.id and e.event_time = r.${ts})`
     : '';
+  const analyze = (table: string): Statement[] => {
+    const sql = d.analyze(table);
+    return sql ? [stmt(sql)] : [];
+  };
   return [
     stmt(`drop table if exists ${delta}`),
     stmt(
@@ -162,13 +195,22 @@ select ${cols} from (
 where ot_rank = 1`,
       [f.fromBatch, f.toBatch, limit],
     ),
+    ...analyze(delta),
+    stmt(`drop table if exists ${match}`),
+    stmt(
+      `create temporary table ${match} as
+select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}`,
+    ),
+    ...analyze(match),
     stmt(`drop table if exists ${stage}`),
     stmt(
       `create temporary table ${stage} as
-select ${names(d, f.columns, 'x')} from ${delta} x
- where not exists (select 1 from ${mart} m where ${keyMatch(d, spec, 'm', 'x')}
-                     and not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')})${histGuards.join('')}`,
+select ${names(d, f.columns, 'x')}, (${key}) in (select ${spec.key.map(d.quote).join(', ')} from ${match}) as ot_replaces from ${delta} x
+ where not exists (select 1 from ${match} m where ${keyMatch(d, spec, 'm', 'x')}
+                     and (not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
+                          or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')})))${histGuards.join('')}`,
     ),
+    ...analyze(stage),
   ];
 };
 
@@ -222,7 +264,9 @@ export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const cols = names(d, f.columns);
   return [
     stmt(
-      `delete from ${mart} as t where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', 't')})`,
+      // An uncorrelated IN: DuckDB plans the correlated EXISTS with this filter as a semi-join
+      // that first groups every key of the mart.
+      `delete from ${mart} as t where (${spec.key.map((k) => `t.${d.quote(k)}`).join(', ')}) in (select ${spec.key.map(d.quote).join(', ')} from ${stage} where ot_replaces)`,
       [],
       'replaced',
     ),

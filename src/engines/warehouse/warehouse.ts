@@ -31,6 +31,13 @@ export interface Dialect {
     columns: readonly string[],
     options?: { readonly unique?: boolean; readonly kind?: 'lookup' | 'range' },
   ): string | null;
+  /**
+   * Refreshes the planner's statistics of a temporary table just filled, or `null` where the
+   * engine needs none. PostgreSQL never analyzes temporary tables on its own, and without it plans
+   * the next join as if the table held a few hundred rows (hashes millions into a spilling table,
+   * or probes an index millions of times).
+   */
+  analyze(table: string): string | null;
 }
 
 export type ResultRow = Record<string, Value>;

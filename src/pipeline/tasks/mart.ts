@@ -5,6 +5,7 @@ import { queryOne, type Task } from '../../runner/task.js';
 import { listHistTables } from '../hist.js';
 import {
   deltaTable,
+  matchTable,
   planApply,
   planArchive,
   planBadRows,
@@ -168,7 +169,7 @@ export const martTask = (spec: MartSpec): Task => ({
           );
         faultPoint(`during:${spec.name}`);
       });
-      for (const t of [deltaTable(spec), stageTable(spec), `ot_revive_${spec.name}`])
+      for (const t of [deltaTable(spec), matchTable(spec), stageTable(spec), `ot_revive_${spec.name}`])
         await c.execute(`drop table if exists ${t}`);
       ctx.state.martCounts = { ...(ctx.state.martCounts ?? {}), [spec.name]: counts };
       ctx.state.martRanges = {
