@@ -31,7 +31,7 @@ const program = new Command('order-tracking')
   )
   .addOption(new Option('--source <url>', 'source URL (mysql://…, sqlite:<file>); env ORDER_TRACKING_SOURCE'))
   .option('--config <file>', 'JSON settings file (default ./order-tracking.json when present)')
-  .option('--batch-size <rows>', 'rows per streamed batch (default 50000); env ORDER_TRACKING_BATCH_SIZE')
+  .option('--batch-size <rows>', 'rows per streamed batch (default 5000); env ORDER_TRACKING_BATCH_SIZE')
   .option('-v, --verbose', 'debug logs and stack traces')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });

@@ -127,6 +127,14 @@ const parseSchema = (raw: string, where: string): string => {
  * (`--config`, `ORDER_TRACKING_CONFIG`, or `./order-tracking.json` when present), then defaults.
  * Throws a one-line `ConfigError` naming the first bad setting.
  */
+/**
+ * Rows per streamed batch (source → warehouse). Small on purpose: a batch lives until the warehouse
+ * has taken it, and 50,000-row batches (tens of MB of short-lived objects) outlived the young
+ * generation, so the garbage collector copied and promoted them. 3 M rows MariaDB → PostgreSQL
+ * went from 215–240 k rows/s at 20,000–50,000 to 360–450 k rows/s at 5,000 on the bench machine.
+ */
+export const DEFAULT_BATCH_SIZE = 5_000;
+
 export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = process.env): Settings => {
   const configPath = cli.config ?? env.ORDER_TRACKING_CONFIG;
   const file = readConfigFile(configPath ?? 'order-tracking.json', configPath !== undefined);
@@ -141,7 +149,7 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
     ? parseBatchSize(cli.batchSize, '--batch-size')
     : env.ORDER_TRACKING_BATCH_SIZE
       ? parseBatchSize(env.ORDER_TRACKING_BATCH_SIZE, 'ORDER_TRACKING_BATCH_SIZE')
-      : (file.batchSize ?? 50_000);
+      : (file.batchSize ?? DEFAULT_BATCH_SIZE);
 
   const schemaSetting = (key: keyof Schemas, fallback: string): string => {
     const envName = `ORDER_TRACKING_${key.toUpperCase()}_SCHEMA`;

@@ -61,23 +61,35 @@ export class CopyTextEncoder {
     return this.rowNumber;
   }
 
-  /** One batch as COPY text, every row ending in a newline. Throws on the first bad value. */
-  encode(batch: readonly Row[]): string {
+  /**
+   * One batch as COPY text in UTF-8, every row ending in a newline. Throws on the first bad value.
+   *
+   * Each row is built as a short string and written into one buffer: concatenating the whole batch
+   * into a single string (a rope of every field, flattened when sent) kept the garbage collector
+   * busy for over half of the load's time.
+   */
+  encode(batch: readonly Row[]): Buffer {
     const width = this.columns.length;
-    let out = '';
+    let out = Buffer.allocUnsafe(Math.max(4096, batch.length * 256));
+    let length = 0;
     for (const row of batch) {
       this.rowNumber++;
       if (row.length !== width)
         throw new Error(
           `cannot load ${this.target}: row ${this.rowRef(row)} has ${row.length} values for ${width} columns`,
         );
-      for (let i = 0; i < width; i++) {
-        if (i > 0) out += '\t';
-        out += this.field(row[i] ?? null, i, row);
+      let line = this.field(row[0] ?? null, 0, row);
+      for (let i = 1; i < width; i++) line += '\t' + this.field(row[i] ?? null, i, row);
+      line += '\n';
+      // A UTF-16 unit is at most 3 UTF-8 bytes.
+      if (length + line.length * 3 > out.length) {
+        const grown = Buffer.allocUnsafe(Math.max(out.length * 2, length + line.length * 3));
+        out.copy(grown, 0, 0, length);
+        out = grown;
       }
-      out += '\n';
+      length += out.write(line, length, 'utf8');
     }
-    return out;
+    return out.subarray(0, length);
   }
 
   private field(value: Value, column: number, row: Row): string {

@@ -24,7 +24,7 @@ describe('CopyTextEncoder', () => {
       ['9007199254740993', '\\N', '\\.', null],
       [4, '', '😀 漢字 e\u0301', null],
     ]);
-    expect(text).toBe(
+    expect(text.toString('utf8')).toBe(
       [
         '1\tab\ttab\\there\tt',
         '4611686018427387904\t\\N\tline\\nbreak\\r\\nback\\\\slash\tf',
@@ -82,7 +82,7 @@ describe('CopyTextEncoder', () => {
       ...postgresCapabilities,
       varcharCounts: 'none',
     });
-    expect(none.encode([['longer']])).toBe('longer\n');
+    expect(none.encode([['longer']]).toString('utf8')).toBe('longer\n');
   });
 
   it('rejects rows of the wrong width and values that are not Values', () => {
