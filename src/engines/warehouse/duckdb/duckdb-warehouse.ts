@@ -139,11 +139,19 @@ class DuckdbWarehouse implements Warehouse {
   }
 }
 
+/**
+ * DuckDB's buffer pool, capped. Its default is 80% of the machine's memory, which it fills with
+ * cached blocks as the warehouse grows: the process's memory would grow with the data. Above this
+ * DuckDB evicts cached blocks and spills large sorts and joins to `<file>.tmp`, so memory stays
+ * flat from the demo to production scale (README, Speed).
+ */
+export const DUCKDB_MEMORY_LIMIT = '2GB';
+
 /** Opens (creating if needed) `duckdb:<path>`; a file held by another process is a busy lease. */
 export const openDuckdbWarehouse = async (path: string, displayUrl: string): Promise<Warehouse> => {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   try {
-    const instance = await DuckDBInstance.create(path);
+    const instance = await DuckDBInstance.create(path, { memory_limit: DUCKDB_MEMORY_LIMIT });
     return new DuckdbWarehouse(instance, displayUrl);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
