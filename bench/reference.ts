@@ -238,7 +238,7 @@ export const runReference = async (
   );
   const tests: ModelTiming = { model: 'tests', seconds: seconds(testsStarted), steps: testTimings };
 
-  // The floor runs with the server's defaults, as the product does.
+  // The floor runs on the product's own sessions, with the settings the product gives them.
   const floor = await withConnection(warehouse, async (c) => {
     const started = performance.now();
     const [insert] = loadSteps('floor');

@@ -53,7 +53,17 @@ async function* collectBatches(
     w?.();
   };
   const onData = (raw: unknown[]): void => {
-    batch.push(normalizeMysqlRow(raw, columns));
+    if (failure !== undefined) return;
+    try {
+      batch.push(normalizeMysqlRow(raw, columns));
+    } catch (error) {
+      // Thrown inside the driver's push it would reach the connection, not this stream, and the
+      // reader would wait forever: fail the read here instead (the caller abandons the session).
+      failure = error;
+      rows.pause();
+      signal();
+      return;
+    }
     if (batch.length === batchSize) {
       full.push(batch);
       batch = [];

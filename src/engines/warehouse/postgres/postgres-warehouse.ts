@@ -20,21 +20,26 @@ const connectTimeoutMs = 5_000;
  *
  * `work_mem` is raised for our sessions only (the server's stock 4 MB stays everyone else's): at
  * 4 MB the deduplication of a backlog (millions of rows) sorts on disk in many passes and hash
- * anti-joins against the marts batch to disk. 256 MB per sort or hash node, on at most six sessions.
- *
- * `enable_memoize` is off for the same sessions: our joins probe a mart's unique key with keys
- * that are themselves unique (a deduplicated batch), so a memoize cache never hits. Misled by a
- * low join estimate, PostgreSQL 15 still chose one for the 6.5 M-row backlog of bench W2 (6.5 M
- * misses, 512 MB of cache): 30 s, against 14 s for the hash join it picks without.
+ * anti-joins against the marts batch to disk. 256 MB per sort node, twice that per hash node
+ * (`hash_mem_multiplier`), on at most six sessions of which two run marts at a time.
  */
 export const SESSION_WORK_MEM = '256MB';
+
+/**
+ * `enable_memoize` off for the pool's sessions, where the server has it (PostgreSQL 14+; a startup
+ * option naming it would refuse every connection to 13). Our joins probe a mart's unique key with
+ * keys that are themselves unique (a deduplicated batch), so a memoize cache never hits; misled by
+ * a low join estimate, PostgreSQL 15 still chose one for the 6.5 M-row backlog of bench W2 (6.5 M
+ * misses, 512 MB of cache): 30 s, against 14 s for the hash join it picks without.
+ */
+const sessionSetup = "select set_config(name, 'off', false) from pg_settings where name = 'enable_memoize'";
 
 const clientConfig = (url: string): pg.ClientConfig => ({
   connectionString: url,
   connectionTimeoutMillis: connectTimeoutMs,
   keepAlive: true,
   application_name: 'order-tracking',
-  options: `-c TimeZone=UTC -c DateStyle=ISO -c work_mem=${SESSION_WORK_MEM} -c enable_memoize=off`,
+  options: `-c TimeZone=UTC -c DateStyle=ISO -c work_mem=${SESSION_WORK_MEM}`,
   types: createTypeParsers(),
 });
 
@@ -172,6 +177,8 @@ export const openPostgresWarehouse = async (url: string): Promise<Warehouse> => 
   // An idle session that dies (server restart, network) is dropped by the pool, which opens a new
   // one on the next checkout; without a listener the 'error' event would crash the process.
   pool.on('error', () => undefined);
+  // Queued ahead of the session's first statement; a failure here surfaces on that statement.
+  pool.on('connect', (client) => void client.query(sessionSetup).catch(() => undefined));
   try {
     await pool.query('select 1');
   } catch (error) {
