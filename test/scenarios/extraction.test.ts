@@ -194,6 +194,35 @@ for (const pair of pairs) {
       expect(rows.length).toBe(61);
     });
 
+    it('leaves mart rows the overlap re-reads unchanged as they were, and takes a row changed in place', async () => {
+      for (let i = 1; i <= 3; i++) await insertScan(p, i, `OT${i}`, 1, NOW - HOUR + i, `r${i}`);
+      await insertOrder(p, 1, 'OT1', NOW - HOUR);
+      await ok();
+      const mart = (table: string, columns: string) =>
+        p.warehouse(`select ${columns} from settlement_ods.${table} order by id`);
+      const scans = await mart('mart_uni_tracking_spath', 'id, remark, _batch_id');
+      const orders = await mart('mart_ecs_order_info', 'id, _batch_id');
+      expect(scans).toHaveLength(3);
+
+      // Nothing new: the overlap lands the same rows in raw again, but no mart row is rewritten.
+      await ok(NOW + 900);
+      expect((await raw('uni_tracking_spath', 'id')).length).toBe(6);
+      expect(await mart('mart_uni_tracking_spath', 'id, remark, _batch_id')).toEqual(scans);
+      expect(await mart('mart_ecs_order_info', 'id, _batch_id')).toEqual(orders);
+
+      // The same version (same id, same key) with other values: the newer load still wins.
+      await p.source('update uni_tracking_spath set remark = ? where id = ?', ['corrected', 2]);
+      await ok(NOW + 1800);
+      const after = await mart('mart_uni_tracking_spath', 'id, remark, _batch_id');
+      expect(after.map((r) => [r.id, r.remark])).toEqual([
+        [1, 'r1'],
+        [2, 'corrected'],
+        [3, 'r3'],
+      ]);
+      expect(Number(after[1]?._batch_id)).toBeGreaterThan(Number(scans[1]?._batch_id));
+      expect(after[0]?._batch_id).toEqual(scans[0]?._batch_id);
+    });
+
     it('picks up in the next window a row committed after the window closed', async () => {
       await insertScan(p, 10, 'OT10', 1, NOW - HOUR);
       // Committed while the run's settle bound excluded it: update_time younger than now − 60 s.

@@ -33,6 +33,8 @@ export const SESSION_WORK_MEM = '256MB';
  * misses, 512 MB of cache): 30 s, against 14 s for the hash join it picks without.
  */
 const sessionSetup = "select set_config(name, 'off', false) from pg_settings where name = 'enable_memoize'";
+/** Pool sessions that ran `sessionSetup` (once each, on first checkout). */
+const prepared = new WeakSet<pg.PoolClient>();
 
 const clientConfig = (url: string): pg.ClientConfig => ({
   connectionString: url,
@@ -109,6 +111,15 @@ class PostgresWarehouse implements Warehouse {
 
   async connect(): Promise<WarehouseConnection> {
     const client = await this.pool.connect();
+    if (!prepared.has(client)) {
+      try {
+        await client.query(sessionSetup);
+      } catch (error) {
+        client.release(true);
+        throw error;
+      }
+      prepared.add(client);
+    }
     try {
       let pid = this.pids.get(client);
       if (pid === undefined) {
@@ -177,8 +188,6 @@ export const openPostgresWarehouse = async (url: string): Promise<Warehouse> => 
   // An idle session that dies (server restart, network) is dropped by the pool, which opens a new
   // one on the next checkout; without a listener the 'error' event would crash the process.
   pool.on('error', () => undefined);
-  // Queued ahead of the session's first statement; a failure here surfaces on that statement.
-  pool.on('connect', (client) => void client.query(sessionSetup).catch(() => undefined));
   try {
     await pool.query('select 1');
   } catch (error) {
