@@ -145,10 +145,9 @@ const complete = (d: Dialect, spec: MartSpec, row?: string): string =>
  * without NULL keys or future timestamps, then kept only where they are newer than what the mart
  * or any hist table already holds for the key (a mart never goes back to an older version).
  *
- * The mart is read once, for the rows sharing a key with the batch (`ot_match_*`, the newest per
- * key: in a 15-minute cycle only the overlap re-read and genuine updates, a few thousand). Staging,
- * and later the delete of the replaced rows, join that small table instead of the whole mart, as a
- * plain left join: DuckDB runs a NOT EXISTS with this residual condition 4× slower. A staged row
+ * The mart is read once, for the rows sharing a key with the batch (`ot_match_*`: in a 15-minute
+ * cycle only the overlap re-read and genuine updates, a few thousand). Staging, and later the
+ * delete of the replaced rows, join that small table instead of the whole mart. A staged row
  * whose key was already in the mart is flagged `ot_replaces`.
  */
 export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
@@ -162,8 +161,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const delta = deltaTable(spec);
   const match = matchTable(spec);
   const stage = stageTable(spec);
-  // Never NULL in a mart row (staging drops rows with a NULL key): NULL after the left join means no match.
-  const first = d.quote(spec.key[0] ?? 'order_id');
+  const key = spec.key.map((k) => `x.${d.quote(k)}`).join(', ');
   const histGuards = f.histTables.map(
     (h) => `
     and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}
@@ -201,21 +199,16 @@ where ot_rank = 1`,
     stmt(`drop table if exists ${match}`),
     stmt(
       `create temporary table ${match} as
-select ${cols} from (
-  select ${names(d, f.columns, 'm')}, row_number() over (partition by ${spec.key.map((k) => `m.${d.quote(k)}`).join(', ')} order by ${[...spec.version, '_batch_id'].map((c) => `m.${d.quote(c)} desc`).join(', ')}) as ot_rank
-  from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}
-) newest
-where ot_rank = 1`,
+select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}`,
     ),
     ...analyze(match),
     stmt(`drop table if exists ${stage}`),
     stmt(
       `create temporary table ${stage} as
-select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
-  from ${delta} x left join ${match} m on ${keyMatch(d, spec, 'm', 'x')}
- where (m.${first} is null
-        or (${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
-            and not (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')})))${histGuards.join('')}`,
+select ${names(d, f.columns, 'x')}, (${key}) in (select ${spec.key.map(d.quote).join(', ')} from ${match}) as ot_replaces from ${delta} x
+ where not exists (select 1 from ${match} m where ${keyMatch(d, spec, 'm', 'x')}
+                     and (not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
+                          or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')})))${histGuards.join('')}`,
     ),
     ...analyze(stage),
   ];
