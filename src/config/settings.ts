@@ -123,11 +123,6 @@ const parseSchema = (raw: string, where: string): string => {
 };
 
 /**
- * Resolves settings from flags, then `ORDER_TRACKING_*` environment variables, then the config file
- * (`--config`, `ORDER_TRACKING_CONFIG`, or `./order-tracking.json` when present), then defaults.
- * Throws a one-line `ConfigError` naming the first bad setting.
- */
-/**
  * Rows per streamed batch (source → warehouse). Small on purpose: a batch lives until the warehouse
  * has taken it, and 50,000-row batches (tens of MB of short-lived objects) outlived the young
  * generation, so the garbage collector copied and promoted them. 3 M rows MariaDB → PostgreSQL
@@ -135,6 +130,11 @@ const parseSchema = (raw: string, where: string): string => {
  */
 export const DEFAULT_BATCH_SIZE = 5_000;
 
+/**
+ * Resolves settings from flags, then `ORDER_TRACKING_*` environment variables, then the config file
+ * (`--config`, `ORDER_TRACKING_CONFIG`, or `./order-tracking.json` when present), then defaults.
+ * Throws a one-line `ConfigError` naming the first bad setting.
+ */
 export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = process.env): Settings => {
   const configPath = cli.config ?? env.ORDER_TRACKING_CONFIG;
   const file = readConfigFile(configPath ?? 'order-tracking.json', configPath !== undefined);

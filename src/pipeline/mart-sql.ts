@@ -61,8 +61,16 @@ export const deltaTable = (spec: MartSpec): string => `ot_delta_${spec.name}`;
 export const stageTable = (spec: MartSpec): string => `ot_stage_${spec.name}`;
 export const matchTable = (spec: MartSpec): string => `ot_match_${spec.name}`;
 
+/** `a.x, a.y` (or `x, y` without an alias), every name quoted. */
+const quoted = (d: Dialect, columns: readonly string[], alias?: string): string =>
+  columns.map((c) => (alias ? `${alias}.${d.quote(c)}` : d.quote(c))).join(', ');
+
 const names = (d: Dialect, columns: readonly Column[], alias?: string): string =>
-  columns.map((c) => (alias ? `${alias}.${d.quote(c.name)}` : d.quote(c.name))).join(', ');
+  quoted(
+    d,
+    columns.map((c) => c.name),
+    alias,
+  );
 
 /** `a.k1 = b.k1 and a.k2 = b.k2` */
 const keyMatch = (d: Dialect, spec: MartSpec, a: string, b: string): string =>
@@ -161,7 +169,6 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const delta = deltaTable(spec);
   const match = matchTable(spec);
   const stage = stageTable(spec);
-  const key = spec.key.map((k) => `x.${d.quote(k)}`).join(', ');
   const histGuards = f.histTables.map(
     (h) => `
     and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}
@@ -186,7 +193,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     stmt(
       `create temporary table ${delta} as
 select ${cols} from (
-  select ${cols}, row_number() over (partition by ${spec.key.map(d.quote).join(', ')} order by ${order}) as ot_rank
+  select ${cols}, row_number() over (partition by ${quoted(d, spec.key)} order by ${order}) as ot_rank
   from (
     select ${cols} from ${raw}
      where _batch_id > $1 and _batch_id <= $2 and ${complete(d, spec)} and ${ts} <= $3${due}
@@ -205,7 +212,7 @@ select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(
     stmt(`drop table if exists ${stage}`),
     stmt(
       `create temporary table ${stage} as
-select ${names(d, f.columns, 'x')}, (${key}) in (select ${spec.key.map(d.quote).join(', ')} from ${match}) as ot_replaces from ${delta} x
+select ${names(d, f.columns, 'x')}, (${quoted(d, spec.key, 'x')}) in (select ${quoted(d, spec.key)} from ${match}) as ot_replaces from ${delta} x
  where not exists (select 1 from ${match} m where ${keyMatch(d, spec, 'm', 'x')}
                      and (not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
                           or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')})))${histGuards.join('')}`,
@@ -266,7 +273,7 @@ export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     stmt(
       // An uncorrelated IN: DuckDB plans the correlated EXISTS with this filter as a semi-join
       // that first groups every key of the mart.
-      `delete from ${mart} as t where (${spec.key.map((k) => `t.${d.quote(k)}`).join(', ')}) in (select ${spec.key.map(d.quote).join(', ')} from ${stage} where ot_replaces)`,
+      `delete from ${mart} as t where (${quoted(d, spec.key, 't')}) in (select ${quoted(d, spec.key)} from ${stage} where ot_replaces)`,
       [],
       'replaced',
     ),
