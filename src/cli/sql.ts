@@ -22,7 +22,10 @@ export const sqlTasks = [...marts.map((m) => m.name), 'tests'] as const;
 
 const render = (statements: readonly Statement[]): string =>
   statements
-    .map((s) => `${s.sql};${s.params.length ? `\n-- params: ${JSON.stringify(s.params)}` : ''}\n`)
+    .map(
+      (s) =>
+        `${s.sql};${s.params.length ? `\n-- params: ${JSON.stringify(s.params)}` : ''}${s.onlyFrom ? `\n-- only when the statement before changed ${s.onlyFrom} rows or more` : ''}\n`,
+    )
     .join('\n');
 
 /**

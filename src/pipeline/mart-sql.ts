@@ -16,7 +16,17 @@ export interface Statement {
   readonly params: readonly Value[];
   /** What the runner reports the changed row count as, if anything (`inserted`, `archived:2025_h2`…). */
   readonly counts?: string;
+  /** Run only when the statement before it changed at least this many rows. */
+  readonly onlyFrom?: number;
 }
+
+/**
+ * Temp tables smaller than this are not ANALYZEd. Below it the planner's estimate from the table's
+ * size serves (the joins are index look-ups or small hash joins either way), and in a 15-minute
+ * cycle the three ANALYZEs cost more than the plans they would improve; a backlog's millions of
+ * rows need the statistics (without them PostgreSQL mis-sizes its hash joins and sorts).
+ */
+export const ANALYZE_MIN_ROWS = 200_000;
 
 export interface MartFacts {
   readonly schemas: Schemas;
@@ -109,6 +119,13 @@ const sameValues = (d: Dialect, columns: readonly string[], a: string, b: string
         })
         .join(' and ')})`;
 
+/**
+ * ` order by <event time>` where the engine prunes storage blocks by min/max (zone maps): rows
+ * written in time order keep a batch's look-ups, which span the last days, to the newest blocks.
+ */
+const timeOrder = (d: Dialect, spec: MartSpec, alias?: string): string =>
+  d.capabilities.zoneMaps ? ` order by ${alias ? `${alias}.` : ''}${d.quote(spec.ts)}` : '';
+
 /** Key columns besides order_id that identify a row in the exceptions ledger (mart_uts: traceseq, pathtime). */
 const exceptionKey = (spec: MartSpec): readonly string[] => spec.key.filter((k) => k !== 'order_id');
 
@@ -186,7 +203,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     : '';
   const analyze = (table: string): Statement[] => {
     const sql = d.analyze(table);
-    return sql ? [stmt(sql)] : [];
+    return sql ? [{ ...stmt(sql), onlyFrom: ANALYZE_MIN_ROWS }] : [];
   };
   return [
     stmt(`drop table if exists ${delta}`),
@@ -284,7 +301,7 @@ export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
         'reactivated',
       ),
     ),
-    stmt(`insert into ${mart} (${cols}) select ${cols} from ${stage}`, [], 'inserted'),
+    stmt(`insert into ${mart} (${cols}) select ${cols} from ${stage}${timeOrder(d, spec)}`, [], 'inserted'),
     // A gap exception held the version this batch replaced: it no longer describes any row.
     stmt(
       `update ${d.table(exceptionsTable(f.schemas).schema, exceptionsTable(f.schemas).name)} as e set resolved_at = current_timestamp
@@ -322,7 +339,7 @@ export const planRevive = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[
   return [
     stmt(`drop table if exists ${revive}`),
     stmt(`create temporary table ${revive} as\n${union}`, range),
-    stmt(`insert into ${mart} (${cols}) select ${cols} from ${revive}`, [], 'revived'),
+    stmt(`insert into ${mart} (${cols}) select ${cols} from ${revive}${timeOrder(d, spec)}`, [], 'revived'),
     ...f.histTables.map((h) =>
       stmt(
         `delete from ${d.table(f.schemas.mart, h)} as t where exists (select 1 from ${revive} v where v.order_id = t.order_id)`,
@@ -385,7 +402,7 @@ where ${aged(d, spec, f.schemas, 'm')}`,
         bounds,
       ),
       stmt(
-        `insert into ${hist} (${cols}) select ${names(d, f.columns, 'm')} from ${mart} m where ${aged(d, spec, f.schemas, 'm')}`,
+        `insert into ${hist} (${cols}) select ${names(d, f.columns, 'm')} from ${mart} m where ${aged(d, spec, f.schemas, 'm')}${timeOrder(d, spec, 'm')}`,
         bounds,
         `archived:${period.name}`,
       ),

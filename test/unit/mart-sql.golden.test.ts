@@ -80,7 +80,7 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
         const text = statements
           .map(
             (s) =>
-              `${s.sql};\n-- params: ${JSON.stringify(s.params)}${s.counts ? ` counts: ${s.counts}` : ''}\n`,
+              `${s.sql};\n-- params: ${JSON.stringify(s.params)}${s.counts ? ` counts: ${s.counts}` : ''}${s.onlyFrom ? ` only from: ${s.onlyFrom} rows` : ''}\n`,
           )
           .join('\n');
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.sql`);

@@ -8,6 +8,12 @@ export interface WarehouseCapabilities {
   readonly rejectsNulInText: boolean;
   /** How `varchar(n)` counts: characters (PostgreSQL), bytes (Redshift), or not enforced (DuckDB). */
   readonly varcharCounts: 'chars' | 'bytes' | 'none';
+  /**
+   * Storage keeps each block's min/max and skips blocks a filter or a join's key range excludes
+   * (DuckDB's zone maps). Mart and hist rows are then written in event-time order: a batch's
+   * look-ups by key (mart_uts's key holds the event time) read the recent blocks, not the table.
+   */
+  readonly zoneMaps: boolean;
 }
 
 /** One engine's SQL spelling. Pure: planning code uses it to build statements without a connection. */

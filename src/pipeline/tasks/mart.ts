@@ -104,9 +104,12 @@ const run = async (
   counts: Record<string, number>,
   log: RunContext['log'],
 ) => {
+  let previous = 0;
   for (const s of statements) {
+    if (s.onlyFrom !== undefined && previous < s.onlyFrom) continue;
     const started = performance.now();
     const n = await c.execute(s.sql, s.params);
+    previous = n;
     log.debug(
       { ms: Math.round(performance.now() - started), rows: n, sql: s.sql.slice(0, 100).replace(/\s+/g, ' ') },
       'statement',

@@ -75,7 +75,7 @@ delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in 
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from ot_stage_mart_ecs s where s."order_id" = t."order_id");
 -- params: [] counts: reactivated
 
-insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_stage_mart_ecs;
+insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_stage_mart_ecs order by "add_time";
 -- params: [] counts: inserted
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
@@ -94,7 +94,7 @@ select h."id", h."order_id", h."partner_id", h."add_time", h."_batch_id", h."_lo
        and not exists (select 1 from "settlement_ods"."mart_ecs_order_info" m where m.order_id = r.order_id));
 -- params: [39,42]
 
-insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_revive_mart_ecs;
+insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_revive_mart_ecs order by "add_time";
 -- params: [] counts: revived
 
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from ot_revive_mart_ecs v where v.order_id = t.order_id);
@@ -126,7 +126,7 @@ delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (se
 insert into "settlement_ods"."hist_ecs_order_info_2025_h2" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_ecs_order_info" m where m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time") order by m."add_time";
 -- params: [1751328000,1764448000] counts: archived:2025_h2
 
 delete from "settlement_ods"."mart_ecs_order_info" as m where m."add_time" >= $1 and m."add_time" < $2

@@ -20,7 +20,7 @@ where ot_rank = 1;
 -- params: [40,43,1780086400]
 
 analyze "ot_delta_mart_ecs";
--- params: []
+-- params: [] only from: 200000 rows
 
 drop table if exists ot_match_mart_ecs;
 -- params: []
@@ -30,7 +30,7 @@ select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_lo
 -- params: []
 
 analyze "ot_match_mart_ecs";
--- params: []
+-- params: [] only from: 200000 rows
 
 drop table if exists ot_stage_mart_ecs;
 -- params: []
@@ -45,7 +45,7 @@ select x."id", x."order_id", x."partner_id", x."add_time", x."_batch_id", x."_lo
 -- params: []
 
 analyze "ot_stage_mart_ecs";
--- params: []
+-- params: [] only from: 200000 rows
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'

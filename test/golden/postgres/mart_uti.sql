@@ -20,7 +20,7 @@ where ot_rank = 1;
 -- params: [40,43,1780086400]
 
 analyze "ot_delta_mart_uti";
--- params: []
+-- params: [] only from: 200000 rows
 
 drop table if exists ot_match_mart_uti;
 -- params: []
@@ -30,7 +30,7 @@ select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loa
 -- params: []
 
 analyze "ot_match_mart_uti";
--- params: []
+-- params: [] only from: 200000 rows
 
 drop table if exists ot_stage_mart_uti;
 -- params: []
@@ -45,7 +45,7 @@ select x."id", x."order_id", x."status", x."update_time", x."_batch_id", x."_loa
 -- params: []
 
 analyze "ot_stage_mart_uti";
--- params: []
+-- params: [] only from: 200000 rows
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'

@@ -38,11 +38,15 @@ export const postgresColumnType = (type: LogicalType): string => {
   }
 };
 
-/** PostgreSQL: DDL is transactional, text cannot hold U+0000, and `varchar(n)` counts characters. */
+/**
+ * PostgreSQL: DDL is transactional, text cannot hold U+0000, `varchar(n)` counts characters, and
+ * look-ups go through b-tree indexes (heap order does not matter to them).
+ */
 export const postgresCapabilities: WarehouseCapabilities = {
   transactionalDdl: true,
   rejectsNulInText: true,
   varcharCounts: 'chars',
+  zoneMaps: false,
 };
 
 export const postgresDialect: Dialect = {

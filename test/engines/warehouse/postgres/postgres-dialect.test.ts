@@ -39,6 +39,7 @@ describe('postgresDialect', () => {
       transactionalDdl: true,
       rejectsNulInText: true,
       varcharCounts: 'chars',
+      zoneMaps: false,
     });
   });
 });
