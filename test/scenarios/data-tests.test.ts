@@ -60,6 +60,29 @@ for (const pair of pairs) {
       expect(failures).toEqual([{ test: 'not_null_mart_uts', severity: 'error', order_id: 'OT-broken' }]);
     });
 
+    it('fails the run on a key the rows it wrote duplicate, where no unique index holds the key', async () => {
+      await scan(1, 'OT1');
+      expect((await cli(['run'], env(NOW))).code).toBe(0);
+      // On PostgreSQL the mart's unique index makes a duplicate impossible (the test is then left
+      // out): a warehouse whose index was dropped must still catch it.
+      if (pair.name.startsWith('postgres'))
+        await p.warehouse('drop index settlement_ods.mart_uni_tracking_spath_order_id_traceseq_pathtime_idx');
+      const [last] = await p.warehouse('select max(batch_id) as m from order_tracking_meta.batches');
+      await p.warehouse(
+        `insert into settlement_ods.mart_uni_tracking_spath (id, order_id, traceseq, pathtime, _batch_id)
+         values (98, 'OT1', 1, ${NOW - 3600}, ${Number(last?.m) + 3})`,
+      );
+      await scan(2, 'OT2');
+      const r = await cli(['run'], env(NOW + 900));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/tests failed: unique_mart_uts 1 rows/);
+      expect(
+        await p.warehouse(
+          "select test, order_id from order_tracking_meta.test_failures where severity = 'error'",
+        ),
+      ).toEqual([{ test: 'unique_mart_uts', order_id: 'OT1' }]);
+    });
+
     it('passes and records nothing on a clean run', async () => {
       await scan(1, 'OT1');
       await p.source(

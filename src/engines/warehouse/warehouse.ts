@@ -86,6 +86,11 @@ export interface Warehouse {
   /** Schemas that exist, among those asked for. */
   existingSchemas(names: readonly string[]): Promise<string[]>;
   /**
+   * Whether a valid unique index on exactly these columns makes a duplicate key impossible in the
+   * table (PostgreSQL); `false` where the engine enforces no uniqueness (DuckDB without indexes).
+   */
+  enforcesUnique(schema: string, table: string, columns: readonly string[]): Promise<boolean>;
+  /**
    * Takes the one-run-at-a-time lease named `key`, or returns `null` at once when another process
    * holds it.
    */

@@ -1,8 +1,12 @@
 import { ExitCode, UserError } from '../../config/errors.js';
 import type { TaskOutcome } from '../../runner/context.js';
 import type { Task } from '../../runner/task.js';
+import { marts, type MartName } from '../marts.js';
 import { metaTables } from '../meta.js';
-import { FAILING_ROWS_LIMIT, planDataTests } from '../tests-sql.js';
+import { FAILING_ROWS_LIMIT, planDataTests, type DataTest } from '../tests-sql.js';
+
+/** Sessions the tests share out over: the machines this runs on have a few cores, not many. */
+const TEST_SESSIONS = 2;
 
 /**
  * SPEC §3 tests: each test's failing rows go to `test_failures`; the run fails when an `error` test
@@ -18,23 +22,49 @@ export const dataTests: Task = {
     const failuresTable = d.table(failures.schema, failures.name);
     const failed: string[] = [];
     const warned: string[] = [];
-    await scope.withConnection(async (c) => {
-      for (const test of planDataTests(d, ctx.settings.schemas, ctx.state.martRanges ?? {})) {
-        const rows = await c.query<{ order_id: string | null; detail: string }>(test.sql, test.params);
-        if (rows.length === 0) continue;
-        (test.severity === 'error' ? failed : warned).push(
-          `${test.name} ${rows.length}${rows.length === FAILING_ROWS_LIMIT ? '+' : ''} rows`,
-        );
-        await c.transaction(async () => {
-          for (const row of rows)
-            await c.execute(
-              `insert into ${failuresTable} (run_id, test, severity, order_id, detail, detected_at)
-               values ($1, $2, $3, $4, $5, current_timestamp)`,
-              [ctx.runId, test.name, test.severity, row.order_id, row.detail],
-            );
-        });
-      }
-    });
+    const ranges = ctx.state.martRanges ?? {};
+    const enforced = new Set<MartName>();
+    for (const spec of marts)
+      if (
+        ranges[spec.name] &&
+        (await ctx.warehouse.enforcesUnique(ctx.settings.schemas.mart, spec.table, spec.key))
+      )
+        enforced.add(spec.name);
+    const tests = planDataTests(d, ctx.settings.schemas, ranges, enforced);
+    const results: { order_id: string | null; detail: string }[][] = [];
+    // The tests only read, and each is one index-driven query: they share out over a few sessions.
+    let next = 0;
+    const worker = (): Promise<void> =>
+      scope.withConnection(async (c) => {
+        for (let i = next++; i < tests.length; i = next++) {
+          const test = tests[i] as DataTest;
+          results[i] = await c.query<{ order_id: string | null; detail: string }>(test.sql, test.params);
+        }
+      });
+    // Settled, not raced: a failing test must not leave the other session reading after the task ends.
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(TEST_SESSIONS, tests.length) }, worker),
+    );
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    const failing = tests
+      .map((test, i) => ({ test, rows: results[i] ?? [] }))
+      .filter((t) => t.rows.length > 0);
+    for (const { test, rows } of failing)
+      (test.severity === 'error' ? failed : warned).push(
+        `${test.name} ${rows.length}${rows.length === FAILING_ROWS_LIMIT ? '+' : ''} rows`,
+      );
+    if (failing.length > 0)
+      await scope.withConnection((c) =>
+        c.transaction(async () => {
+          for (const { test, rows } of failing)
+            for (const row of rows)
+              await c.execute(
+                `insert into ${failuresTable} (run_id, test, severity, order_id, detail, detected_at)
+                 values ($1, $2, $3, $4, $5, current_timestamp)`,
+                [ctx.runId, test.name, test.severity, row.order_id, row.detail],
+              );
+        }),
+      );
     if (failed.length > 0) throw new UserError(`tests failed: ${failed.join('; ')}`, ExitCode.failure);
     return { note: warned.length ? `warnings: ${warned.join('; ')}` : 'all passed' };
   },

@@ -96,6 +96,11 @@ class DuckdbWarehouse implements Warehouse {
     return new DuckdbConnection(connection, () => this.open--);
   }
 
+  /** The pipeline creates no indexes on DuckDB (zone maps serve it), so nothing is enforced. */
+  async enforcesUnique(): Promise<boolean> {
+    return false;
+  }
+
   async describeTable(schema: string, table: string): Promise<Column[] | null> {
     const connection = await this.connect();
     try {

@@ -77,6 +77,30 @@ export const describeTable = async (
   }));
 };
 
+/**
+ * A unique, valid, non-partial index whose columns are exactly `columns` (in any order) exists on
+ * the table: no two rows can share that key.
+ */
+export const enforcesUnique = async (
+  db: Queryable,
+  schema: string,
+  table: string,
+  columns: readonly string[],
+): Promise<boolean> => {
+  const { rows } = await db.query(
+    `select 1 from pg_index i
+       join pg_class t on t.oid = i.indrelid
+       join pg_namespace n on n.oid = t.relnamespace
+      where n.nspname = $1 and t.relname = $2
+        and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null
+        and (select string_agg(a.attname, ',' order by a.attname) from pg_attribute a
+              where a.attrelid = t.oid and a.attnum = any(i.indkey)) = $3
+        and i.indnatts = $4`,
+    [schema, table, [...columns].sort().join(','), columns.length],
+  );
+  return rows.length > 0;
+};
+
 /** The schemas among `names` that exist, in the order asked. */
 export const existingSchemas = async (db: Queryable, names: readonly string[]): Promise<string[]> => {
   if (names.length === 0) return [];

@@ -5,7 +5,7 @@ import type { Column } from '../../types.js';
 import type { Lease, Warehouse, WarehouseConnection } from '../warehouse.js';
 import { PostgresConnection } from './postgres-connection.js';
 import { postgresDialect } from './postgres-dialect.js';
-import { describeTable, existingSchemas } from './postgres-introspector.js';
+import { describeTable, enforcesUnique, existingSchemas } from './postgres-introspector.js';
 import { tryAdvisoryLease } from './postgres-lease.js';
 import { createTypeParsers } from './postgres-type-parsers.js';
 
@@ -140,6 +140,10 @@ class PostgresWarehouse implements Warehouse {
 
   existingSchemas(names: readonly string[]): Promise<string[]> {
     return existingSchemas(this.pool, names);
+  }
+
+  enforcesUnique(schema: string, table: string, columns: readonly string[]): Promise<boolean> {
+    return enforcesUnique(this.pool, schema, table, columns);
   }
 
   async tryLease(key: string): Promise<Lease | null> {

@@ -353,6 +353,20 @@ describe.skipIf(!pgUp && process.env.CI !== 'true')('PostgreSQL warehouse', () =
       ).toEqual(['order_tracking_meta', 'public', 'settlement_ods']);
       expect(await warehouse.existingSchemas([])).toEqual([]);
     });
+
+    it('enforcesUnique only for a valid unique index on exactly the key', async () => {
+      await execute('create table settlement_ods.keyed (a varchar(8), b integer, c integer)');
+      expect(await warehouse.enforcesUnique('settlement_ods', 'keyed', ['a', 'b'])).toBe(false);
+      await execute('create index on settlement_ods.keyed (a, b)');
+      await execute('create unique index on settlement_ods.keyed (a, b, c)');
+      await execute('create unique index on settlement_ods.keyed (a, b) where c > 0');
+      expect(await warehouse.enforcesUnique('settlement_ods', 'keyed', ['a', 'b'])).toBe(false);
+      expect(await warehouse.enforcesUnique('settlement_ods', 'keyed', ['a', 'b', 'c'])).toBe(true);
+      await execute('create unique index on settlement_ods.keyed (b, a)');
+      expect(await warehouse.enforcesUnique('settlement_ods', 'keyed', ['a', 'b'])).toBe(true);
+      expect(await warehouse.enforcesUnique('settlement_ods', 'keyed', ['a'])).toBe(false);
+      expect(await warehouse.enforcesUnique('settlement_ods', 'absent', ['a', 'b'])).toBe(false);
+    });
   });
 
   describe('lease', () => {
