@@ -15,6 +15,7 @@ import {
 import { marts, type MartName } from '../pipeline/marts.js';
 import { periodsBetween } from '../pipeline/periods.js';
 import { cutoffFor, gatherMartFacts } from '../pipeline/tasks/mart.js';
+import { uniqueByIndex } from '../pipeline/tasks/tests.js';
 import { planDataTests } from '../pipeline/tests-sql.js';
 import { requireInitialized } from '../runner/run-cycle.js';
 
@@ -49,9 +50,13 @@ export const sqlCommand = async (settings: Settings, task: string, now: number):
         }
         return out;
       });
-      return planDataTests(d, settings.schemas, ranges)
-        .map((t) => `-- ${t.name} (${t.severity})\n${t.sql};\n-- params: ${JSON.stringify(t.params)}\n`)
-        .join('\n');
+      const held = await uniqueByIndex(warehouse, settings.schemas);
+      return [
+        ...[...held].map((m) => `-- unique_${m}: not run, the unique index on its key holds it\n`),
+        ...planDataTests(d, settings.schemas, ranges, held).map(
+          (t) => `-- ${t.name} (${t.severity})\n${t.sql};\n-- params: ${JSON.stringify(t.params)}\n`,
+        ),
+      ].join('\n');
     }
     const spec = marts.find((m) => m.name === (task as MartName));
     if (!spec) throw new ConfigError(`unknown task "${task}"`);

@@ -83,6 +83,19 @@ for (const pair of pairs) {
       ).toEqual([{ test: 'unique_mart_uts', order_id: 'OT1' }]);
     });
 
+    it('`sql tests` prints the tests a run would run, and says which unique keys an index holds', async () => {
+      const r = await cli(['sql', 'tests'], env(NOW));
+      expect(r.code).toBe(0);
+      const indexed = pair.name.startsWith('postgres');
+      for (const mart of ['mart_uti', 'mart_ecs', 'mart_uts']) {
+        expect(r.stdout.includes(`-- unique_${mart}: not run, the unique index on its key holds it`)).toBe(
+          indexed,
+        );
+        expect(r.stdout.includes(`-- unique_${mart} (error)`)).toBe(!indexed);
+        expect(r.stdout).toContain(`-- not_null_${mart} (error)`);
+      }
+    });
+
     it('passes and records nothing on a clean run', async () => {
       await scan(1, 'OT1');
       await p.source(

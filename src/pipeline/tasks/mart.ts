@@ -104,6 +104,8 @@ const run = async (
   counts: Record<string, number>,
   log: RunContext['log'],
 ) => {
+  // What the last statement run changed: `onlyFrom` reads it, so a conditional statement must
+  // directly follow the one it depends on (an ANALYZE its CREATE TABLE AS).
   let previous = 0;
   for (const s of statements) {
     if (s.onlyFrom !== undefined && previous < s.onlyFrom) continue;

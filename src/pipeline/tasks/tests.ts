@@ -1,4 +1,6 @@
 import { ExitCode, UserError } from '../../config/errors.js';
+import type { Schemas } from '../../config/settings.js';
+import type { Warehouse } from '../../engines/warehouse/warehouse.js';
 import type { TaskOutcome } from '../../runner/context.js';
 import type { Task } from '../../runner/task.js';
 import { marts, type MartName } from '../marts.js';
@@ -7,6 +9,14 @@ import { FAILING_ROWS_LIMIT, planDataTests, type DataTest } from '../tests-sql.j
 
 /** Sessions the tests share out over: the machines this runs on have a few cores, not many. */
 const TEST_SESSIONS = 2;
+
+/** Marts whose key a valid unique index holds: a duplicate cannot be committed, so no query checks it. */
+export const uniqueByIndex = async (warehouse: Warehouse, schemas: Schemas): Promise<Set<MartName>> => {
+  const held = new Set<MartName>();
+  for (const spec of marts)
+    if (await warehouse.enforcesUnique(schemas.mart, spec.table, spec.key)) held.add(spec.name);
+  return held;
+};
 
 /**
  * SPEC §3 tests: each test's failing rows go to `test_failures`; the run fails when an `error` test
@@ -23,22 +33,27 @@ export const dataTests: Task = {
     const failed: string[] = [];
     const warned: string[] = [];
     const ranges = ctx.state.martRanges ?? {};
-    const enforced = new Set<MartName>();
-    for (const spec of marts)
-      if (
-        ranges[spec.name] &&
-        (await ctx.warehouse.enforcesUnique(ctx.settings.schemas.mart, spec.table, spec.key))
-      )
-        enforced.add(spec.name);
-    const tests = planDataTests(d, ctx.settings.schemas, ranges, enforced);
+    const tests = planDataTests(
+      d,
+      ctx.settings.schemas,
+      ranges,
+      await uniqueByIndex(ctx.warehouse, ctx.settings.schemas),
+    );
     const results: { order_id: string | null; detail: string }[][] = [];
     // The tests only read, and each is one index-driven query: they share out over a few sessions.
     let next = 0;
+    let stopped = false;
     const worker = (): Promise<void> =>
       scope.withConnection(async (c) => {
-        for (let i = next++; i < tests.length; i = next++) {
+        for (let i = next++; i < tests.length && !stopped; i = next++) {
+          scope.signal.throwIfAborted();
           const test = tests[i] as DataTest;
-          results[i] = await c.query<{ order_id: string | null; detail: string }>(test.sql, test.params);
+          results[i] = await c
+            .query<{ order_id: string | null; detail: string }>(test.sql, test.params)
+            .catch((error: unknown) => {
+              stopped = true; // the other session takes no further test
+              throw error;
+            });
         }
       });
     // Settled, not raced: a failing test must not leave the other session reading after the task ends.

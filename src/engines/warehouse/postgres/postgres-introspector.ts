@@ -78,8 +78,8 @@ export const describeTable = async (
 };
 
 /**
- * A unique, valid, non-partial index whose columns are exactly `columns` (in any order) exists on
- * the table: no two rows can share that key.
+ * A unique, valid, non-partial index whose key columns are exactly `columns` (in any order; INCLUDE
+ * columns aside) exists on the table: no two rows can share that key.
  */
 export const enforcesUnique = async (
   db: Queryable,
@@ -94,8 +94,8 @@ export const enforcesUnique = async (
       where n.nspname = $1 and t.relname = $2
         and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null
         and (select string_agg(a.attname, ',' order by a.attname) from pg_attribute a
-              where a.attrelid = t.oid and a.attnum = any(i.indkey)) = $3
-        and i.indnatts = $4`,
+              where a.attrelid = t.oid and a.attnum = any((i.indkey::int2[])[0:i.indnkeyatts - 1])) = $3
+        and i.indnkeyatts = $4`,
     [schema, table, [...columns].sort().join(','), columns.length],
   );
   return rows.length > 0;
