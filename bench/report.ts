@@ -1,7 +1,7 @@
 /** The benchmark's results as printed tables, and as JSON with the same content. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { SESSION_WORK_MEM } from '../src/engines/warehouse/postgres/postgres-warehouse.js';
 import { dirname } from 'node:path';
+import { SESSION_WORK_MEM } from '../src/engines/warehouse/postgres/postgres-warehouse.js';
 import type { ModelTiming } from './reference.js';
 import type { BenchResult, EngineResult, WorkloadResult } from './results.js';
 

@@ -12,10 +12,8 @@ const TEST_SESSIONS = 2;
 
 /** Marts whose key a valid unique index holds: a duplicate cannot be committed, so no query checks it. */
 export const uniqueByIndex = async (warehouse: Warehouse, schemas: Schemas): Promise<Set<MartName>> => {
-  const held = new Set<MartName>();
-  for (const spec of marts)
-    if (await warehouse.enforcesUnique(schemas.mart, spec.table, spec.key)) held.add(spec.name);
-  return held;
+  const held = await Promise.all(marts.map((m) => warehouse.enforcesUnique(schemas.mart, m.table, m.key)));
+  return new Set(marts.filter((_, i) => held[i]).map((m) => m.name));
 };
 
 /**
