@@ -174,6 +174,10 @@ const complete = (d: Dialect, spec: MartSpec, row?: string): string =>
  * cycle only the overlap re-read and genuine updates, a few thousand). Staging, and later the
  * delete of the replaced rows, join that small table instead of the whole mart. A staged row
  * whose key was already in the mart is flagged `ot_replaces`.
+ *
+ * Where the dialect stages by left join (`stageByLeftJoin`), the match keeps only the newest mart
+ * row per key, so the join cannot repeat a batch row: a key a mart holds twice still heals, all its
+ * rows deleted and one inserted, as with `NOT EXISTS`, which compares against every one of them.
  */
 export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
   const raw = d.table(f.schemas.raw, rawTableName(spec.source));
@@ -186,6 +190,9 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const delta = deltaTable(spec);
   const match = matchTable(spec);
   const stage = stageTable(spec);
+  const leftJoin = d.capabilities.stageByLeftJoin;
+  // Never NULL in a mart row (staging drops rows with a NULL key): NULL after the left join means no match.
+  const first = d.quote(spec.key[0] ?? 'order_id');
   const histGuards = f.histTables.map(
     (h) => `
     and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}
@@ -222,13 +229,27 @@ where ot_rank = 1`,
     ...analyze(delta),
     stmt(`drop table if exists ${match}`),
     stmt(
-      `create temporary table ${match} as
+      leftJoin
+        ? `create temporary table ${match} as
+select ${cols} from (
+  select ${names(d, f.columns, 'm')}, row_number() over (partition by ${quoted(d, spec.key, 'm')} order by ${[...spec.version, '_batch_id'].map((c) => `m.${d.quote(c)} desc`).join(', ')}) as ot_rank
+  from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}
+) newest
+where ot_rank = 1`
+        : `create temporary table ${match} as
 select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}`,
     ),
     ...analyze(match),
     stmt(`drop table if exists ${stage}`),
     stmt(
-      `create temporary table ${stage} as
+      leftJoin
+        ? `create temporary table ${stage} as
+select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
+  from ${delta} x left join ${match} m on ${keyMatch(d, spec, 'm', 'x')}
+ where (m.${first} is null
+        or (${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
+            and not (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')})))${histGuards.join('')}`
+        : `create temporary table ${stage} as
 select ${names(d, f.columns, 'x')}, (${quoted(d, spec.key, 'x')}) in (select ${quoted(d, spec.key)} from ${match}) as ot_replaces from ${delta} x
  where not exists (select 1 from ${match} m where ${keyMatch(d, spec, 'm', 'x')}
                      and (not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}

@@ -14,6 +14,13 @@ export interface WarehouseCapabilities {
    * look-ups by key (mart_uts's key holds the event time) read the recent blocks, not the table.
    */
   readonly zoneMaps: boolean;
+  /**
+   * Staging keeps a batch row against its key's newest mart row by a left join, not `NOT EXISTS`.
+   * DuckDB plans a `NOT EXISTS` with a residual condition as a delim join, 2–4× slower than the left
+   * join; PostgreSQL keeps `NOT EXISTS`, whose anti-join keeps the batch's order that its mart
+   * insert relies on.
+   */
+  readonly stageByLeftJoin: boolean;
 }
 
 /** One engine's SQL spelling. Pure: planning code uses it to build statements without a connection. */

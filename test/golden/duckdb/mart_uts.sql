@@ -23,17 +23,22 @@ drop table if exists ot_match_mart_uts;
 -- params: []
 
 create temporary table ot_match_mart_uts as
-select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime";
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
+  select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", row_number() over (partition by m."order_id", m."traceseq", m."pathtime" order by m."id" desc, m."_batch_id" desc) as ot_rank
+  from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+) newest
+where ot_rank = 1;
 -- params: []
 
 drop table if exists ot_stage_mart_uts;
 -- params: []
 
 create temporary table ot_stage_mart_uts as
-select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at", (x."order_id", x."traceseq", x."pathtime") in (select "order_id", "traceseq", "pathtime" from ot_match_mart_uts) as ot_replaces from ot_delta_mart_uts x
- where not exists (select 1 from ot_match_mart_uts m where m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
-                     and (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
-                          or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))))
+select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
+  from ot_delta_mart_uts x left join ot_match_mart_uts m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+ where (m."order_id" is null
+        or ((x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
+            and not (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))))
     and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600
                       and not x."id" > h."id");
 -- params: []

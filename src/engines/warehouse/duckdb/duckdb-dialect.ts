@@ -6,7 +6,13 @@ const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""
 /** DuckDB: `varchar(n)` is accepted but not enforced, so strings are never truncated (SPEC §5). */
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
-  capabilities: { transactionalDdl: true, rejectsNulInText: false, varcharCounts: 'none', zoneMaps: true },
+  capabilities: {
+    transactionalDdl: true,
+    rejectsNulInText: false,
+    varcharCounts: 'none',
+    zoneMaps: true,
+    stageByLeftJoin: true,
+  },
   quote,
   table: (schema, table) => `${quote(schema)}.${quote(table)}`,
   createIndex: () => null,

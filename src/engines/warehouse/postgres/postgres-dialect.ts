@@ -47,6 +47,7 @@ export const postgresCapabilities: WarehouseCapabilities = {
   rejectsNulInText: true,
   varcharCounts: 'chars',
   zoneMaps: false,
+  stageByLeftJoin: false,
 };
 
 export const postgresDialect: Dialect = {

@@ -40,6 +40,7 @@ describe('postgresDialect', () => {
       rejectsNulInText: true,
       varcharCounts: 'chars',
       zoneMaps: false,
+      stageByLeftJoin: false,
     });
   });
 });
