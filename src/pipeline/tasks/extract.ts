@@ -28,8 +28,11 @@ const abandonUnvalidated = async (ctx: RunContext, scope: TaskScope): Promise<nu
   const d = warehouse.dialect;
   const batches = metaTables(settings.schemas).batches;
   const batchTable = d.table(batches.schema, batches.name);
-  return scope.withConnection((c) =>
-    c.transaction(async () => {
+  return scope.withConnection(async (c) => {
+    // Almost always none: without this look-up every cycle would scan each raw table's batch ids.
+    const stranded = await c.query(`select batch_id from ${batchTable} where state = 'landed'`);
+    if (stranded.length === 0) return 0;
+    return c.transaction(async () => {
       let removed = 0;
       for (const spec of sourceTables) {
         removed += await c.execute(
@@ -40,8 +43,8 @@ const abandonUnvalidated = async (ctx: RunContext, scope: TaskScope): Promise<nu
       }
       await c.execute(`update ${batchTable} set state = 'abandoned' where state = 'landed'`);
       return removed;
-    }),
-  );
+    });
+  });
 };
 
 const extractTable = async (
