@@ -241,6 +241,32 @@ for (const { harness, run } of engines()) {
       expect(await source.max('ot_abandon', 'id')).toBe(50_000);
     });
 
+    it('lets timers run while a consumer that never waits on I/O reads a long stream', async () => {
+      // A task's timeout and the scheduler's signals are timers and events: a stream that never
+      // returned to the event loop would hold them off until the whole load ended.
+      await harness.exec(eventsDdl('ot_ticks'));
+      await harness.insertRows('ot_ticks', eventColumns, eventRows(1, 50_000));
+      const columns = (await source.describeTable('ot_ticks')) as Column[];
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 0);
+      let batches = 0;
+      let ticksAtLastBatch = 0;
+      try {
+        await withSnapshot(async (s) => {
+          for await (const batch of s.stream('ot_ticks', columns, everything, 1_000)) {
+            expect(batch.length).toBeGreaterThan(0);
+            batches++;
+            ticksAtLastBatch = ticks;
+          }
+        });
+      } finally {
+        clearInterval(timer);
+      }
+      expect(batches).toBe(50);
+      // The timer fired between batches, not only once the stream had ended.
+      expect(ticksAtLastBatch).toBeGreaterThan(0);
+    });
+
     it('refuses a second statement while a stream is open, instead of queueing behind it', async () => {
       const columns = (await source.describeTable('ot_events')) as Column[];
       await withSnapshot(async (s) => {

@@ -100,6 +100,10 @@ export class SqliteSnapshot implements SourceSnapshot {
         }
         if (exhausted) this.#state = 'idle';
         if (batch.length > 0) yield batch;
+        // better-sqlite3 reads synchronously and the consumer may never wait on I/O (DuckDB's
+        // appender): without this the whole load is one macrotask, and timers (a task's timeout),
+        // signals and other work wait until it ends (a minute for bench W3 at SF 1).
+        if (!exhausted) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       // An open iterator keeps the statement (and the handle) busy; COMMIT would fail behind it.
