@@ -176,8 +176,10 @@ const complete = (d: Dialect, spec: MartSpec, row?: string): string =>
  * whose key was already in the mart is flagged `ot_replaces`.
  *
  * Where the dialect stages by left join (`stageByLeftJoin`), the match keeps only the newest mart
- * row per key, so the join cannot repeat a batch row: a key a mart holds twice still heals, all its
- * rows deleted and one inserted, as with `NOT EXISTS`, which compares against every one of them.
+ * row per key, so the join cannot repeat a batch row. The condition is `NOT EXISTS`'s own, negated
+ * with `coalesce(…, false)` so that an unknown (a NULL) keeps the row as `NOT EXISTS` does. One
+ * difference: a key the mart holds twice is compared with its newest row only, so a batch row equal
+ * to an older duplicate replaces both rather than leaving both (the unique test reports the pair).
  */
 export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
   const raw = d.table(f.schemas.raw, rawTableName(spec.source));
@@ -247,8 +249,8 @@ select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(
 select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
   from ${delta} x left join ${match} m on ${keyMatch(d, spec, 'm', 'x')}
  where (m.${first} is null
-        or (${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
-            and not (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')})))${histGuards.join('')}`
+        or not coalesce(not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
+                        or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')}), false))${histGuards.join('')}`
         : `create temporary table ${stage} as
 select ${names(d, f.columns, 'x')}, (${quoted(d, spec.key, 'x')}) in (select ${quoted(d, spec.key)} from ${match}) as ot_replaces from ${delta} x
  where not exists (select 1 from ${match} m where ${keyMatch(d, spec, 'm', 'x')}

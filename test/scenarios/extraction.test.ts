@@ -221,6 +221,22 @@ for (const pair of pairs) {
       ]);
       expect(Number(after[1]?._batch_id)).toBeGreaterThan(Number(scans[1]?._batch_id));
       expect(after[0]?._batch_id).toEqual(scans[0]?._batch_id);
+
+      // A value cleared to NULL, and a NULL filled in, are changes too (NULL = value is not false).
+      await p.source('update uni_tracking_spath set remark = null where id = ?', [2]);
+      await ok(NOW + 2700);
+      expect((await mart('mart_uni_tracking_spath', 'id, remark')).map((r) => r.remark)).toEqual([
+        'r1',
+        null,
+        'r3',
+      ]);
+      await p.source('update uni_tracking_spath set remark = ? where id = ?', ['found', 2]);
+      await ok(NOW + 3600);
+      expect((await mart('mart_uni_tracking_spath', 'id, remark')).map((r) => r.remark)).toEqual([
+        'r1',
+        'found',
+        'r3',
+      ]);
     });
 
     it('picks up in the next window a row committed after the window closed', async () => {
