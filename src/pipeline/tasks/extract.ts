@@ -7,14 +7,20 @@ import { loadColumns, rawTableName, sourceTables, type SourceTableName } from '.
 
 const timestampText = (date: Date): string => date.toISOString().replace('T', ' ').replace('Z', '');
 
-/** Appends the load metadata to each row in place: rows are fresh arrays from the driver. */
+/**
+ * Appends the load metadata to each row in place: rows are fresh arrays from the driver. Stops at
+ * the next batch once the task is cancelled or timed out, so the load's transaction rolls back
+ * instead of landing a batch after the run has reported the task failed.
+ */
 async function* withLoadColumns(
   rows: AsyncIterable<readonly Row[]>,
   batchId: number,
   loadedAt: string,
+  signal: AbortSignal,
 ): AsyncIterable<readonly Row[]> {
   let first = true;
   for await (const batch of rows) {
+    signal.throwIfAborted();
     for (const row of batch) (row as Row).push(batchId, loadedAt);
     yield batch;
     if (first) faultPoint('during:extract');
@@ -72,7 +78,7 @@ const extractTable = async (
           settings.schemas.raw,
           rawTableName(table),
           target,
-          withLoadColumns(rows, batchId, loadedAt),
+          withLoadColumns(rows, batchId, loadedAt, scope.signal),
         );
         await c.execute(
           `insert into ${d.table(batches.schema, batches.name)}
