@@ -166,6 +166,28 @@ const complete = (d: Dialect, spec: MartSpec, row?: string): string =>
     .join(' and ');
 
 /**
+ * `create temporary table … as` one row per key of `from`, the newest by the version order, then
+ * `_batch_id` (SPEC §2). `alias` qualifies the columns where `from` joins tables holding them all.
+ */
+const newestPerKey = (
+  d: Dialect,
+  spec: MartSpec,
+  table: string,
+  columns: readonly Column[],
+  from: string,
+  alias?: string,
+): string => {
+  const col = (c: string): string => (alias ? `${alias}.${d.quote(c)}` : d.quote(c));
+  const order = [...spec.version, '_batch_id'].map((c) => `${col(c)} desc`).join(', ');
+  return `create temporary table ${table} as
+select ${names(d, columns)} from (
+  select ${names(d, columns, alias)}, row_number() over (partition by ${quoted(d, spec.key, alias)} order by ${order}) as ot_rank
+  from ${from}
+) ranked
+where ot_rank = 1`;
+};
+
+/**
  * Stage: the batches' rows, deduplicated to one winner per key by the version order (SPEC §2),
  * without NULL keys or future timestamps, then kept only where they are newer than what the mart
  * or any hist table already holds for the key (a mart never goes back to an older version).
@@ -188,7 +210,6 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const ts = d.quote(spec.ts);
   const cols = names(d, f.columns);
   const limit = f.now + FUTURE_TOLERANCE_SECONDS;
-  const order = [...spec.version, '_batch_id'].map((c) => `${d.quote(c)} desc`).join(', ');
   const delta = deltaTable(spec);
   const match = matchTable(spec);
   const stage = stageTable(spec);
@@ -217,27 +238,30 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   return [
     stmt(`drop table if exists ${delta}`),
     stmt(
-      `create temporary table ${delta} as
-select ${cols} from (
-  select ${cols}, row_number() over (partition by ${quoted(d, spec.key)} order by ${order}) as ot_rank
-  from (
+      newestPerKey(
+        d,
+        spec,
+        delta,
+        f.columns,
+        `(
     select ${cols} from ${raw}
      where _batch_id > $1 and _batch_id <= $2 and ${complete(d, spec)} and ${ts} <= $3${due}
-  ) candidates
-) ranked
-where ot_rank = 1`,
+  ) candidates`,
+      ),
       [f.fromBatch, f.toBatch, limit],
     ),
     ...analyze(delta),
     stmt(`drop table if exists ${match}`),
     stmt(
       leftJoin
-        ? `create temporary table ${match} as
-select ${cols} from (
-  select ${names(d, f.columns, 'm')}, row_number() over (partition by ${quoted(d, spec.key, 'm')} order by ${[...spec.version, '_batch_id'].map((c) => `m.${d.quote(c)} desc`).join(', ')}) as ot_rank
-  from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}
-) newest
-where ot_rank = 1`
+        ? newestPerKey(
+            d,
+            spec,
+            match,
+            f.columns,
+            `${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}`,
+            'm',
+          )
         : `create temporary table ${match} as
 select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}`,
     ),

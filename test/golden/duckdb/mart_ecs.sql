@@ -26,7 +26,7 @@ create temporary table ot_match_mart_ecs as
 select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from (
   select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at", row_number() over (partition by m."order_id" order by m."add_time" desc, m."id" desc, m."_batch_id" desc) as ot_rank
   from ot_delta_mart_ecs x join "settlement_ods"."mart_ecs_order_info" m on m."order_id" = x."order_id"
-) newest
+) ranked
 where ot_rank = 1;
 -- params: []
 

@@ -26,7 +26,7 @@ create temporary table ot_match_mart_uti as
 select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from (
   select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", row_number() over (partition by m."order_id" order by m."update_time" desc, m."id" desc, m."_batch_id" desc) as ot_rank
   from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id"
-) newest
+) ranked
 where ot_rank = 1;
 -- params: []
 

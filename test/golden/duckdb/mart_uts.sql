@@ -26,7 +26,7 @@ create temporary table ot_match_mart_uts as
 select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
   select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", row_number() over (partition by m."order_id", m."traceseq", m."pathtime" order by m."id" desc, m."_batch_id" desc) as ot_rank
   from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
-) newest
+) ranked
 where ot_rank = 1;
 -- params: []
 
