@@ -179,6 +179,8 @@ export const runReference = async (
   schemas: ReferenceSchemas,
   period: Period,
   window: BatchWindow,
+  /** Runs before the reference's marts and before the floor, as it ran before ours. */
+  settleDown: () => Promise<void>,
 ): Promise<ReferenceResult> => {
   const d = warehouse.dialect;
   const ref = (table: string): string => d.table(schemas.ref, table);
@@ -212,6 +214,7 @@ export const runReference = async (
       return timing;
     });
 
+  await settleDown();
   const martsStarted = performance.now();
   const uti = await model('mart_uti');
   const [ecs, uts] = await Promise.all([model('mart_ecs'), model('mart_uts')]);
@@ -239,6 +242,7 @@ export const runReference = async (
   const tests: ModelTiming = { model: 'tests', seconds: seconds(testsStarted), steps: testTimings };
 
   // The floor runs on the product's own sessions, with the settings the product gives them.
+  await settleDown();
   const floor = await withConnection(warehouse, async (c) => {
     const started = performance.now();
     const [insert] = loadSteps('floor');

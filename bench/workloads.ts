@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { cpus, platform, totalmem, type as osType, release } from 'node:os';
+import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from '../src/config/settings.js';
 import { openWarehouse } from '../src/engines/warehouse/open.js';
@@ -28,6 +28,7 @@ import type { SourceTableName } from '../src/pipeline/tables.js';
 import { runCycle, type RunSummary } from '../src/runner/run-cycle.js';
 import { runPgloader } from './pgloader.js';
 import { sampleMemory, statementRecorder } from './probes.js';
+import { settle } from './settle.js';
 import { prepareReference, runReference, type BatchWindow, type ReferenceSchemas } from './reference.js';
 import type {
   BenchResult,
@@ -174,6 +175,7 @@ const measure = async (
   now: number,
   sourceRows: Readonly<Record<string, number>>,
   progress: (line: string) => void,
+  settleDown: () => Promise<void>,
 ): Promise<WorkloadResult> => {
   const { settings } = target;
   const warehouse = target.engine === 'postgres' ? await openWarehouse(settings.warehouse) : null;
@@ -183,6 +185,7 @@ const measure = async (
         ? await prepareReference(warehouse, settings, target.reference)
         : null;
     const recorder = statementRecorder();
+    await settleDown();
     progress(`${target.engine} ${workload}: ${WORKLOAD_TITLES[workload]}`);
     const started = performance.now();
     const sampled = await sampleMemory(async () => {
@@ -250,7 +253,7 @@ const measure = async (
     if (warehouse && workload === 'W3') await vacuumAnalyzeAll(warehouse, settings);
     if (!warehouse || !target.reference || !period) return result;
     progress(`${target.engine} ${workload}: dbt-style reference and floor on copies of the marts`);
-    const reference = await runReference(warehouse, settings, target.reference, period, window);
+    const reference = await runReference(warehouse, settings, target.reference, period, window, settleDown);
     const referenceMartsAndTests = reference.martsSeconds + reference.testsSeconds;
     return {
       ...result,
@@ -267,17 +270,6 @@ const measure = async (
   } finally {
     await warehouse?.close();
   }
-};
-
-/**
- * Writes what the generator just wrote (the SQLite file, MySQL's and PostgreSQL's files, DuckDB's
- * last checkpoint) to disk before a workload's clock starts. Left dirty in the page cache, it lands
- * in the measured run: after the SF 1 history, the run's first commit on DuckDB waited 450-600 ms
- * in fsync for the kernel to write back about 1 GB it had not written, and 10-20 ms after a `sync`.
- * A warehouse that runs every 15 minutes does not follow a bulk write of its source.
- */
-const flushToDisk = (): void => {
-  if (platform() !== 'win32') execFileSync('sync');
 };
 
 /** Removes what a previous bench left: the embedded files, the server run's schemas. */
@@ -368,11 +360,20 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
     generation.push({ step, seconds: seconds(started), rows: sumRows(rows) });
     return rows;
   };
+  const servers = plan.targets.filter((t) => t.engine === 'postgres');
+  const settleDown = async (): Promise<void> => {
+    const opened = await Promise.all(servers.map((t) => openWarehouse(t.settings.warehouse)));
+    try {
+      const line = await settle(opened);
+      if (line) plan.progress(line);
+    } finally {
+      await Promise.all(opened.map((w) => w.close()));
+    }
+  };
   const run = async (target: EngineTarget, workload: WorkloadName, rows: Record<string, number>) => {
-    flushToDisk();
     results
       .get(target)
-      ?.push(await measure(target, workload, generator.now + CLOCK_LAG, rows, plan.progress));
+      ?.push(await measure(target, workload, generator.now + CLOCK_LAG, rows, plan.progress, settleDown));
     plan.checkpoint(snapshotResult(false));
   };
 
