@@ -221,6 +221,9 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}
                       and not ${newer(d, spec.version, 'x', 'h')})`,
   );
+  // Where the key holds the event time (mart_uts), a match is no older than the batch's oldest row:
+  // said outright, the mart's side of the join is its newest rows (by the time index), not all of it.
+  const sinceDelta = spec.key.includes(spec.ts) ? ` and m.${ts} >= (select min(${ts}) from ${delta})` : '';
   const due = f.futureDue
     ? `
     union all
@@ -263,7 +266,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
             'm',
           )
         : `create temporary table ${match} as
-select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}`,
+select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
     ),
     ...analyze(match),
     stmt(`drop table if exists ${stage}`),

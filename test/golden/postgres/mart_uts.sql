@@ -26,7 +26,7 @@ drop table if exists ot_match_mart_uts;
 -- params: []
 
 create temporary table ot_match_mart_uts as
-select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime";
+select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= (select min("pathtime") from ot_delta_mart_uts);
 -- params: []
 
 analyze "ot_match_mart_uts";
