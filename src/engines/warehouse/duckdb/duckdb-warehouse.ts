@@ -148,10 +148,12 @@ class DuckdbWarehouse implements Warehouse {
  * DuckDB's buffer pool, capped. Its default is 80% of the machine's memory, which it fills with
  * cached blocks as the warehouse grows: the process's memory would grow with the data. Above this
  * DuckDB evicts cached blocks and spills large sorts and joins to `<file>.tmp`. The process peaks
- * about 0.5 GB above the cap (allocations outside the pool): at 1 GB the SF 1 initial load peaked
- * at 1.4-1.5 GB and ran no slower than at 2 GB, which peaked at 3 GB (README, Speed).
+ * above the cap (allocations outside the pool, more the larger the pool). The SF 1 initial load,
+ * DuckDB alone: at 1 GB it peaked at 1.77 GB, at 512 MB at 0.93 GB with mart_uts no slower
+ * (31.0 s against 31.1 s), at 256 MB at 0.74 GB with mart_uts 15% slower. At SF 0.1 it peaks at
+ * 0.7-0.8 GB with either cap, so 512 MB keeps the peak nearly flat as the data grows (README, Speed).
  */
-export const DUCKDB_MEMORY_LIMIT = '1GB';
+export const DUCKDB_MEMORY_LIMIT = '512MB';
 
 /** Opens (creating if needed) `duckdb:<path>`; a file held by another process is a busy lease. */
 export const openDuckdbWarehouse = async (path: string, displayUrl: string): Promise<Warehouse> => {
