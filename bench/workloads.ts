@@ -410,6 +410,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
 
     const server = plan.targets.find((t) => t.engine === 'postgres');
     if (server?.pgloaderSchema && plan.mysqlUrl) {
+      await settleDown();
       plan.progress('pgloader: uni_tracking_spath MySQL → PostgreSQL');
       const schema = server.pgloaderSchema;
       const warehouse = await openWarehouse(server.settings.warehouse);
