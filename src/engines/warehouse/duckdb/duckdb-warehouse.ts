@@ -149,9 +149,9 @@ class DuckdbWarehouse implements Warehouse {
  * cached blocks as the warehouse grows: the process's memory would grow with the data. Above this
  * DuckDB evicts cached blocks and spills large sorts and joins to `<file>.tmp`. The process peaks
  * above the cap (allocations outside the pool, more the larger the pool). The SF 1 initial load,
- * DuckDB alone: at 1 GB it peaked at 1.77 GB, at 512 MB at 0.93 GB with mart_uts no slower
- * (31.0 s against 31.1 s), at 256 MB at 0.74 GB with mart_uts 15% slower. At SF 0.1 it peaks at
- * 0.7-0.8 GB with either cap, so 512 MB keeps the peak nearly flat as the data grows (README, Speed).
+ * DuckDB alone: at 1 GB it peaked at 1.77 GB; at 512 MB at 0.93-1.28 GB over three runs, with
+ * mart_uts no slower (31.0 s against 31.1 s); at 256 MB at 0.74 GB with mart_uts 15% slower. At
+ * SF 0.1 it peaks at 0.7-0.8 GB with either cap (README, Speed).
  */
 export const DUCKDB_MEMORY_LIMIT = '512MB';
 
