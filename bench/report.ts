@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SESSION_WORK_MEM } from '../src/engines/warehouse/postgres/postgres-warehouse.js';
 import type { ModelTiming } from './reference.js';
-import type { BenchResult, EngineResult, WorkloadResult } from './results.js';
+import type { BenchResult, EngineResult, SettleRecord, WorkloadResult } from './results.js';
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const secs = (n: number): string => n.toFixed(3);
@@ -144,6 +144,20 @@ const pgloaderLines = (r: BenchResult): string[] => {
   return lines;
 };
 
+/** One line on how the measured steps started (`settle.ts`): waits, and any step that did not settle. */
+export const settlingLine = (records: readonly SettleRecord[]): string => {
+  const waited = records.reduce((n, r) => n + r.waitedSeconds, 0);
+  const busy = records.filter((r) => r.quiet === false).map((r) => r.before);
+  const unmeasured = records.some((r) => r.quiet === null);
+  const denied = records.filter((r) => r.checkpoint === 'denied').map((r) => r.before);
+  return [
+    `settled before ${records.length} measured steps (sync, CHECKPOINT, idle CPUs and no autovacuum): ${waited.toFixed(0)} s of waiting`,
+    busy.length > 0 ? `; still busy before ${busy.join(', ')}` : '',
+    unmeasured ? '; CPU idleness not measurable here (no /proc/stat)' : '',
+    denied.length > 0 ? `; CHECKPOINT denied before ${denied.join(', ')}` : '',
+  ].join('');
+};
+
 /** The printed report. */
 export const formatReport = (r: BenchResult): string => {
   const m = r.machine;
@@ -154,6 +168,7 @@ export const formatReport = (r: BenchResult): string => {
   ];
   for (const e of r.engines) lines.push('', ...engineLines(e));
   lines.push(...pgloaderLines(r));
+  lines.push('', settlingLine(r.settling));
   lines.push('', `peak RSS of the process (generation included): ${mb(r.processMaxRssMb)}`);
   return `${lines.join('\n')}\n`;
 };

@@ -95,6 +95,17 @@ export interface BenchResult {
   /** `process.resourceUsage().maxRSS` at the end: the whole process, generation included. */
   readonly processMaxRssMb: number;
   readonly pgloader?: PgloaderResult & { readonly oursRowsPerSecond?: number; readonly oursRows?: number };
+  readonly settling: readonly SettleRecord[];
+}
+
+/** What the bench did before one measured step to start it on a settled machine (`settle.ts`). */
+export interface SettleRecord {
+  /** The step: `duckdb W1`, `pgloader`, `postgres W1 reference`… */
+  readonly before: string;
+  readonly waitedSeconds: number;
+  /** The CPUs were idle for two seconds in a row; false: gave up waiting; null: not measurable here. */
+  readonly quiet: boolean | null;
+  readonly checkpoint: 'done' | 'denied' | 'none';
 }
 
 /** Where the process's memory was when its RSS peaked: V8 heap, Buffers, and the rest (native). */

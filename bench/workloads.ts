@@ -28,12 +28,13 @@ import type { SourceTableName } from '../src/pipeline/tables.js';
 import { runCycle, type RunSummary } from '../src/runner/run-cycle.js';
 import { runPgloader } from './pgloader.js';
 import { sampleMemory, statementRecorder } from './probes.js';
-import { settle } from './settle.js';
+import { settle, settleLine } from './settle.js';
 import { prepareReference, runReference, type BatchWindow, type ReferenceSchemas } from './reference.js';
 import type {
   BenchResult,
   EngineResult,
   GenerationResult,
+  SettleRecord,
   TaskTiming,
   WorkloadName,
   WorkloadResult,
@@ -175,7 +176,7 @@ const measure = async (
   now: number,
   sourceRows: Readonly<Record<string, number>>,
   progress: (line: string) => void,
-  settleDown: () => Promise<void>,
+  settleDown: (before: string) => Promise<void>,
 ): Promise<WorkloadResult> => {
   const { settings } = target;
   const warehouse = target.engine === 'postgres' ? await openWarehouse(settings.warehouse) : null;
@@ -185,7 +186,7 @@ const measure = async (
         ? await prepareReference(warehouse, settings, target.reference)
         : null;
     const recorder = statementRecorder();
-    await settleDown();
+    await settleDown(`${target.engine} ${workload}`);
     progress(`${target.engine} ${workload}: ${WORKLOAD_TITLES[workload]}`);
     const started = performance.now();
     const sampled = await sampleMemory(async () => {
@@ -253,7 +254,9 @@ const measure = async (
     if (warehouse && workload === 'W3') await vacuumAnalyzeAll(warehouse, settings);
     if (!warehouse || !target.reference || !period) return result;
     progress(`${target.engine} ${workload}: dbt-style reference and floor on copies of the marts`);
-    const reference = await runReference(warehouse, settings, target.reference, period, window, settleDown);
+    const reference = await runReference(warehouse, settings, target.reference, period, window, (step) =>
+      settleDown(`${target.engine} ${workload} ${step}`),
+    );
     const referenceMartsAndTests = reference.martsSeconds + reference.testsSeconds;
     return {
       ...result,
@@ -323,6 +326,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
   const engines = new Map<EngineTarget, Omit<EngineResult, 'workloads'>>();
   const results = new Map<EngineTarget, WorkloadResult[]>(plan.targets.map((t) => [t, []]));
   let pgloader: BenchResult['pgloader'];
+  const settling: SettleRecord[] = [];
   const generator = createGenerator(scaleFactorOptions(plan.sf, BENCH_END, { seed: BENCH_SEED }));
   const sources = plan.mysqlUrl ? 'SQLite and MySQL' : 'SQLite';
 
@@ -349,6 +353,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
     engines: [...engines].map(([target, e]) => ({ ...e, workloads: results.get(target) ?? [] })),
     processMaxRssMb: process.resourceUsage().maxRSS / 1024,
     ...(pgloader ? { pgloader } : {}),
+    settling,
   });
 
   const generate = async (step: string, fn: () => Promise<unknown>): Promise<Record<string, number>> => {
@@ -361,10 +366,13 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
     return rows;
   };
   const servers = plan.targets.filter((t) => t.engine === 'postgres');
-  const settleDown = async (): Promise<void> => {
-    const opened = await Promise.all(servers.map((t) => openWarehouse(t.settings.warehouse)));
+  const settleDown = async (before: string): Promise<void> => {
+    const opened: Warehouse[] = [];
     try {
-      const line = await settle(opened);
+      for (const t of servers) opened.push(await openWarehouse(t.settings.warehouse));
+      const record = await settle(before, opened);
+      settling.push(record);
+      const line = settleLine(record);
       if (line) plan.progress(line);
     } finally {
       await Promise.all(opened.map((w) => w.close()));
@@ -410,7 +418,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
 
     const server = plan.targets.find((t) => t.engine === 'postgres');
     if (server?.pgloaderSchema && plan.mysqlUrl) {
-      await settleDown();
+      await settleDown('pgloader');
       plan.progress('pgloader: uni_tracking_spath MySQL → PostgreSQL');
       const schema = server.pgloaderSchema;
       const warehouse = await openWarehouse(server.settings.warehouse);
