@@ -151,7 +151,7 @@ class DuckdbWarehouse implements Warehouse {
  * above the cap (allocations outside the pool, more the larger the pool). The SF 1 initial load,
  * DuckDB alone: at 1 GB it peaked at 1.77 GB; at 512 MB at 0.93-1.28 GB over three runs, with
  * mart_uts no slower (31.0 s against 31.1 s); at 256 MB at 0.74 GB with mart_uts 15% slower. At
- * SF 0.1 it peaks at 0.7-0.8 GB with either cap (README, Speed).
+ * SF 0.1 it peaks at 0.7-0.8 GB with either the 1 GB or the 512 MB cap (README, Speed).
  */
 export const DUCKDB_MEMORY_LIMIT = '512MB';
 
