@@ -150,8 +150,11 @@ export const settlingLine = (records: readonly SettleRecord[]): string => {
   const busy = records.filter((r) => r.quiet === false).map((r) => r.before);
   const unmeasured = records.some((r) => r.quiet === null);
   const denied = records.filter((r) => r.checkpoint === 'denied').map((r) => r.before);
+  const how = records.some((r) => r.checkpoint !== 'none')
+    ? 'sync, CHECKPOINT, idle CPUs and no autovacuum'
+    : 'sync and idle CPUs';
   return [
-    `settled before ${records.length} measured steps (sync, CHECKPOINT, idle CPUs and no autovacuum): ${waited.toFixed(0)} s of waiting`,
+    `settled before ${records.length} measured steps (${how}): ${waited.toFixed(0)} s of waiting`,
     busy.length > 0 ? `; still busy before ${busy.join(', ')}` : '',
     unmeasured ? '; CPU idleness not measurable here (no /proc/stat)' : '',
     denied.length > 0 ? `; CHECKPOINT denied before ${denied.join(', ')}` : '',

@@ -30,5 +30,9 @@ describe('the bench settling the machine before a measured step', () => {
     expect(settlingLine([calm, { ...calm, before: 'pgloader', quiet: false, waitedSeconds: 30 }])).toBe(
       'settled before 2 measured steps (sync, CHECKPOINT, idle CPUs and no autovacuum): 32 s of waiting; still busy before pgloader',
     );
+    const embedded = { ...calm, checkpoint: 'none' } as const;
+    expect(settlingLine([embedded])).toBe(
+      'settled before 1 measured steps (sync and idle CPUs): 2 s of waiting',
+    );
   });
 });
