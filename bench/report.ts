@@ -154,7 +154,7 @@ export const settlingLine = (records: readonly SettleRecord[]): string => {
     ? 'sync, CHECKPOINT, idle CPUs and no autovacuum'
     : 'sync and idle CPUs';
   return [
-    `settled before ${records.length} measured steps (${how}): ${waited.toFixed(0)} s of waiting`,
+    `settled before ${records.length} measured step${records.length === 1 ? '' : 's'} (${how}): ${waited.toFixed(0)} s of waiting`,
     busy.length > 0 ? `; still busy before ${busy.join(', ')}` : '',
     unmeasured ? '; CPU idleness not measurable here (no /proc/stat)' : '',
     denied.length > 0 ? `; CHECKPOINT denied before ${denied.join(', ')}` : '',

@@ -32,7 +32,7 @@ describe('the bench settling the machine before a measured step', () => {
     );
     const embedded = { ...calm, checkpoint: 'none' } as const;
     expect(settlingLine([embedded])).toBe(
-      'settled before 1 measured steps (sync and idle CPUs): 2 s of waiting',
+      'settled before 1 measured step (sync and idle CPUs): 2 s of waiting',
     );
   });
 });
