@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { platform } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withConnection, type Warehouse } from '../src/engines/warehouse/warehouse.js';
 import type { SettleRecord } from './results.js';
@@ -91,12 +90,10 @@ const checkpoint = async (servers: readonly Warehouse[]): Promise<SettleRecord['
  * autovacuum wait applies and `quiet` is null.
  */
 export const settle = async (before: string, servers: readonly Warehouse[]): Promise<SettleRecord> => {
-  if (platform() !== 'win32') {
-    try {
-      execFileSync('sync', { timeout: 60_000 });
-    } catch {
-      // No `sync` binary: the kernel writes back on its own schedule.
-    }
+  try {
+    execFileSync('sync', { timeout: 60_000 });
+  } catch {
+    // No `sync` binary (Windows, a minimal image): the kernel writes back on its own schedule.
   }
   const checkpointed = await checkpoint(servers);
   const started = performance.now();
