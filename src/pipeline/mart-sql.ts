@@ -7,7 +7,7 @@ import type { Column, Value } from '../engines/types.js';
 import type { Dialect } from '../engines/warehouse/warehouse.js';
 import { createTable } from './ddl.js';
 import { exceptionsTable } from './meta.js';
-import { histTableName, histTablePattern, mart as martSpec, type MartSpec } from './marts.js';
+import { histTableName, histTablePattern, mart as martSpec, storageKey, type MartSpec } from './marts.js';
 import { FUTURE_TOLERANCE_SECONDS, parsePeriod, type Period } from './periods.js';
 import { rawTableName } from './tables.js';
 
@@ -181,7 +181,7 @@ const newestPerKey = (
   const order = [...spec.version, '_batch_id'].map((c) => `${col(c)} desc`).join(', ');
   return `create temporary table ${table} as
 select ${names(d, columns)} from (
-  select ${names(d, columns, alias)}, row_number() over (partition by ${quoted(d, spec.key, alias)} order by ${order}) as ot_rank
+  select ${names(d, columns, alias)}, row_number() over (partition by ${quoted(d, storageKey(spec), alias)} order by ${order}) as ot_rank
   from ${from}
 ) ranked
 where ot_rank = 1`;
@@ -488,12 +488,13 @@ export const planOldestAged = (d: Dialect, spec: MartSpec, s: Schemas, cutoff: n
 export const histIndexes = (spec: MartSpec): readonly (readonly string[])[] => [spec.key];
 
 /**
- * Indexes of the mart itself: its key (unique), its timestamp (archive range scans) and its load
- * batch (the data tests read the rows a run wrote).
+ * Indexes of the mart itself: its key in storage order (unique), its timestamp for the archive's
+ * range scans unless the key already leads with it, and its load batch (the data tests read the
+ * rows a run wrote).
  */
 export const martIndexes = (spec: MartSpec): readonly { columns: readonly string[]; unique: boolean }[] => [
-  { columns: spec.key, unique: true },
-  { columns: [spec.ts], unique: false },
+  { columns: storageKey(spec), unique: true },
+  ...(storageKey(spec)[0] === spec.ts ? [] : [{ columns: [spec.ts], unique: false }]),
   { columns: ['_batch_id'], unique: false },
 ];
 

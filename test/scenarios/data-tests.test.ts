@@ -66,7 +66,7 @@ for (const pair of pairs) {
       // On PostgreSQL the mart's unique index makes a duplicate impossible (the test is then left
       // out): a warehouse whose index was dropped must still catch it.
       if (pair.name.startsWith('postgres'))
-        await p.warehouse('drop index settlement_ods.mart_uni_tracking_spath_order_id_traceseq_pathtime_idx');
+        await p.warehouse('drop index settlement_ods.mart_uni_tracking_spath_pathtime_order_id_traceseq_idx');
       const [last] = await p.warehouse('select max(batch_id) as m from order_tracking_meta.batches');
       await p.warehouse(
         `insert into settlement_ods.mart_uni_tracking_spath (id, order_id, traceseq, pathtime, _batch_id)

@@ -3,7 +3,7 @@ drop table if exists ot_delta_mart_uts;
 
 create temporary table ot_delta_mart_uts as
 select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
-  select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at", row_number() over (partition by "order_id", "traceseq", "pathtime" order by "id" desc, "_batch_id" desc) as ot_rank
+  select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at", row_number() over (partition by "pathtime", "order_id", "traceseq" order by "id" desc, "_batch_id" desc) as ot_rank
   from (
     select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_spath_raw"
      where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" <= $3
