@@ -45,10 +45,10 @@ export interface Dialect {
     options?: { readonly unique?: boolean; readonly kind?: 'lookup' | 'range' },
   ): string | null;
   /**
-   * Refreshes the planner's statistics of a temporary table just filled, or `null` where the
-   * engine needs none. PostgreSQL never analyzes temporary tables on its own, and without it plans
-   * the next join as if the table held a few hundred rows (hashes millions into a spilling table,
-   * or probes an index millions of times).
+   * Refreshes the planner's statistics of a table just filled (named as SQL names it: `table(…)`,
+   * or a temporary table's bare name), or `null` where the engine needs none. PostgreSQL never
+   * analyzes temporary tables on its own, and without it plans the next join as if the table held
+   * a few hundred rows (hashes millions into a spilling table, or probes an index millions of times).
    */
   analyze(table: string): string | null;
 }

@@ -36,11 +36,9 @@ drop table if exists ot_stage_mart_ecs;
 create temporary table ot_stage_mart_ecs as
 select x."id", x."order_id", x."partner_id", x."add_time", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
   from ot_delta_mart_ecs x left join ot_match_mart_ecs m on m."order_id" = x."order_id"
- where (m."order_id" is null
-        or not coalesce(not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-                        or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null)))), false))
-    and not exists (select 1 from "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id"
-                      and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id")));
+ where (m."order_id" is null or not coalesce((not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null))))), false))
+   and not exists (select 1 from "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id" and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id")));
 -- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)

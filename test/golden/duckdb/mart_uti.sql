@@ -36,11 +36,9 @@ drop table if exists ot_stage_mart_uti;
 create temporary table ot_stage_mart_uti as
 select x."id", x."order_id", x."status", x."update_time", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
   from ot_delta_mart_uti x left join ot_match_mart_uti m on m."order_id" = x."order_id"
- where (m."order_id" is null
-        or not coalesce(not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-                        or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null)))), false))
-    and not exists (select 1 from "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id"
-                      and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id")));
+ where (m."order_id" is null or not coalesce((not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))), false))
+   and not exists (select 1 from "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id" and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id")));
 -- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)

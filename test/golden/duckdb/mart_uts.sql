@@ -36,11 +36,9 @@ drop table if exists ot_stage_mart_uts;
 create temporary table ot_stage_mart_uts as
 select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
   from ot_delta_mart_uts x left join ot_match_mart_uts m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
- where (m."order_id" is null
-        or not coalesce(not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
-                        or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null)))), false))
-    and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600
-                      and not x."id" > h."id");
+ where (m."order_id" is null or not coalesce((not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
+       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))), false))
+   and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id");
 -- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)

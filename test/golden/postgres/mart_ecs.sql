@@ -19,7 +19,7 @@ select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" fro
 where ot_rank = 1;
 -- params: [40,43,1780086400]
 
-analyze "ot_delta_mart_ecs";
+analyze ot_delta_mart_ecs;
 -- params: [] only from: 200000 rows
 
 drop table if exists ot_match_mart_ecs;
@@ -29,23 +29,28 @@ create temporary table ot_match_mart_ecs as
 select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at" from ot_delta_mart_ecs x join "settlement_ods"."mart_ecs_order_info" m on m."order_id" = x."order_id";
 -- params: []
 
-analyze "ot_match_mart_ecs";
+analyze ot_match_mart_ecs;
 -- params: [] only from: 200000 rows
 
 drop table if exists ot_stage_mart_ecs;
 -- params: []
 
-create temporary table ot_stage_mart_ecs as
-select x."id", x."order_id", x."partner_id", x."add_time", x."_batch_id", x."_loaded_at", (x."order_id") in (select "order_id" from ot_match_mart_ecs) as ot_replaces from ot_delta_mart_ecs x
- where not exists (select 1 from ot_match_mart_ecs m where m."order_id" = x."order_id"
-                     and (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-                          or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null))))))
-    and not exists (select 1 from "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id"
-                      and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id")));
+with lost as (
+  delete from ot_delta_mart_ecs as x using ot_match_mart_ecs m where m."order_id" = x."order_id"
+   and (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null)))))
+  returning x."order_id")
+delete from ot_match_mart_ecs where ("order_id") in (select "order_id" from lost);
 -- params: []
 
-analyze "ot_stage_mart_ecs";
--- params: [] only from: 200000 rows
+with lost as (
+  delete from ot_delta_mart_ecs as x using "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id" and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id"))
+  returning x."order_id")
+delete from ot_match_mart_ecs where ("order_id") in (select "order_id" from lost);
+-- params: []
+
+alter table ot_delta_mart_ecs rename to ot_stage_mart_ecs;
+-- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
@@ -78,7 +83,7 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'ecs_order_info' and event_time <= $1;
 -- params: [1780086400] counts: resolved:FUTURE_TIMESTAMP
 
-delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in (select "order_id" from ot_stage_mart_ecs where ot_replaces);
+delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_ecs);
 -- params: [] counts: replaced
 
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from ot_stage_mart_ecs s where s."order_id" = t."order_id");
@@ -86,6 +91,9 @@ delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (se
 
 insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_stage_mart_ecs;
 -- params: [] counts: inserted
+
+analyze "settlement_ods"."mart_ecs_order_info";
+-- params: [] only from: 200000 rows
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
  where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info'

@@ -19,7 +19,7 @@ select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from
 where ot_rank = 1;
 -- params: [40,43,1780086400]
 
-analyze "ot_delta_mart_uti";
+analyze ot_delta_mart_uti;
 -- params: [] only from: 200000 rows
 
 drop table if exists ot_match_mart_uti;
@@ -29,23 +29,28 @@ create temporary table ot_match_mart_uti as
 select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id";
 -- params: []
 
-analyze "ot_match_mart_uti";
+analyze ot_match_mart_uti;
 -- params: [] only from: 200000 rows
 
 drop table if exists ot_stage_mart_uti;
 -- params: []
 
-create temporary table ot_stage_mart_uti as
-select x."id", x."order_id", x."status", x."update_time", x."_batch_id", x."_loaded_at", (x."order_id") in (select "order_id" from ot_match_mart_uti) as ot_replaces from ot_delta_mart_uti x
- where not exists (select 1 from ot_match_mart_uti m where m."order_id" = x."order_id"
-                     and (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-                          or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))))
-    and not exists (select 1 from "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id"
-                      and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id")));
+with lost as (
+  delete from ot_delta_mart_uti as x using ot_match_mart_uti m where m."order_id" = x."order_id"
+   and (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null)))))
+  returning x."order_id")
+delete from ot_match_mart_uti where ("order_id") in (select "order_id" from lost);
 -- params: []
 
-analyze "ot_stage_mart_uti";
--- params: [] only from: 200000 rows
+with lost as (
+  delete from ot_delta_mart_uti as x using "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id" and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id"))
+  returning x."order_id")
+delete from ot_match_mart_uti where ("order_id") in (select "order_id" from lost);
+-- params: []
+
+alter table ot_delta_mart_uti rename to ot_stage_mart_uti;
+-- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
@@ -78,7 +83,7 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_info' and event_time <= $1;
 -- params: [1780086400] counts: resolved:FUTURE_TIMESTAMP
 
-delete from "settlement_ods"."mart_uni_tracking_info" as t where (t."order_id") in (select "order_id" from ot_stage_mart_uti where ot_replaces);
+delete from "settlement_ods"."mart_uni_tracking_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_uti);
 -- params: [] counts: replaced
 
 delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists (select 1 from ot_stage_mart_uti s where s."order_id" = t."order_id");
@@ -86,6 +91,9 @@ delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists 
 
 insert into "settlement_ods"."mart_uni_tracking_info" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_stage_mart_uti;
 -- params: [] counts: inserted
+
+analyze "settlement_ods"."mart_uni_tracking_info";
+-- params: [] only from: 200000 rows
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
  where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info'

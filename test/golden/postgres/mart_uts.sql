@@ -19,7 +19,7 @@ select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from 
 where ot_rank = 1;
 -- params: [40,43,1780086400]
 
-analyze "ot_delta_mart_uts";
+analyze ot_delta_mart_uts;
 -- params: [] only from: 200000 rows
 
 drop table if exists ot_match_mart_uts;
@@ -29,23 +29,28 @@ create temporary table ot_match_mart_uts as
 select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= (select min("pathtime") from ot_delta_mart_uts);
 -- params: []
 
-analyze "ot_match_mart_uts";
+analyze ot_match_mart_uts;
 -- params: [] only from: 200000 rows
 
 drop table if exists ot_stage_mart_uts;
 -- params: []
 
-create temporary table ot_stage_mart_uts as
-select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at", (x."order_id", x."traceseq", x."pathtime") in (select "order_id", "traceseq", "pathtime" from ot_match_mart_uts) as ot_replaces from ot_delta_mart_uts x
- where not exists (select 1 from ot_match_mart_uts m where m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
-                     and (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
-                          or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))))
-    and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600
-                      and not x."id" > h."id");
+with lost as (
+  delete from ot_delta_mart_uts as x using ot_match_mart_uts m where m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+   and (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
+       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null)))))
+  returning x."order_id", x."traceseq", x."pathtime")
+delete from ot_match_mart_uts where ("order_id", "traceseq", "pathtime") in (select "order_id", "traceseq", "pathtime" from lost);
 -- params: []
 
-analyze "ot_stage_mart_uts";
--- params: [] only from: 200000 rows
+with lost as (
+  delete from ot_delta_mart_uts as x using "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id"
+  returning x."order_id", x."traceseq", x."pathtime")
+delete from ot_match_mart_uts where ("order_id", "traceseq", "pathtime") in (select "order_id", "traceseq", "pathtime" from lost);
+-- params: []
+
+alter table ot_delta_mart_uts rename to ot_stage_mart_uts;
+-- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'order_id is NULL in the source row'
@@ -78,7 +83,7 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_spath' and event_time <= $1;
 -- params: [1780086400] counts: resolved:FUTURE_TIMESTAMP
 
-delete from "settlement_ods"."mart_uni_tracking_spath" as t where (t."order_id", t."traceseq", t."pathtime") in (select "order_id", "traceseq", "pathtime" from ot_stage_mart_uts where ot_replaces);
+delete from "settlement_ods"."mart_uni_tracking_spath" as t where (t."order_id", t."traceseq", t."pathtime") in (select "order_id", "traceseq", "pathtime" from ot_match_mart_uts);
 -- params: [] counts: replaced
 
 delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);
@@ -86,6 +91,9 @@ delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists
 
 insert into "settlement_ods"."mart_uni_tracking_spath" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_stage_mart_uts;
 -- params: [] counts: inserted
+
+analyze "settlement_ods"."mart_uni_tracking_spath";
+-- params: [] only from: 200000 rows
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
  where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath'

@@ -55,7 +55,7 @@ export const postgresDialect: Dialect = {
   capabilities: postgresCapabilities,
   createIndex: (schema, table, columns, options = {}) =>
     `create ${options.unique ? 'unique ' : ''}index if not exists ${quoteIdentifier(`${table}_${columns.join('_')}_idx`.slice(0, 63))} on ${qualifiedTable(schema, table)}${options.kind === 'range' ? ' using brin' : ''} (${columns.map(quoteIdentifier).join(', ')})`,
-  analyze: (table) => `analyze ${quoteIdentifier(table)}`,
+  analyze: (table) => `analyze ${table}`,
   quote: quoteIdentifier,
   table: qualifiedTable,
   columnType: postgresColumnType,
