@@ -22,9 +22,9 @@ export interface Statement {
 
 /**
  * Tables filled with fewer rows than this are not ANALYZEd. Below it the planner's estimate from
- * the table's size serves (the joins are index look-ups or small hash joins either way), and in a 15-minute
- * cycle the three ANALYZEs cost more than the plans they would improve; a backlog's millions of
- * rows need the statistics (without them PostgreSQL mis-sizes its hash joins and sorts).
+ * the table's size serves (the joins are index look-ups or small hash joins either way), and in a
+ * 15-minute cycle the three ANALYZEs cost more than the plans they would improve; a backlog's
+ * millions of rows need the statistics (without them PostgreSQL mis-sizes its hash joins and sorts).
  */
 export const ANALYZE_MIN_ROWS = 200_000;
 
@@ -200,8 +200,10 @@ where ot_rank = 1`;
  *
  * The mart is read once, for the rows sharing a key with the batch (`ot_match_*`: in a 15-minute
  * cycle only the overlap re-read and genuine updates, a few thousand). Staging, and later the
- * delete of the replaced rows, join that small table instead of the whole mart. A staged row
- * whose key was already in the mart is flagged `ot_replaces`.
+ * delete of the replaced rows, join that small table instead of the whole mart. Where the dialect
+ * stages by left join, the stage is a new table and flags `ot_replaces` on a row whose key the mart
+ * holds; elsewhere the delta loses its losing rows in place and becomes the stage, and the match
+ * keeps only the mart rows it replaces.
  *
  * Where the dialect stages by left join (`stageByLeftJoin`), the match keeps only the newest mart
  * row per key, so the join cannot repeat a batch row. The condition is `NOT EXISTS`'s own, negated
@@ -241,7 +243,6 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = '${spec.source}' and e.source_id = r.id and e.event_time = r.${ts})`
     : '';
-  const analyze = (table: string): Statement[] => analyzeIfFilled(d, table);
   return [
     stmt(`drop table if exists ${delta}`),
     stmt(
@@ -257,7 +258,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
       ),
       [f.fromBatch, f.toBatch, limit],
     ),
-    ...analyze(delta),
+    ...analyzeIfFilled(d, delta),
     stmt(`drop table if exists ${match}`),
     stmt(
       leftJoin
@@ -272,7 +273,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
         : `create temporary table ${match} as
 select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
     ),
-    ...analyze(match),
+    ...analyzeIfFilled(d, match),
     stmt(`drop table if exists ${stage}`),
     ...(leftJoin
       ? [
@@ -282,7 +283,7 @@ select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
  where (m.${first} is null or not coalesce(${martHolds}, false))${f.histTables
    .map((h) => `\n   and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${histHolds(h)})`)
    .join('')}`),
-          ...analyze(stage),
+          ...analyzeIfFilled(d, stage),
         ]
       : [
           // The delta, its losing rows deleted, becomes the stage; the match keeps the mart rows

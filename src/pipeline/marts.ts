@@ -76,12 +76,12 @@ export const marts: readonly MartSpec[] = [
 export const mart = (name: MartName): MartSpec => marts.find((m) => m.name === name) as MartSpec;
 
 /**
- * The key in storage order: the event time first where the key holds it (mart_uts:
- * `pathtime, order_id, traceseq`). New rows are recent, so an index in this order grows at its right
- * edge, where an order_id-first one takes inserts all over (436 MB at SF 1, against PostgreSQL's
- * stock 128 MB of shared_buffers); it serves the archive's time ranges too. The deduplication
- * emits rows in this order, so the insert walks the index once. Redshift's mart_uts sort key leads
- * with pathtime for the same reason (SPEC §2).
+ * The key in storage order: the event time first where the key holds it (mart_uts: `pathtime,
+ * order_id, traceseq`). New rows are recent, so an index in this order grows at its right edge,
+ * where an order_id-first one takes inserts all over (436 MB at SF 1, against PostgreSQL's stock
+ * 128 MB of shared_buffers); it serves the archive's time ranges too. The deduplication emits rows
+ * in this order, so the insert walks the index once. Redshift's mart_uts sort key leads with
+ * pathtime for the same reason (SPEC §2).
  */
 export const storageKey = (spec: MartSpec): readonly string[] =>
   spec.key.includes(spec.ts) ? [spec.ts, ...spec.key.filter((k) => k !== spec.ts)] : spec.key;
