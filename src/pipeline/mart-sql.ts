@@ -231,7 +231,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const martHolds = `(not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
        or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')}))`;
   // Where the key holds the event time (mart_uts), a match is no older than the batch's oldest row:
-  // said outright, the mart's side of the join is its newest rows (by the time index), not all of it.
+  // said outright, the mart's side of the join is its newest rows (its key index leads with the time).
   const sinceDelta = spec.key.includes(spec.ts) ? ` and m.${ts} >= (select min(${ts}) from ${delta})` : '';
   const due = f.futureDue
     ? `

@@ -17,8 +17,8 @@ export interface WarehouseCapabilities {
   /**
    * Staging keeps a batch row against its key's newest mart row by a left join, not `NOT EXISTS`.
    * DuckDB plans a `NOT EXISTS` with a residual condition as a delim join, 2–4× slower than the left
-   * join; PostgreSQL keeps `NOT EXISTS`, whose anti-join keeps the batch's order that its mart
-   * insert relies on.
+   * join. PostgreSQL instead deletes the losing rows from the deduplicated batch, which leaves the
+   * rest in the order its mart insert relies on.
    */
   readonly stageByLeftJoin: boolean;
 }

@@ -19,8 +19,8 @@ const connectTimeoutMs = 5_000;
  * `?options=…` parameter overrides this.
  *
  * `work_mem` is raised for our sessions only (the server's stock 4 MB stays everyone else's): at
- * 4 MB the deduplication of a backlog (millions of rows) sorts on disk in many passes and hash
- * anti-joins against the marts batch to disk. 256 MB per sort node, twice that per hash node
+ * 4 MB the deduplication of a backlog (millions of rows) sorts on disk in many passes and the hash
+ * joins against the marts batch to disk. 256 MB per sort node, twice that per hash node
  * (`hash_mem_multiplier`), on at most six sessions of which two run marts at a time.
  */
 export const SESSION_WORK_MEM = '256MB';
