@@ -200,12 +200,12 @@ where ot_rank = 1`;
  *
  * The mart is read once, for the rows sharing a key with the batch (`ot_match_*`: in a 15-minute
  * cycle only the overlap re-read and genuine updates, a few thousand). Staging, and later the
- * delete of the replaced rows, join that small table instead of the whole mart. Where the dialect
- * stages by left join, the stage is a new table and flags `ot_replaces` on a row whose key the mart
- * holds; elsewhere the delta loses its losing rows in place and becomes the stage, and the match
- * keeps only the mart rows it replaces.
+ * delete of the replaced rows, join that small table instead of the whole mart. PostgreSQL deletes
+ * the losing rows from the delta, which becomes the stage, and the match keeps only the mart rows
+ * the stage replaces.
  *
- * Where the dialect stages by left join (`stageByLeftJoin`), the match keeps only the newest mart
+ * Where the dialect stages by left join (`stageByLeftJoin`: DuckDB), the stage is a new table that
+ * flags `ot_replaces` on a row whose key the mart holds, and the match keeps only the newest mart
  * row per key, so the join cannot repeat a batch row. The condition is `NOT EXISTS`'s own, negated
  * with `coalesce(…, false)` so that an unknown (a NULL) keeps the row as `NOT EXISTS` does. One
  * difference: a key the mart holds twice is compared with its newest row only, so a batch row equal
@@ -517,7 +517,7 @@ export const histIndexes = (spec: MartSpec): readonly (readonly string[])[] => [
  */
 export const martIndexes = (spec: MartSpec): readonly { columns: readonly string[]; unique: boolean }[] => [
   { columns: storageKey(spec), unique: true },
-  ...(storageKey(spec)[0] === spec.ts ? [] : [{ columns: [spec.ts], unique: false }]),
+  ...(spec.key.includes(spec.ts) ? [] : [{ columns: [spec.ts], unique: false }]),
   { columns: ['_batch_id'], unique: false },
 ];
 
