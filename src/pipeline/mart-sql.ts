@@ -185,9 +185,15 @@ const newestPerKey = (
 ): string => {
   const col = (c: string): string => (alias ? `${alias}.${d.quote(c)}` : d.quote(c));
   const order = [...spec.version, '_batch_id'].map((c) => `${col(c)} desc`).join(', ');
+  const key = quoted(d, storageKey(spec), alias);
+  if (d.capabilities.distinctOn)
+    return `create temporary table ${table} as
+select distinct on (${key}) ${names(d, columns, alias)}
+from ${from}
+order by ${key}, ${order}`;
   return `create temporary table ${table} as
 select ${names(d, columns)} from (
-  select ${names(d, columns, alias)}, row_number() over (partition by ${quoted(d, storageKey(spec), alias)} order by ${order}) as ot_rank
+  select ${names(d, columns, alias)}, row_number() over (partition by ${key} order by ${order}) as ot_rank
   from ${from}
 ) ranked
 where ot_rank = 1`;

@@ -2,9 +2,8 @@ drop table if exists ot_delta_mart_ecs;
 -- params: []
 
 create temporary table ot_delta_mart_ecs as
-select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from (
-  select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at", row_number() over (partition by "order_id" order by "add_time" desc, "id" desc, "_batch_id" desc) as ot_rank
-  from (
+select distinct on ("order_id") "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at"
+from (
     select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from "settlement_public"."ecs_order_info_raw"
      where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "add_time" is not null and "add_time" <= $3
     union all
@@ -15,8 +14,7 @@ select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" fro
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = 'ecs_order_info' and e.source_id = r.id and e.event_time = r."add_time")
   ) candidates
-) ranked
-where ot_rank = 1;
+order by "order_id", "add_time" desc, "id" desc, "_batch_id" desc;
 -- params: [40,43,1780086400]
 
 analyze ot_delta_mart_ecs;

@@ -2,9 +2,8 @@ drop table if exists ot_delta_mart_uts;
 -- params: []
 
 create temporary table ot_delta_mart_uts as
-select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
-  select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at", row_number() over (partition by "pathtime", "order_id", "traceseq" order by "id" desc, "_batch_id" desc) as ot_rank
-  from (
+select distinct on ("pathtime", "order_id", "traceseq") "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at"
+from (
     select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_spath_raw"
      where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" <= $3
     union all
@@ -15,8 +14,7 @@ select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from 
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
                       and e.source_table = 'uni_tracking_spath' and e.source_id = r.id and e.event_time = r."pathtime")
   ) candidates
-) ranked
-where ot_rank = 1;
+order by "pathtime", "order_id", "traceseq", "id" desc, "_batch_id" desc;
 -- params: [40,43,1780086400]
 
 analyze ot_delta_mart_uts;

@@ -12,6 +12,7 @@ export const duckdbDialect: Dialect = {
     varcharCounts: 'none',
     zoneMaps: true,
     stageByLeftJoin: true,
+    distinctOn: false,
   },
   quote,
   table: (schema, table) => `${quote(schema)}.${quote(table)}`,

@@ -48,6 +48,7 @@ export const postgresCapabilities: WarehouseCapabilities = {
   varcharCounts: 'chars',
   zoneMaps: false,
   stageByLeftJoin: false,
+  distinctOn: true,
 };
 
 export const postgresDialect: Dialect = {

@@ -41,6 +41,7 @@ describe('postgresDialect', () => {
       varcharCounts: 'chars',
       zoneMaps: false,
       stageByLeftJoin: false,
+      distinctOn: true,
     });
   });
 });
