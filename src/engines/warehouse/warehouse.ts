@@ -24,7 +24,8 @@ export interface WarehouseCapabilities {
   /**
    * `select distinct on (key) … order by key, version desc` keeps the first row per key. PostgreSQL
    * then drops each key's losers while reading its sort, where `row_number()` first buffers every
-   * partition in a window; the 24-hour backlog's 6.5 M scans deduplicate about 5 s faster.
+   * partition in a window: the 24-hour backlog's 6.5 M scans deduplicated in 19 s, not 29–33 s.
+   * Not on DuckDB (unmeasured there), nor Redshift (no DISTINCT ON).
    */
   readonly distinctOn: boolean;
 }
