@@ -27,6 +27,15 @@ export type Value = string | number | bigint | boolean | null;
 /** A row is positional, in the order of the column list it was read with. */
 export type Row = Value[];
 
+/**
+ * Rows already in PostgreSQL's COPY text format (tab-separated, `\N` for NULL, backslash
+ * escapes, a newline after each row), as a source that reads text off the wire can hand them over.
+ */
+export interface CopyTextBatch {
+  readonly rows: number;
+  readonly text: Buffer;
+}
+
 export const typeName = (t: LogicalType): string => {
   switch (t.kind) {
     case 'decimal':

@@ -1,4 +1,4 @@
-import type { Column, Row } from '../types.js';
+import type { Column, CopyTextBatch, Row, Value } from '../types.js';
 
 /** A half-open range of one integer cursor column: `from < column <= to` (`from` null: unbounded). */
 export interface CursorRange {
@@ -20,6 +20,19 @@ export interface SourceSnapshot {
     range: CursorRange,
     batchSize: number,
   ): AsyncIterable<readonly Row[]>;
+  /**
+   * The same rows as `stream`, each followed by the `append` values, as COPY text batches for a
+   * warehouse that loads them as they are (`WarehouseConnection.loadCopyText`). Values hold what
+   * `stream` would give; one holding U+0000 fails the read. Optional: a source that must parse
+   * its values anyway (SQLite) leaves it out.
+   */
+  streamCopyText?(
+    table: string,
+    columns: readonly Column[],
+    range: CursorRange,
+    batchSize: number,
+    append: readonly Value[],
+  ): AsyncIterable<CopyTextBatch>;
   close(): Promise<void>;
 }
 

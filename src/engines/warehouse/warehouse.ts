@@ -1,4 +1,4 @@
-import type { Column, LogicalType, Row, Value } from '../types.js';
+import type { Column, CopyTextBatch, LogicalType, Row, Value } from '../types.js';
 
 /** What differs between warehouse engines, as flags the generic code reads (never `if engine === …`). */
 export interface WarehouseCapabilities {
@@ -78,6 +78,16 @@ export interface WarehouseConnection {
     table: string,
     columns: readonly Column[],
     rows: AsyncIterable<readonly Row[]>,
+  ): Promise<number>;
+  /**
+   * `load` for batches the source already wrote as COPY text (`SourceSnapshot.streamCopyText`),
+   * sent as they are. Only where COPY text is the load format (PostgreSQL).
+   */
+  loadCopyText?(
+    schema: string,
+    table: string,
+    columns: readonly Column[],
+    batches: AsyncIterable<CopyTextBatch>,
   ): Promise<number>;
   /** Cancels the statement running on this session on the server (used by task timeouts). */
   cancel(): Promise<void>;

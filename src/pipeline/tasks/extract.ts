@@ -7,21 +7,26 @@ import { loadColumns, rawTableName, sourceTables, type SourceTableName } from '.
 
 const timestampText = (date: Date): string => date.toISOString().replace('T', ' ').replace('Z', '');
 
-/**
- * Appends the load metadata to each row in place: rows are fresh arrays from the driver. Stops at
- * the next batch once the task is cancelled or timed out, so the load's transaction rolls back
- * instead of landing a batch after the run has reported the task failed.
- */
+/** Appends the load metadata to each row in place: rows are fresh arrays from the driver. */
 async function* withLoadColumns(
   rows: AsyncIterable<readonly Row[]>,
   batchId: number,
   loadedAt: string,
-  signal: AbortSignal,
 ): AsyncIterable<readonly Row[]> {
-  let first = true;
   for await (const batch of rows) {
-    signal.throwIfAborted();
     for (const row of batch) (row as Row).push(batchId, loadedAt);
+    yield batch;
+  }
+}
+
+/**
+ * Stops at the next batch once the task is cancelled or timed out, so the load's transaction rolls
+ * back instead of landing a batch after the run has reported the task failed.
+ */
+async function* guarded<B>(batches: AsyncIterable<B>, signal: AbortSignal): AsyncIterable<B> {
+  let first = true;
+  for await (const batch of batches) {
+    signal.throwIfAborted();
     yield batch;
     if (first) faultPoint('during:extract');
     first = false;
@@ -73,13 +78,29 @@ const extractTable = async (
     const loadedAt = timestampText(new Date());
     const landedCount = await scope.withConnection((c) =>
       c.transaction(async () => {
-        const rows = snapshot.stream(table, columns, range, settings.batchSize);
-        const landed = await c.load(
-          settings.schemas.raw,
-          rawTableName(table),
-          target,
-          withLoadColumns(rows, batchId, loadedAt, scope.signal),
-        );
+        const [schema, raw, size] = [settings.schemas.raw, rawTableName(table), settings.batchSize];
+        // COPY text straight from the source's wire format where both ends speak it (MySQL →
+        // PostgreSQL): the same rows, without a JS value per field.
+        const landed =
+          c.loadCopyText && snapshot.streamCopyText
+            ? await c.loadCopyText(
+                schema,
+                raw,
+                target,
+                guarded(
+                  snapshot.streamCopyText(table, columns, range, size, [batchId, loadedAt]),
+                  scope.signal,
+                ),
+              )
+            : await c.load(
+                schema,
+                raw,
+                target,
+                guarded(
+                  withLoadColumns(snapshot.stream(table, columns, range, size), batchId, loadedAt),
+                  scope.signal,
+                ),
+              );
         await c.execute(
           `insert into ${d.table(batches.schema, batches.name)}
              (batch_id, run_id, table_name, cursor_column, window_from, window_to, source_count, landed_count, state, created_at)

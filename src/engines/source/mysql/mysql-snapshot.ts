@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { PoolConnection, RowDataPacket } from 'mysql2';
-import type { Column, Row } from '../../types.js';
+import type { Column, CopyTextBatch, Row, Value } from '../../types.js';
 import type { CursorRange, SourceSnapshot } from '../source.js';
+import { oneLineReason } from './mysql-connect.js';
+import { CopyTextRowParser, UnloadableValue, type FieldInfo } from './mysql-copy-text.js';
 import { countSql, selectSql } from './mysql-sql.js';
 import { normalizeMysqlRow } from './mysql-values.js';
-import { oneLineReason } from './mysql-connect.js';
 
 /**
  * How long the server may wait on a paused stream. The extract pauses the server (TCP backpressure)
@@ -30,20 +31,28 @@ export const beginMysqlSnapshot = async (connection: PoolConnection): Promise<vo
 
 type State = 'idle' | 'busy' | 'closed' | 'broken';
 
+type Query = ReturnType<PoolConnection['query']>;
+
+/** A row from `CopyTextRowParser`: its bytes, or the value that cannot be loaded. */
+const toRowText = (raw: unknown): Buffer => {
+  if (raw instanceof UnloadableValue) throw raw;
+  return raw as Buffer;
+};
+
 /**
  * Gathers the driver's rows into batches from its `data` events, pausing the stream (and, past its
  * high-water mark, the socket) while a full batch waits for the consumer. One await per batch
  * rather than one per row: async iteration of the row stream cost about a third of the reader's
  * time. `reading.failed` is set when the stream itself reports the error.
  */
-async function* collectBatches(
+async function* collectBatches<T>(
   rows: Readable,
   batchSize: number,
-  columns: readonly Column[],
+  convert: (raw: unknown) => T,
   reading: { failed: boolean },
-): AsyncGenerator<Row[]> {
-  const full: Row[][] = [];
-  let batch: Row[] = [];
+): AsyncGenerator<T[]> {
+  const full: T[][] = [];
+  let batch: T[] = [];
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -52,10 +61,10 @@ async function* collectBatches(
     wake = undefined;
     w?.();
   };
-  const onData = (raw: unknown[]): void => {
+  const onData = (raw: unknown): void => {
     if (failure !== undefined) return;
     try {
-      batch.push(normalizeMysqlRow(raw, columns));
+      batch.push(convert(raw));
     } catch (error) {
       // Thrown inside the driver's push it would reach the connection, not this stream, and the
       // reader would wait forever: fail the read here instead (the caller abandons the session).
@@ -134,12 +143,50 @@ export class MysqlSnapshot implements SourceSnapshot {
     }
   }
 
-  async *stream(
+  stream(
     table: string,
     columns: readonly Column[],
     range: CursorRange,
     batchSize: number,
   ): AsyncGenerator<readonly Row[]> {
+    return this.read(table, columns, range, batchSize, (raw) => normalizeMysqlRow(raw as unknown[], columns));
+  }
+
+  /**
+   * The rows as COPY text, written from the wire by `CopyTextRowParser` in place of the driver's
+   * row parser (which would decode every value to a JS string or number first).
+   */
+  async *streamCopyText(
+    table: string,
+    columns: readonly Column[],
+    range: CursorRange,
+    batchSize: number,
+    append: readonly Value[],
+  ): AsyncGenerator<CopyTextBatch> {
+    const rows = this.read(table, columns, range, batchSize, toRowText, (query) => {
+      let fields: readonly FieldInfo[] = [];
+      let parser: CopyTextRowParser | undefined;
+      query.once('fields', (f: readonly FieldInfo[]) => (fields = f));
+      // mysql2 builds its parser right after 'fields' and calls `_rowParser.next(packet)` per row.
+      Object.defineProperty(query, '_rowParser', {
+        configurable: true,
+        get: () => parser,
+        set: (driverParser: unknown) => {
+          parser = driverParser ? new CopyTextRowParser(fields, columns, append) : undefined;
+        },
+      });
+    });
+    for await (const batch of rows) yield { rows: batch.length, text: Buffer.concat(batch) };
+  }
+
+  private async *read<T>(
+    table: string,
+    columns: readonly Column[],
+    range: CursorRange,
+    batchSize: number,
+    convert: (raw: unknown) => T,
+    prepare?: (query: Query) => void,
+  ): AsyncGenerator<T[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
     if (columns.length === 0) throw new RangeError(`stream of ${table} names no columns`);
@@ -150,17 +197,23 @@ export class MysqlSnapshot implements SourceSnapshot {
       range,
     );
     const query = this.connection.query({ sql, values, rowsAsArray: true });
+    prepare?.(query);
     // The driver pauses the socket once this many rows wait unread: memory stays ~2 batches.
     const rows = query.stream({ highWaterMark: batchSize });
     const reading = { failed: false };
     try {
-      for await (const batch of collectBatches(rows, batchSize, columns, reading)) {
+      for await (const batch of collectBatches(rows, batchSize, convert, reading)) {
         if (rows.readableEnded) this.#state = 'idle';
         yield batch;
       }
       this.#state = 'idle';
     } catch (error) {
       if (rows.errored || reading.failed) throw this.failed(`reading ${table}`, error);
+      // The session is still mid-result: `finally` ends it.
+      if (error instanceof UnloadableValue)
+        throw new Error(`reading ${table} from source ${this.displayUrl} failed: ${error.message}`, {
+          cause: error,
+        });
       throw error;
     } finally {
       if (this.#state === 'busy') {

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import type { Column, Row, Value } from '../../types.js';
+import type { Column, CopyTextBatch, Row, Value } from '../../types.js';
 import type { ResultRow, WarehouseConnection } from '../warehouse.js';
 import { postgresDialect } from './postgres-dialect.js';
-import { copyInto } from './postgres-loader.js';
+import { copyInto, copyTextInto } from './postgres-loader.js';
 
 /** Cancels the statement running on backend `pid`, from a session other than that one. */
 export type CancelBackend = (pid: number) => Promise<void>;
@@ -54,18 +54,35 @@ export class PostgresConnection implements WarehouseConnection {
     return this.depth === 0 ? this.outer(fn) : this.nested(fn);
   }
 
-  async load(
+  load(
     schema: string,
     table: string,
     columns: readonly Column[],
     rows: AsyncIterable<readonly Row[]>,
   ): Promise<number> {
+    return this.copying((signal) =>
+      copyInto(this.client, postgresDialect, schema, table, columns, rows, signal),
+    );
+  }
+
+  loadCopyText(
+    schema: string,
+    table: string,
+    columns: readonly Column[],
+    batches: AsyncIterable<CopyTextBatch>,
+  ): Promise<number> {
+    return this.copying((signal) =>
+      copyTextInto(this.client, postgresDialect, schema, table, columns, batches, signal),
+    );
+  }
+
+  private async copying(copy: (signal: AbortSignal) => Promise<number>): Promise<number> {
     await this.settleCancel();
     const abort = new AbortController();
     this.loadAbort = abort;
     this.running++;
     try {
-      return await copyInto(this.client, postgresDialect, schema, table, columns, rows, abort.signal);
+      return await copy(abort.signal);
     } catch (error) {
       // The caller's next statement must not start before the cancel request is through.
       await this.settleCancel();

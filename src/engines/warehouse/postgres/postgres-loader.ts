@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { CopyStreamQuery } from 'pg-copy-streams';
-import type { Column, Row } from '../../types.js';
+import type { Column, CopyTextBatch, Row } from '../../types.js';
 import type { Dialect } from '../warehouse.js';
 import { CopyTextEncoder } from './postgres-copy-text.js';
 
@@ -23,7 +23,7 @@ const highWaterMark = 1 << 20;
  * and a server error ends it; either way nothing of this COPY stays in the table, the promise
  * rejects, and the session is ready for the next statement (inside a transaction: ROLLBACK).
  */
-export const copyInto = async (
+export const copyInto = (
   client: pg.ClientBase,
   dialect: Dialect,
   schema: string,
@@ -32,9 +32,34 @@ export const copyInto = async (
   rows: AsyncIterable<readonly Row[]>,
   signal?: AbortSignal,
 ): Promise<number> => {
+  const encoder = new CopyTextEncoder(`${schema}.${table}`, columns, dialect.capabilities);
+  return copyBatches(client, dialect, schema, table, columns, rows, (batch) => encoder.encode(batch), signal);
+};
+
+/** `copyInto` for batches a source already wrote as COPY text (`SourceSnapshot.streamCopyText`). */
+export const copyTextInto = (
+  client: pg.ClientBase,
+  dialect: Dialect,
+  schema: string,
+  table: string,
+  columns: readonly Column[],
+  batches: AsyncIterable<CopyTextBatch>,
+  signal?: AbortSignal,
+): Promise<number> =>
+  copyBatches(client, dialect, schema, table, columns, batches, (batch) => batch.text, signal);
+
+const copyBatches = async <B>(
+  client: pg.ClientBase,
+  dialect: Dialect,
+  schema: string,
+  table: string,
+  columns: readonly Column[],
+  rows: AsyncIterable<B>,
+  encode: (batch: B) => Buffer,
+  signal?: AbortSignal,
+): Promise<number> => {
   const target = `${schema}.${table}`;
   if (columns.length === 0) throw new Error(`cannot load ${target}: no columns given`);
-  const encoder = new CopyTextEncoder(target, columns, dialect.capabilities);
   const names = columns.map((c) => dialect.quote(c.name)).join(', ');
   const copy = client.query(
     copyStreams.from(`copy ${dialect.table(schema, table)} (${names}) from stdin`, { highWaterMark }),
@@ -87,8 +112,9 @@ export const copyInto = async (
       const step = await orFail(next);
       awaitingSource = false;
       if (step.done) break;
-      if (step.value.length === 0) continue;
-      if (!copy.write(encoder.encode(step.value))) await until('drain');
+      const chunk = encode(step.value);
+      if (chunk.length === 0) continue;
+      if (!copy.write(chunk)) await until('drain');
     }
     copy.end();
     await until('finish');
