@@ -113,11 +113,12 @@ describe.skipIf(!(mysqlUp && pgUp) && process.env.CI !== 'true')(
       await mysql.exec("insert into ot_wire (id, label, note) values (3, '', ?)", ['x\t'.repeat(150_000)]);
       await mysql.insertRows(
         'ot_wire',
-        ['id', 'zf', 'ratio', 'label', 'note', 'bytes'],
+        ['id', 'zf', 'ratio', 'f', 'label', 'note', 'bytes'],
         Array.from({ length: 5_000 }, (_, i) => [
           10 + i,
           i,
           i / 7,
+          i / 3,
           `label ${i}\\`,
           `${'n'.repeat(i % 300)}\n${i}`,
           Buffer.from([i % 256, 0]),
@@ -172,17 +173,18 @@ describe.skipIf(!(mysqlUp && pgUp) && process.env.CI !== 'true')(
 
     it('fails the read on a U+0000 in text, naming the table, column and row, and lands nothing', async () => {
       await mysql.exec('create table ot_nul (id BIGINT PRIMARY KEY, note TEXT)');
+      // The bad row comes after three batches have gone to the server: their rows must go too.
       await mysql.insertRows(
         'ot_nul',
         ['id', 'note'],
         [
-          [1, 'fine'],
-          [5, 'a\u0000b'],
-          [6, 'never read'],
+          ...Array.from({ length: 1_500 }, (_, i) => [i + 1, `fine ${i}`]),
+          [5_000, 'a\u0000b'],
+          [5_001, 'never read'],
         ],
       );
       await expect(load('ot_nul', 'nul_text', 'text')).rejects.toThrow(
-        /^reading ot_nul from source mysql:\/\/\S+ failed: column note of row id 5 holds the character U\+0000, which text columns here cannot store; strip it at the source$/,
+        /^reading ot_nul from source mysql:\/\/\S+ failed: column note of row id 5000 holds the character U\+0000, which text columns here cannot store; strip it at the source$/,
       );
       const [n] = await query<{ n: number }>('select count(*)::int as n from nul_text');
       expect(n?.n).toBe(0);

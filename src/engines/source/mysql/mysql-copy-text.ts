@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import mysql from 'mysql2';
 import type { Column, Value } from '../../types.js';
 import { normalizeMysqlValue, unsignedBytesToValue } from './mysql-values.js';
@@ -71,7 +72,7 @@ escapeLetter[0x0a] = 0x6e;
 escapeLetter[0x0d] = 0x72;
 escapeLetter[0x5c] = 0x5c;
 
-/** Thrown for a value PostgreSQL's text columns cannot hold; the snapshot fails the read with it. */
+/** A row that cannot be written as COPY text (a U+0000 in text, a packet that fails to read); the snapshot fails the read with it. */
 export class UnloadableValue extends Error {}
 
 /**
@@ -82,8 +83,9 @@ export class UnloadableValue extends Error {}
  *
  * Rows are written one after another into an arena and returned as views of it; a new arena is
  * started when one fills, so a view stays valid until its batch is sent. A value holding U+0000
- * (which PostgreSQL's text columns reject) is returned as an `UnloadableValue` naming the column
- * and row, which the consumer throws.
+ * (which PostgreSQL's text columns reject), or any failure to read the packet, is returned as an
+ * `UnloadableValue` naming the row, which the consumer throws: thrown inside the driver it would
+ * end the command mid-result.
  */
 export class CopyTextRowParser {
   private readonly kinds: readonly Kind[];
@@ -107,7 +109,7 @@ export class CopyTextRowParser {
     private readonly arenaBytes = 1 << 18,
   ) {
     this.kinds = fields.map(kindOf);
-    this.suffix = Buffer.from(append.map((v) => '\t' + valueText(v)).join('') + '\n', 'utf8');
+    this.suffix = Buffer.from(append.map((v) => '\t' + appendedText(v)).join('') + '\n', 'utf8');
     this.idField = columns.findIndex((c) => c.name === 'id');
     this.arena = Buffer.allocUnsafe(arenaBytes);
   }
@@ -126,9 +128,10 @@ export class CopyTextRowParser {
         this.field(packet, i);
       }
     } catch (error) {
-      if (!(error instanceof UnloadableValue)) throw error;
       this.pos = this.rowStart;
-      return error;
+      if (error instanceof UnloadableValue) return error;
+      const reason = error instanceof Error ? error.message : String(error);
+      return new UnloadableValue(`row ${this.rowRef()} cannot be read as text: ${reason}`, { cause: error });
     }
     this.copy(this.suffix, 0, this.suffix.length);
     return this.arena.subarray(this.rowStart, this.pos);
@@ -184,8 +187,10 @@ export class CopyTextRowParser {
     this.reserve(2 * (to - from));
     const out = this.arena;
     let pos = this.pos;
+    let high = 0;
     for (let k = from; k < to; k++) {
       const b = source[k]!;
+      high |= b;
       const letter = escapeLetter[b]!;
       if (letter !== 0) {
         out[pos++] = BACKSLASH;
@@ -196,13 +201,19 @@ export class CopyTextRowParser {
         );
       } else out[pos++] = b;
     }
+    // Bytes that are not UTF-8 (a legacy import can leave them): PostgreSQL would reject the
+    // whole COPY. Send what mysql2 would have decoded, U+FFFD for each bad sequence.
+    if (high >= 0x80 && !isUtf8(source.subarray(from, to))) {
+      const decoded = Buffer.from(source.toString('utf8', from, to), 'utf8');
+      return this.escaped(decoded, 0, decoded.length, field);
+    }
     this.pos = pos;
   }
 
   /** `id 42` when the row's id came before the bad value, else its position in this read (`#17`). */
   private rowRef(): string {
     return this.idAt >= 0 && this.packet
-      ? `id ${this.packet.buffer.toString('utf8', this.idAt, this.idEnd)}`
+      ? `id ${this.packet.buffer.toString('utf8', this.idAt, this.idEnd).replace(/\s+/g, ' ')}`
       : `#${this.rows}`;
   }
 
@@ -219,6 +230,15 @@ export class CopyTextRowParser {
 }
 
 const nullText = Buffer.from('\\N', 'latin1');
+
+/** A value appended to every row (the load columns) as COPY text, escaped. */
+const appendedText = (value: Value): string => {
+  const text = valueText(value);
+  if (text.includes('\0')) throw new RangeError('a value appended to every row holds U+0000');
+  return value === null ? text : text.replace(/[\\\t\n\r]/g, (c) => `\\${escapeName[c] ?? c}`);
+};
+
+const escapeName: Readonly<Record<string, string>> = { '\\': '\\', '\t': 't', '\n': 'n', '\r': 'r' };
 
 /** One value as COPY text, before escaping (`\N` for NULL). */
 const valueText = (value: Value): string => {

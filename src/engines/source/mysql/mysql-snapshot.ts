@@ -35,8 +35,12 @@ type Query = ReturnType<PoolConnection['query']>;
 
 /** A row from `CopyTextRowParser`: its bytes, or the value that cannot be loaded. */
 const toRowText = (raw: unknown): Buffer => {
+  if (Buffer.isBuffer(raw)) return raw;
   if (raw instanceof UnloadableValue) throw raw;
-  return raw as Buffer;
+  // The driver parsed the row itself: a mysql2 release no longer builds `_rowParser` as read here.
+  throw new UnloadableValue(
+    'the MySQL driver no longer lets rows be read as text (mysql2 changed how it parses rows; see mysql-copy-text.ts)',
+  );
 };
 
 /**
