@@ -281,6 +281,36 @@ for (const pair of pairs) {
       expect((await raw('uni_tracking_spath', 'id')).map((r) => r.id)).toEqual([1]);
     });
 
+    it('lands nothing when stopped mid-extract, and the next run lands every row once', async () => {
+      const rows = Array.from({ length: 200 }, (_, i) => i + 1);
+      await p.source(
+        `insert into uni_tracking_spath (${spathColumns}) values ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        rows.flatMap((id) => [id, `OT${id}`, 1, NOW - HOUR, 'site', 'ARRIVE', null]),
+      );
+      // SIGTERM (a scheduler stopping the run) as the first of 20 batches is loaded: the load rolls
+      // back, at a later batch or, when every row was already buffered, before its commit.
+      const stopped = await run(NOW, {
+        ORDER_TRACKING_FAULT: 'term:during:extract',
+        ORDER_TRACKING_BATCH_SIZE: '10',
+      });
+      expect(stopped.signal).toBeNull();
+      expect(stopped.code).not.toBe(0);
+      expect(stopped.stderr.trim().split('\n'), stopped.stderr).toHaveLength(1);
+      expect(stopped.stderr).toMatch(/^order-tracking: .*extract was cancelled: the run is stopping/);
+      expect(await raw('uni_tracking_spath', 'id')).toEqual([]);
+      expect(await watermarks()).toEqual([]);
+      const states = await p.warehouse('select distinct state from order_tracking_meta.batches');
+      expect(states.map((r) => r.state)).not.toContain('validated');
+      // The lease is free and the window unread: the next run lands every row once.
+      await ok(NOW + 900);
+      expect((await raw('uni_tracking_spath', 'id')).map((r) => r.id)).toEqual(rows);
+      const validated = await p.warehouse(
+        `select count(*) as n from settlement_public.uni_tracking_spath_raw r
+           join order_tracking_meta.batches b on b.batch_id = r._batch_id and b.state = 'validated'`,
+      );
+      expect(Number(validated[0]?.n)).toBe(200);
+    });
+
     it('adds a new source column to raw and carries its values', async () => {
       await insertScan(p, 1, 'OT1', 1, NOW - HOUR);
       await ok();

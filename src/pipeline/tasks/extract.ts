@@ -107,6 +107,9 @@ const extractTable = async (
            values ($1, $2, $3, $4, $5, $6, $7, $8, 'landed', current_timestamp)`,
           [batchId, ctx.runId, table, range.column, range.from, range.to, sourceCount, landed],
         );
+        // A stop that arrived while the last rows were in flight (the batch checks above only see
+        // one that came between batches): roll back rather than land what the run reports failed.
+        scope.signal.throwIfAborted();
         return landed;
       }),
     );
