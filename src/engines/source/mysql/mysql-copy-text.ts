@@ -64,6 +64,7 @@ const kindOf = (field: FieldInfo): Kind => {
 };
 
 const TAB = 0x09;
+const NEWLINE = 0x0a;
 const BACKSLASH = 0x5c;
 /** COPY text's escape letter for each byte that needs one (`\t`, `\n`, `\r`, `\\`). */
 const escapeLetter = new Uint8Array(256);
@@ -109,9 +110,16 @@ export class CopyTextRowParser {
     private readonly arenaBytes = 1 << 18,
   ) {
     this.kinds = fields.map(kindOf);
-    this.suffix = Buffer.from(append.map((v) => '\t' + appendedText(v)).join('') + '\n', 'utf8');
     this.idField = columns.findIndex((c) => c.name === 'id');
     this.arena = Buffer.allocUnsafe(arenaBytes);
+    // The load columns, written once as any value is, then copied after every row.
+    for (const value of append) {
+      this.byte(TAB);
+      this.value(value, -1);
+    }
+    this.byte(NEWLINE);
+    this.suffix = Buffer.from(this.arena.subarray(0, this.pos));
+    this.pos = 0;
   }
 
   next(packet: RowPacket): Buffer | UnloadableValue {
@@ -121,10 +129,7 @@ export class CopyTextRowParser {
     this.packet = packet;
     try {
       for (let i = 0; i < this.kinds.length; i++) {
-        if (i > 0) {
-          this.reserve(1);
-          this.arena[this.pos++] = TAB;
-        }
+        if (i > 0) this.byte(TAB);
         this.field(packet, i);
       }
     } catch (error) {
@@ -149,10 +154,7 @@ export class CopyTextRowParser {
             : field.columnType === Types.NULL
               ? packet.readLengthCodedNumber()
               : packet.readLengthCodedString(field.encoding);
-      const value = normalizeMysqlValue(raw, this.columns[i]!);
-      const bytes = Buffer.from(valueText(value), 'utf8');
-      if (value === null) return this.copy(bytes, 0, bytes.length);
-      return this.escaped(bytes, 0, bytes.length, i);
+      return this.value(normalizeMysqlValue(raw, this.columns[i]!), i);
     }
     const length = packet.readLengthCodedNumber();
     if (length === null) return this.copy(nullText, 0, nullText.length);
@@ -168,6 +170,18 @@ export class CopyTextRowParser {
       type === 'integer' || type === 'bigint' ? String(unsignedBytesToValue(bytes)) : bytes.toString('hex');
     this.reserve(text.length);
     this.pos += this.arena.write(text, this.pos, 'latin1');
+  }
+
+  /** A JS value as COPY text: `\N` for NULL, `t`/`f` for booleans, else its text, escaped. */
+  private value(value: Value, field: number): void {
+    if (value === null) return this.copy(nullText, 0, nullText.length);
+    const bytes = Buffer.from(typeof value === 'boolean' ? (value ? 't' : 'f') : String(value), 'utf8');
+    this.escaped(bytes, 0, bytes.length, field);
+  }
+
+  private byte(b: number): void {
+    this.reserve(1);
+    this.arena[this.pos++] = b;
   }
 
   private copy(source: Buffer, from: number, to: number): void {
@@ -197,7 +211,7 @@ export class CopyTextRowParser {
         out[pos++] = letter;
       } else if (b === 0) {
         throw new UnloadableValue(
-          `column ${this.columns[field]?.name ?? this.fields[field]?.name} of row ${this.rowRef()} holds the character U+0000, which text columns here cannot store; strip it at the source`,
+          `column ${this.columns[field]?.name ?? this.fields[field]?.name ?? '(a load column)'} of row ${this.rowRef()} holds the character U+0000, which text columns here cannot store; strip it at the source`,
         );
       } else out[pos++] = b;
     }
@@ -230,19 +244,3 @@ export class CopyTextRowParser {
 }
 
 const nullText = Buffer.from('\\N', 'latin1');
-
-/** A value appended to every row (the load columns) as COPY text, escaped. */
-const appendedText = (value: Value): string => {
-  const text = valueText(value);
-  if (text.includes('\0')) throw new RangeError('a value appended to every row holds U+0000');
-  return value === null ? text : text.replace(/[\\\t\n\r]/g, (c) => `\\${escapeName[c] ?? c}`);
-};
-
-const escapeName: Readonly<Record<string, string>> = { '\\': '\\', '\t': 't', '\n': 'n', '\r': 'r' };
-
-/** One value as COPY text, before escaping (`\N` for NULL). */
-const valueText = (value: Value): string => {
-  if (value === null) return '\\N';
-  if (typeof value === 'boolean') return value ? 't' : 'f';
-  return String(value);
-};
