@@ -5,7 +5,7 @@ import { createSchema, createSequence, createTable } from './ddl.js';
 import { martIndexes } from './mart-sql.js';
 import { marts } from './marts.js';
 import { exceptionIdSequence, exceptionsTable, metaTables } from './meta.js';
-import { loadColumns, rawTableName, sourceTables, type SourceTableName } from './tables.js';
+import { loadColumns, rawBatchIndex, rawTableName, sourceTables, type SourceTableName } from './tables.js';
 
 /**
  * The DDL of `order-tracking init` (SPEC §8): schemas, raw and mart tables shaped like the source
@@ -30,10 +30,7 @@ export const planInit = (
         columns: [...columns, ...loadColumns],
       }),
     );
-    // Marts, validate and cleanup read raw by batch. A b-tree on an ever-increasing batch id only
-    // appends to its right edge; BRIN was tried and not used by the planner until VACUUM
-    // summarised the newest pages, i.e. exactly the batches a run reads.
-    const byBatch = d.createIndex(schemas.raw, rawTableName(spec.name), ['_batch_id']);
+    const byBatch = d.createIndex(schemas.raw, rawTableName(spec.name), rawBatchIndex);
     if (byBatch) statements.push(byBatch);
   }
   for (const spec of marts) {

@@ -86,3 +86,10 @@ export const loadColumns: readonly Column[] = [
   { name: '_batch_id', sourceName: '_batch_id', type: { kind: 'bigint' } },
   { name: '_loaded_at', sourceName: '_loaded_at', type: { kind: 'timestamp' } },
 ];
+
+/**
+ * Marts, validate and cleanup read raw by batch. A b-tree on an ever-increasing batch id only
+ * appends to its right edge; BRIN was tried and not used by the planner until VACUUM summarised the
+ * newest pages, i.e. exactly the batches a run reads.
+ */
+export const rawBatchIndex: readonly string[] = ['_batch_id'];
