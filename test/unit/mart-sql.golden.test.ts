@@ -14,6 +14,7 @@ import {
   planOldestAged,
   planRevive,
   planStage,
+  type Statement,
 } from '../../src/pipeline/mart-sql.js';
 import { histTableName, marts } from '../../src/pipeline/marts.js';
 import { parsePeriod, type Period } from '../../src/pipeline/periods.js';
@@ -43,6 +44,8 @@ const columns: Record<string, Column[]> = {
   ],
 };
 const NOW = 1_780_000_000;
+const render = (s: Statement): string =>
+  `${s.sql};\n-- params: ${JSON.stringify(s.params)}${s.counts ? ` counts: ${s.counts}` : ''}${s.onlyFrom ? ` only from: ${s.onlyFrom} rows` : ''}\n`;
 const periods = ['2025_h2', '2026_h1'].map((p) => parsePeriod(p) as Period);
 
 for (const dialect of [duckdbDialect, postgresDialect]) {
@@ -77,15 +80,26 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
           }),
           ...planMark(dialect, schemas, spec.name, spec.source, 43),
         ];
-        const text = statements
-          .map(
-            (s) =>
-              `${s.sql};\n-- params: ${JSON.stringify(s.params)}${s.counts ? ` counts: ${s.counts}` : ''}${s.onlyFrom ? ` only from: ${s.onlyFrom} rows` : ''}\n`,
-          )
-          .join('\n');
+        const text = statements.map(render).join('\n');
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.sql`);
       });
     }
+
+    for (const spec of marts)
+      it(`pins ${spec.name}'s apply into an empty mart (the initial load)`, async () => {
+        const facts = {
+          schemas,
+          columns: [...(columns[spec.source] as Column[]), ...loadColumns],
+          fromBatch: 0,
+          toBatch: 3,
+          now: NOW,
+          histTables: [],
+          futureDue: false,
+          martEmpty: true,
+        };
+        const text = planApply(dialect, spec, facts).map(render).join('\n');
+        await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);
+      });
 
     it('pins the data tests', async () => {
       const range = { from: 40, to: 43 };

@@ -1,0 +1,31 @@
+delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_ecs);
+-- params: [] counts: replaced
+
+drop index if exists "settlement_ods"."mart_ecs_order_info_order_id_idx";
+-- params: []
+
+drop index if exists "settlement_ods"."mart_ecs_order_info_add_time_idx";
+-- params: []
+
+drop index if exists "settlement_ods"."mart_ecs_order_info__batch_id_idx";
+-- params: []
+
+insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_stage_mart_ecs;
+-- params: [] counts: inserted
+
+analyze "settlement_ods"."mart_ecs_order_info";
+-- params: [] only from: 200000 rows
+
+create unique index if not exists "mart_ecs_order_info_order_id_idx" on "settlement_ods"."mart_ecs_order_info" ("order_id");
+-- params: []
+
+create index if not exists "mart_ecs_order_info_add_time_idx" on "settlement_ods"."mart_ecs_order_info" ("add_time");
+-- params: []
+
+create index if not exists "mart_ecs_order_info__batch_id_idx" on "settlement_ods"."mart_ecs_order_info" ("_batch_id");
+-- params: []
+
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+ where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info'
+   and exists (select 1 from ot_stage_mart_ecs s where s."order_id" = e."order_id");
+-- params: [] counts: resolved:superseded
