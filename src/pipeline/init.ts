@@ -2,16 +2,17 @@ import type { Settings } from '../config/settings.js';
 import type { Column } from '../engines/types.js';
 import type { Dialect } from '../engines/warehouse/warehouse.js';
 import { createSchema, createSequence, createTable } from './ddl.js';
-import { martIndexes } from './mart-sql.js';
 import { marts } from './marts.js';
 import { exceptionIdSequence, exceptionsTable, metaTables } from './meta.js';
-import { loadColumns, rawBatchIndex, rawTableName, sourceTables, type SourceTableName } from './tables.js';
+import { loadColumns, rawTableName, sourceTables, type SourceTableName } from './tables.js';
 
 /**
  * The DDL of `order-tracking init` (SPEC §8): schemas, raw and mart tables shaped like the source
  * plus the load metadata, the exceptions ledger and the metadata tables. Hist tables are created
  * by the archive when a period first needs one. Every statement is `if not exists`,
- * so running it twice changes nothing.
+ * so running it twice changes nothing. Raw and mart tables get their indexes from the first load
+ * into them, once its rows are in (extract, the mart apply): cheaper than keeping them up row by
+ * row through the initial load.
  */
 export const planInit = (
   d: Dialect,
@@ -30,18 +31,12 @@ export const planInit = (
         columns: [...columns, ...loadColumns],
       }),
     );
-    const byBatch = d.createIndex(schemas.raw, rawTableName(spec.name), rawBatchIndex);
-    if (byBatch) statements.push(byBatch);
   }
   for (const spec of marts) {
     const columns = sourceColumns.get(spec.source) ?? [];
     statements.push(
       createTable(d, { schema: schemas.mart, name: spec.table, columns: [...columns, ...loadColumns] }),
     );
-    for (const index of martIndexes(spec)) {
-      const sql = d.createIndex(schemas.mart, spec.table, index.columns, { unique: index.unique });
-      if (sql) statements.push(sql);
-    }
   }
   statements.push(createSequence(d, schemas.meta, exceptionIdSequence));
   statements.push(createTable(d, exceptionsTable(schemas)));

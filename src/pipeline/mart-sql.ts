@@ -50,12 +50,6 @@ export interface MartFacts {
    * then is raw searched beyond the batch range (a full scan on engines without indexes).
    */
   readonly futureDue: boolean;
-  /**
-   * The mart holds no row (the initial load): its indexes are dropped for the insert and built
-   * once after it, where engines have them. Kept up row by row they cost PostgreSQL's insert of the
-   * SF 1 history more than building them does.
-   */
-  readonly martEmpty?: boolean;
   /** mart_ecs only: uni_tracking_info batches `(fromUtiBatch, toUtiBatch]` mart_uti consumed since. */
   readonly fromUtiBatch?: number;
   readonly toUtiBatch?: number;
@@ -363,13 +357,17 @@ export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const mart = d.table(f.schemas.mart, spec.table);
   const stage = stageTable(spec);
   const cols = names(d, f.columns);
-  const indexes = f.martEmpty
-    ? martIndexes(spec).flatMap(({ columns, unique }) => {
-        const drop = d.dropIndex(f.schemas.mart, spec.table, columns);
-        const create = d.createIndex(f.schemas.mart, spec.table, columns, { unique });
-        return drop && create ? [{ drop: stmt(drop), create: stmt(create) }] : [];
-      })
-    : [];
+  // The mart's first apply (no consumption mark yet: the initial load) builds its indexes after
+  // its insert; init creates none. Kept up row by row they cost PostgreSQL's insert of the SF 1
+  // history more than building them does. `create index` blocks writers only, and this
+  // transaction is the mart's one writer; readers go on.
+  const indexes =
+    f.fromBatch === 0
+      ? martIndexes(spec).flatMap(({ columns, unique }) => {
+          const sql = d.createIndex(f.schemas.mart, spec.table, columns, { unique });
+          return sql ? [stmt(sql)] : [];
+        })
+      : [];
   return [
     stmt(
       // An uncorrelated IN: DuckDB plans the correlated EXISTS with this filter as a semi-join
@@ -389,13 +387,13 @@ export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
         'reactivated',
       ),
     ),
-    ...indexes.map((i) => i.drop),
     stmt(`insert into ${mart} (${cols}) select ${cols} from ${stage}${timeOrder(d, spec)}`, [], 'inserted'),
     // A backlog's rows sit in batch and time ranges the mart's statistics have never seen: without
     // them the data tests plan their look-up of the rows written as a few index probes (W2 at SF 1:
     // 6.5 M probes, 27 s, against 1.6 s after a 0.5 s ANALYZE). Autovacuum would get there, later.
+    // Straight after the insert: its `onlyFrom` reads the insert's row count.
     ...analyzeIfFilled(d, mart),
-    ...indexes.map((i) => i.create),
+    ...indexes,
     // A gap exception held the version this batch replaced: it no longer describes any row.
     stmt(
       `update ${d.table(exceptionsTable(f.schemas).schema, exceptionsTable(f.schemas).name)} as e set resolved_at = current_timestamp

@@ -60,8 +60,8 @@ for (const pair of pairs) {
       p.warehouse(`select ${columns} from settlement_public.${table}_raw order by _batch_id, id`);
     const watermarks = () =>
       p.warehouse('select table_name, value from order_tracking_meta.watermarks order by table_name');
-    // PostgreSQL reads raw by batch through an index the initial load drops and builds again; DuckDB
-    // has none (zone maps).
+    // PostgreSQL reads raw by batch through an index the table's first load builds once its rows
+    // are in; DuckDB has none (zone maps).
     const batchIndexes = async () =>
       pair.name.startsWith('postgres')
         ? (
@@ -69,10 +69,10 @@ for (const pair of pairs) {
               "select tablename from pg_indexes where schemaname = 'settlement_public' and indexdef like '%(_batch_id)' order by tablename",
             )
           ).map((r) => r.tablename)
-        : null;
+        : [];
     const allBatchIndexes = pair.name.startsWith('postgres')
       ? ['ecs_order_info_raw', 'uni_tracking_info_raw', 'uni_tracking_spath_raw']
-      : null;
+      : [];
 
     beforeEach(async () => {
       p = await pair.create();
@@ -290,7 +290,8 @@ for (const pair of pairs) {
       const killed = await run(NOW, { ORDER_TRACKING_FAULT: 'during:extract' });
       expect(killed.signal).toBe('SIGKILL');
       expect(await watermarks()).toEqual([]);
-      expect(await batchIndexes()).toEqual(allBatchIndexes);
+      // The scan table's index rolled back with its load (the other two may have committed theirs).
+      expect(await batchIndexes()).not.toContain('uni_tracking_spath_raw');
       await ok(NOW + 900);
       expect((await raw('uni_tracking_spath', 'id')).map((r) => r.id)).toEqual([1]);
       expect(await batchIndexes()).toEqual(allBatchIndexes);
@@ -316,10 +317,12 @@ for (const pair of pairs) {
       expect(await watermarks()).toEqual([]);
       const states = await p.warehouse('select distinct state from order_tracking_meta.batches');
       expect(states.map((r) => r.state)).not.toContain('validated');
-      expect(await batchIndexes()).toEqual(allBatchIndexes);
+      // The scan table's index rolled back with its load (the other two may have committed theirs).
+      expect(await batchIndexes()).not.toContain('uni_tracking_spath_raw');
       // The lease is free and the window unread: the next run lands every row once.
       await ok(NOW + 900);
       expect((await raw('uni_tracking_spath', 'id')).map((r) => r.id)).toEqual(rows);
+      expect(await batchIndexes()).toEqual(allBatchIndexes);
       const validated = await p.warehouse(
         `select count(*) as n from settlement_public.uni_tracking_spath_raw r
            join order_tracking_meta.batches b on b.batch_id = r._batch_id and b.state = 'validated'`,

@@ -95,7 +95,6 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
           now: NOW,
           histTables: [],
           futureDue: false,
-          martEmpty: true,
         };
         const text = planApply(dialect, spec, facts).map(render).join('\n');
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);

@@ -51,8 +51,6 @@ export interface Dialect {
     columns: readonly string[],
     options?: { readonly unique?: boolean; readonly kind?: 'lookup' | 'range' },
   ): string | null;
-  /** Drops the index `createIndex` made on these columns (`null` where it made none). */
-  dropIndex(schema: string, table: string, columns: readonly string[]): string | null;
   /**
    * Refreshes the planner's statistics of a table just filled (named as SQL names it: `table(…)`,
    * or a temporary table's bare name), or `null` where the engine needs none. PostgreSQL never

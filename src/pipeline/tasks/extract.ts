@@ -79,16 +79,6 @@ const extractTable = async (
     const landedCount = await scope.withConnection((c) =>
       c.transaction(async () => {
         const [schema, raw, size] = [settings.schemas.raw, rawTableName(table), settings.batchSize];
-        // Into an empty raw table (the initial load, a new warehouse's backfill) the batch index is
-        // built once after the load: kept up row by row it costs PostgreSQL's COPY about half its
-        // time. The drop locks the table until commit, and rolls back with the load.
-        const dropIndex = d.dropIndex(schema, raw, rawBatchIndex);
-        const createIndex = d.createIndex(schema, raw, rawBatchIndex);
-        const rebuildIndex =
-          dropIndex !== null &&
-          createIndex !== null &&
-          (await c.query(`select 1 as one from ${d.table(schema, raw)} limit 1`)).length === 0;
-        if (rebuildIndex) await c.execute(dropIndex);
         // COPY text straight from the source's wire format where both ends speak it (MySQL →
         // PostgreSQL): the same rows, without a JS value per field.
         const landed =
@@ -111,7 +101,12 @@ const extractTable = async (
                   scope.signal,
                 ),
               );
-        if (rebuildIndex) await c.execute(createIndex);
+        // The table's first load (no watermark yet: the initial load) builds raw's batch index
+        // once its rows are in; init creates none. Kept up row by row it cost PostgreSQL's COPY
+        // of the initial load about half its time. `create index` blocks writers only (this load
+        // is raw's one writer), and rolls back with the load.
+        const byBatch = range.from === null ? d.createIndex(schema, raw, rawBatchIndex) : null;
+        if (byBatch) await c.execute(byBatch);
         await c.execute(
           `insert into ${d.table(batches.schema, batches.name)}
              (batch_id, run_id, table_name, cursor_column, window_from, window_to, source_count, landed_count, state, created_at)

@@ -63,10 +63,8 @@ export const gatherMartFacts = async (
   const uti = martSpec('mart_uti');
   const due = planFutureDue(d, spec, { schemas: settings.schemas, now: ctx.now });
   const dueRows = await queryOne<{ n: number }>(c, due.sql, due.params);
-  const anyRow = await c.query(`select 1 as one from ${d.table(settings.schemas.mart, spec.table)} limit 1`);
   return {
     futureDue: Number(dueRows?.n ?? 0) > 0,
-    martEmpty: anyRow.length === 0,
     schemas: settings.schemas,
     columns,
     fromBatch: await markOf(c, ctx, spec.name, spec.source),

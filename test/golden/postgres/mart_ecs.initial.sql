@@ -1,15 +1,6 @@
 delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_ecs);
 -- params: [] counts: replaced
 
-drop index if exists "settlement_ods"."mart_ecs_order_info_order_id_idx";
--- params: []
-
-drop index if exists "settlement_ods"."mart_ecs_order_info_add_time_idx";
--- params: []
-
-drop index if exists "settlement_ods"."mart_ecs_order_info__batch_id_idx";
--- params: []
-
 insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_stage_mart_ecs;
 -- params: [] counts: inserted
 

@@ -1,15 +1,6 @@
 delete from "settlement_ods"."mart_uni_tracking_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_uti);
 -- params: [] counts: replaced
 
-drop index if exists "settlement_ods"."mart_uni_tracking_info_order_id_idx";
--- params: []
-
-drop index if exists "settlement_ods"."mart_uni_tracking_info_update_time_idx";
--- params: []
-
-drop index if exists "settlement_ods"."mart_uni_tracking_info__batch_id_idx";
--- params: []
-
 insert into "settlement_ods"."mart_uni_tracking_info" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_stage_mart_uti;
 -- params: [] counts: inserted
 

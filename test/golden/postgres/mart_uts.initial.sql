@@ -1,12 +1,6 @@
 delete from "settlement_ods"."mart_uni_tracking_spath" as t where (t."order_id", t."traceseq", t."pathtime") in (select "order_id", "traceseq", "pathtime" from ot_match_mart_uts);
 -- params: [] counts: replaced
 
-drop index if exists "settlement_ods"."mart_uni_tracking_spath_pathtime_order_id_traceseq_idx";
--- params: []
-
-drop index if exists "settlement_ods"."mart_uni_tracking_spath__batch_id_idx";
--- params: []
-
 insert into "settlement_ods"."mart_uni_tracking_spath" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_stage_mart_uts;
 -- params: [] counts: inserted
 

@@ -17,7 +17,6 @@ export const duckdbDialect: Dialect = {
   quote,
   table: (schema, table) => `${quote(schema)}.${quote(table)}`,
   createIndex: () => null,
-  dropIndex: () => null,
   // DuckDB keeps a table's statistics (row count, min/max, distinct estimates) current as rows arrive.
   analyze: () => null,
   columnType: (type: LogicalType): string => {

@@ -51,17 +51,11 @@ export const postgresCapabilities: WarehouseCapabilities = {
   distinctOn: true,
 };
 
-/** The index's name: PostgreSQL keeps the first 63 bytes of a name, and so does this. */
-const indexName = (table: string, columns: readonly string[]): string =>
-  `${table}_${columns.join('_')}_idx`.slice(0, 63);
-
 export const postgresDialect: Dialect = {
   name: 'postgres',
   capabilities: postgresCapabilities,
   createIndex: (schema, table, columns, options = {}) =>
-    `create ${options.unique ? 'unique ' : ''}index if not exists ${quoteIdentifier(indexName(table, columns))} on ${qualifiedTable(schema, table)}${options.kind === 'range' ? ' using brin' : ''} (${columns.map(quoteIdentifier).join(', ')})`,
-  dropIndex: (schema, table, columns) =>
-    `drop index if exists ${qualifiedTable(schema, indexName(table, columns))}`,
+    `create ${options.unique ? 'unique ' : ''}index if not exists ${quoteIdentifier(`${table}_${columns.join('_')}_idx`.slice(0, 63))} on ${qualifiedTable(schema, table)}${options.kind === 'range' ? ' using brin' : ''} (${columns.map(quoteIdentifier).join(', ')})`,
   analyze: (table) => `analyze ${table}`,
   quote: quoteIdentifier,
   table: qualifiedTable,
