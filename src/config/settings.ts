@@ -24,7 +24,7 @@ export interface Settings {
   /** `null` for commands that need no source (status, exceptions). */
   readonly source: SourceUrl | null;
   readonly schemas: Schemas;
-  /** Rows per streamed batch: the extract's memory bound (default 50,000). */
+  /** Rows per streamed batch: the extract's memory bound (default `DEFAULT_BATCH_SIZE`, 5,000). */
   readonly batchSize: number;
   readonly cursors: Readonly<Record<SourceTableName, CursorSpec>>;
   /**
