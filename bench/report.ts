@@ -172,7 +172,10 @@ export const formatReport = (r: BenchResult): string => {
   for (const e of r.engines) lines.push('', ...engineLines(e));
   lines.push(...pgloaderLines(r));
   lines.push('', settlingLine(r.settling));
-  lines.push('', `peak RSS of the process (generation included): ${mb(r.processMaxRssMb)}`);
+  lines.push(
+    '',
+    `peak RSS of the bench process (generation; each engine's cycles run in a process of their own): ${mb(r.processMaxRssMb)}`,
+  );
   return `${lines.join('\n')}\n`;
 };
 

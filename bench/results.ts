@@ -48,7 +48,10 @@ export interface WorkloadResult {
   readonly martsSeconds: number;
   readonly martsAndTestsSeconds: number;
   readonly martRowsPerSecond: number;
-  /** Node process RSS, sampled every 50 ms while the workload ran. */
+  /**
+   * RSS of the engine's cycle process (`cycle-process.ts`) at the cycle's start, and its peak during
+   * the cycle: the kernel's high-water mark when the cycle raised it, else the highest 50 ms sample.
+   */
   readonly startRssMb: number;
   readonly peakRssMb: number;
   readonly memoryAtPeak: MemoryAtPeak;
@@ -92,7 +95,7 @@ export interface BenchResult {
   readonly historyDays: number;
   readonly generation: readonly GenerationResult[];
   readonly engines: readonly EngineResult[];
-  /** `process.resourceUsage().maxRSS` at the end: the whole process, generation included. */
+  /** `process.resourceUsage().maxRSS` of the bench process (generation; the cycles run in their own). */
   readonly processMaxRssMb: number;
   readonly pgloader?: PgloaderResult & { readonly oursRowsPerSecond?: number; readonly oursRows?: number };
   readonly settling: readonly SettleRecord[];

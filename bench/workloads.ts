@@ -1,5 +1,5 @@
 /**
- * The benchmark's workloads (SPEC §10), driven in-process through `runCycle`:
+ * The benchmark's workloads (SPEC §10), each cycle in a process of its own (`cycle-process.ts`):
  * - W3: the initial load of scale factor SF history (`init` + the first cycle);
  * - W1: one production-rate 15-minute batch on top of the loaded marts, then one cycle;
  * - W2: a 24-hour backlog (96 such batches), then one cycle.
@@ -21,13 +21,12 @@ import {
   type SourceGenerator,
   type SourceWriter,
 } from '../src/generator/index.js';
-import { initCommand } from '../src/cli/init.js';
 import { marts } from '../src/pipeline/marts.js';
 import { metaTables } from '../src/pipeline/meta.js';
 import type { SourceTableName } from '../src/pipeline/tables.js';
-import { runCycle, type RunSummary } from '../src/runner/run-cycle.js';
+import type { RunSummary } from '../src/runner/run-cycle.js';
+import { startCycleProcess, type CycleProcess } from './cycle-process.js';
 import { runPgloader } from './pgloader.js';
-import { sampleMemory, statementRecorder } from './probes.js';
 import { settle, settleLine } from './settle.js';
 import { prepareReference, runReference, type BatchWindow, type ReferenceSchemas } from './reference.js';
 import type {
@@ -175,6 +174,7 @@ const measure = async (
   workload: WorkloadName,
   now: number,
   sourceRows: Readonly<Record<string, number>>,
+  cycles: CycleProcess,
   progress: (line: string) => void,
   settleDown: (before: string) => Promise<void>,
 ): Promise<WorkloadResult> => {
@@ -185,27 +185,15 @@ const measure = async (
       warehouse && target.reference && workload !== 'W3'
         ? await prepareReference(warehouse, settings, target.reference)
         : null;
-    const recorder = statementRecorder();
     await settleDown(`${target.engine} ${workload}`);
     progress(`${target.engine} ${workload}: ${WORKLOAD_TITLES[workload]}`);
-    const started = performance.now();
-    const sampled = await sampleMemory(async () => {
-      const tasks: TaskTiming[] = [];
-      if (workload === 'W3') {
-        const t = performance.now();
-        await initCommand(settings);
-        tasks.push({ task: 'init', state: 'success', seconds: seconds(t) });
-      }
-      const summary = await runCycle({ settings, log: recorder.log, now });
-      return { tasks, summary };
-    });
-    const total = seconds(started);
-    const { summary } = sampled.value;
+    const cycle = await cycles.run({ settings, now, init: workload === 'W3' });
+    const { summary, seconds: total } = cycle;
     const martNames: readonly string[] = marts.map((m) => m.name);
     // Rates only where rows move: validate's rows are counted, not moved.
     const moving = new Set(['extract', ...martNames]);
     const tasks: TaskTiming[] = [
-      ...sampled.value.tasks,
+      ...(cycle.init ? [cycle.init] : []),
       ...summary.tasks.map((t) => {
         const rows = t.rowsWritten ?? t.rowsRead;
         return {
@@ -224,13 +212,13 @@ const measure = async (
       .reduce((n, t) => n + (t.rowsWritten ?? 0), 0);
     const extract = summary.tasks.find((t) => t.task === 'extract');
     const probe = warehouse ?? (await openWarehouse(settings.warehouse));
-    let cycle: Awaited<ReturnType<typeof landed>>;
+    let landedRows: Awaited<ReturnType<typeof landed>>;
     try {
-      cycle = await landed(probe, settings, summary.runId);
+      landedRows = await landed(probe, settings, summary.runId);
     } finally {
       if (!warehouse) await probe.close();
     }
-    const { rows: extracted, window } = cycle;
+    const { rows: extracted, window } = landedRows;
     const result: WorkloadResult = {
       workload,
       title: WORKLOAD_TITLES[workload],
@@ -242,14 +230,14 @@ const measure = async (
       martsSeconds,
       martsAndTestsSeconds: span(summary, 'mart_uti', ['tests']),
       martRowsPerSecond: perSecond(martRows, martsSeconds) ?? 0,
-      startRssMb: sampled.startRssMb,
-      peakRssMb: sampled.peakRssMb,
-      memoryAtPeak: sampled.atPeak,
-      slowestStatements: [...recorder.statements].sort((a, b) => b.ms - a.ms).slice(0, 8),
+      startRssMb: cycle.startRssMb,
+      peakRssMb: cycle.peakRssMb,
+      memoryAtPeak: cycle.memoryAtPeak,
+      slowestStatements: [...cycle.statements].sort((a, b) => b.ms - a.ms).slice(0, 8),
     };
     progress(
       `${target.engine} ${workload}: ${total.toFixed(1)} s; extract ${Math.round(result.extractRowsPerSecond)} rows/s; ` +
-        `marts ${martsSeconds.toFixed(1)} s; peak RSS ${Math.round(sampled.peakRssMb)} MB`,
+        `marts ${martsSeconds.toFixed(1)} s; peak RSS ${Math.round(cycle.peakRssMb)} MB`,
     );
     if (warehouse && workload === 'W3') await vacuumAnalyzeAll(warehouse, settings);
     if (!warehouse || !target.reference || !period) return result;
@@ -378,10 +366,12 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
       await Promise.all(opened.map((w) => w.close()));
     }
   };
+  const processes = new Map<EngineTarget, CycleProcess>();
   const run = async (target: EngineTarget, workload: WorkloadName, rows: Record<string, number>) => {
-    results
-      .get(target)
-      ?.push(await measure(target, workload, generator.now + CLOCK_LAG, rows, plan.progress, settleDown));
+    const cycles = processes.get(target) ?? startCycleProcess();
+    processes.set(target, cycles);
+    const now = generator.now + CLOCK_LAG;
+    results.get(target)?.push(await measure(target, workload, now, rows, cycles, plan.progress, settleDown));
     plan.checkpoint(snapshotResult(false));
   };
 
@@ -470,6 +460,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
       for (const target of plan.targets) await run(target, workload, rows);
     }
   } finally {
+    await Promise.all([...processes.values()].map((p) => p.close()));
     await writer.close();
   }
   return snapshotResult(true);
