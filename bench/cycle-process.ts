@@ -3,15 +3,16 @@
  * would be: W3, W1 and W2 one after the other, so later cycles run warmed-up code, as a scheduler's
  * do. The peak RSS is then the pipeline's: the bench process also holds what the generator left
  * behind (after writing W2's 8.6 M-row backlog it started the cycle at 460-530 MB, 176 MB of it V8
- * heap), which the previous in-process measurement counted.
+ * heap), which the in-process measurement before 2026-11-29 counted.
  *
  * The parent forks this file under tsx's loader and sends one request per cycle; the child runs
  * `init` (W3) and the cycle, and answers with the run summary, the statement timings and its
- * memory: its resident set's peak during the request (the kernel's high-water mark, what
- * `/usr/bin/time` reports for pgloader, when the request raised it; otherwise the highest 50 ms
- * sample) and where that memory was at the highest sample.
+ * memory: the peak of its resident set during the request (the kernel's high-water mark, reset
+ * before each request, and the highest 50 ms sample) and where that memory was at the highest
+ * sample.
  */
 import { fork } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Settings } from '../src/config/settings.js';
@@ -60,17 +61,19 @@ export const startCycleProcess = (): CycleProcess => {
   });
   let pending: { resolve: (r: CycleReply) => void; reject: (e: Error) => void } | null = null;
   let exited: Error | null = null;
-  child.on('message', (m: Message) => {
+  const settle = (outcome: { reply: CycleReply } | { error: Error }): void => {
     const p = pending;
     pending = null;
-    if (m.ok) p?.resolve(m.reply);
-    else p?.reject(new Error(m.error));
-  });
+    if ('reply' in outcome) p?.resolve(outcome.reply);
+    else p?.reject(outcome.error);
+  };
+  child.on('message', (m: Message) => settle(m.ok ? { reply: m.reply } : { error: new Error(m.error) }));
+  // A send into a channel that just closed: the 'exit' that follows settles the cycle.
+  child.on('error', (error) => settle({ error }));
   const ended = new Promise<void>((resolve) =>
     child.on('exit', (code, signal) => {
       exited = new Error(`bench cycle process exited (${signal ?? `code ${code}`})`);
-      pending?.reject(exited);
-      pending = null;
+      settle({ error: exited });
       resolve();
     }),
   );
@@ -80,18 +83,36 @@ export const startCycleProcess = (): CycleProcess => {
         if (exited) return reject(exited);
         if (pending) return reject(new Error('bench cycle process: one cycle at a time'));
         pending = { resolve, reject };
-        child.send(request);
+        child.send(request, (error) => error && settle({ error }));
       }),
     close: async () => {
-      if (!exited) child.disconnect();
+      if (child.connected) child.disconnect();
+      // A child kept alive by a handle a failed cycle left open must not hang the bench.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await ended;
+      clearTimeout(timer);
     },
   };
 };
 
+/**
+ * This process's peak resident set since the last call, in MB, or null where Linux's
+ * `/proc/self/clear_refs` (reset) and `VmHWM` (read) are missing. `getrusage`'s maxRSS cannot be
+ * reset, and a forked process starts with its parent's.
+ */
+const highWaterMark = (): number | null => {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    writeFileSync('/proc/self/clear_refs', '5');
+    return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+};
+
 const serve = (request: CycleRequest): Promise<CycleReply> => {
   const recorder = statementRecorder();
-  const highWaterBefore = process.resourceUsage().maxRSS / 1024;
+  highWaterMark();
   const started = performance.now();
   return sampleMemory(async () => {
     let init: TaskTiming | null = null;
@@ -102,19 +123,17 @@ const serve = (request: CycleRequest): Promise<CycleReply> => {
     }
     const summary = await runCycle({ settings: request.settings, log: recorder.log, now: request.now });
     return { init, summary };
-  }).then(({ value, startRssMb, peakRssMb, atPeak }) => {
-    // maxRSS (kilobytes) is the process's high-water mark, which 50 ms samples can miss; it is
-    // this cycle's peak only if this cycle raised it.
-    const highWater = process.resourceUsage().maxRSS / 1024;
-    return {
-      ...value,
-      statements: recorder.statements,
-      seconds: (performance.now() - started) / 1000,
-      startRssMb,
-      peakRssMb: highWater > highWaterBefore ? highWater : peakRssMb,
-      memoryAtPeak: atPeak,
-    };
-  });
+  }).then(({ value, startRssMb, peakRssMb, atPeak }) => ({
+    init: value.init,
+    // A failed task's cause stays here: it need not survive structured cloning.
+    summary: { ...value.summary, tasks: value.summary.tasks.map(({ cause: _c, ...t }) => t) },
+    statements: recorder.statements,
+    seconds: (performance.now() - started) / 1000,
+    startRssMb,
+    // The kernel's mark catches what 50 ms samples miss.
+    peakRssMb: Math.max(peakRssMb, highWaterMark() ?? 0),
+    memoryAtPeak: atPeak,
+  }));
 };
 
 if (process.argv[1] === self && process.send) {

@@ -1,5 +1,5 @@
 /**
- * The benchmark's workloads (SPEC §10), each cycle in a process of its own (`cycle-process.ts`):
+ * The benchmark's workloads (SPEC §10), each engine's cycles in a process of its own (`cycle-process.ts`):
  * - W3: the initial load of scale factor SF history (`init` + the first cycle);
  * - W1: one production-rate 15-minute batch on top of the loaded marts, then one cycle;
  * - W2: a 24-hour backlog (96 such batches), then one cycle.
@@ -319,8 +319,9 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
   const sources = plan.mysqlUrl ? 'SQLite and MySQL' : 'SQLite';
 
   const cpuList = cpus();
-  // Taken at the start: modules load on first use, so this is the code the run measures.
+  // Taken at the start, when the cycle processes load the pipeline's code: the code the run measures.
   const rev = revision();
+  const processes = new Map<EngineTarget, CycleProcess>(plan.targets.map((t) => [t, startCycleProcess()]));
   /** The results so far: written after every workload, so a run that dies keeps what it measured. */
   const snapshotResult = (complete: boolean): BenchResult => ({
     complete,
@@ -366,10 +367,9 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
       await Promise.all(opened.map((w) => w.close()));
     }
   };
-  const processes = new Map<EngineTarget, CycleProcess>();
   const run = async (target: EngineTarget, workload: WorkloadName, rows: Record<string, number>) => {
-    const cycles = processes.get(target) ?? startCycleProcess();
-    processes.set(target, cycles);
+    const cycles = processes.get(target);
+    if (!cycles) throw new Error(`bench: no cycle process for ${target.engine}`);
     const now = generator.now + CLOCK_LAG;
     results.get(target)?.push(await measure(target, workload, now, rows, cycles, plan.progress, settleDown));
     plan.checkpoint(snapshotResult(false));
