@@ -11,6 +11,7 @@ import {
   planRevive,
   planStage,
   type Statement,
+  stageTable,
 } from '../pipeline/mart-sql.js';
 import { marts, type MartName } from '../pipeline/marts.js';
 import { periodsBetween } from '../pipeline/periods.js';
@@ -70,11 +71,17 @@ export const sqlCommand = async (settings: Settings, task: string, now: number):
         ...planApply(d, spec, facts),
         ...planRevive(d, spec, facts),
       ];
-      let archive = '-- archive: the mart is empty, nothing can age out yet\n';
+      const early =
+        d.capabilities.archiveStageFirst && spec.retention === 'time'
+          ? `-- before the insert, the batch's rows already older than the cutoff move from ${stageTable(spec)}\n` +
+            '-- straight to their hist tables: the archive below, reading the stage instead of the mart\n'
+          : '';
+      let archive = `${early}-- archive: the mart is empty, nothing can age out yet\n`;
       if (cutoff !== null) {
         const oldest = planOldestAged(d, spec, settings.schemas, cutoff);
         const periods = periodsBetween(Math.max(cutoff - 2 * 15_552_000, 0), cutoff);
         archive =
+          early +
           `-- archive: cutoff ${cutoff} as of now (the run recomputes it after applying the batch);\n` +
           `-- periods visited are those from the oldest aged row, found by:\n${render([oldest])}\n` +
           render(

@@ -352,8 +352,17 @@ where not exists (select 1 from ${ledger} e
   ];
 };
 
-/** Replace the staged keys: out of the mart and out of every hist table (reactivation), then in. */
-export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
+/**
+ * Replace the staged keys: out of the mart and out of every hist table (reactivation), then in.
+ * `stageArchive` (`archiveStageFirst`) moves the staged rows that are aged already to their hist
+ * tables in between, so they never enter the mart.
+ */
+export const planApply = (
+  d: Dialect,
+  spec: MartSpec,
+  f: MartFacts,
+  stageArchive: readonly Statement[] = [],
+): Statement[] => {
   const mart = d.table(f.schemas.mart, spec.table);
   const stage = stageTable(spec);
   const cols = names(d, f.columns);
@@ -387,6 +396,7 @@ export const planApply = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
         'reactivated',
       ),
     ),
+    ...stageArchive,
     stmt(`insert into ${mart} (${cols}) select ${cols} from ${stage}${timeOrder(d, spec)}`, [], 'inserted'),
     // A backlog's rows sit in batch and time ranges the mart's statistics have never seen: without
     // them the data tests plan their look-up of the rows written as a few index probes (W2 at SF 1:
@@ -454,10 +464,16 @@ const aged = (d: Dialect, spec: MartSpec, s: Schemas, m: string): string => {
 /**
  * Archive (SPEC §4): per period holding aged rows, create its hist table on first need, replace
  * any copy of the rows there (idempotent on retry), move them; a frozen period instead opens one
- * gap exception per row, which keeps the row in the mart.
+ * gap exception per row, which keeps the row in the mart. `from` is the mart, or the stage for the
+ * batch's rows that are aged already (`archiveStageFirst`; frozen periods are left out there).
  */
-export const planArchive = (d: Dialect, spec: MartSpec, f: ArchiveFacts): Statement[] => {
-  const mart = d.table(f.schemas.mart, spec.table);
+export const planArchive = (
+  d: Dialect,
+  spec: MartSpec,
+  f: ArchiveFacts,
+  from: string = d.table(f.schemas.mart, spec.table),
+): Statement[] => {
+  const mart = from;
   const cols = names(d, f.columns);
   const e = exceptionsTable(f.schemas);
   const statements: Statement[] = [];
@@ -518,13 +534,30 @@ where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_tab
   );
 };
 
-/** The oldest aged row's timestamp: which periods the archive has to visit. */
-export const planOldestAged = (d: Dialect, spec: MartSpec, s: Schemas, cutoff: number): Statement =>
+/** The oldest aged row's timestamp in the mart (or `from`): which periods the archive has to visit. */
+export const planOldestAged = (
+  d: Dialect,
+  spec: MartSpec,
+  s: Schemas,
+  cutoff: number,
+  from: string = d.table(s.mart, spec.table),
+): Statement =>
   stmt(
-    `select min(m.${d.quote(spec.ts)}) as m from ${d.table(s.mart, spec.table)} m\nwhere ${aged(d, spec, s, 'm')}`,
+    `select min(m.${d.quote(spec.ts)}) as m from ${from} m\nwhere ${aged(d, spec, s, 'm')}`,
     // The lower bound is the smallest INT: source timestamps are INT epoch seconds (SPEC §2).
     [-2_147_483_648, cutoff],
   );
+
+/**
+ * The newest timestamp of the mart and its stage together: the retention cutoff this apply will
+ * leave, for a time-retention mart (a replaced row's new version is never older).
+ */
+export const planApplyMaxTs = (d: Dialect, spec: MartSpec, s: Schemas): Statement => {
+  const ts = d.quote(spec.ts);
+  return stmt(
+    `select max(m) as m from (select max(${ts}) as m from ${d.table(s.mart, spec.table)} union all select max(${ts}) as m from ${stageTable(spec)}) x`,
+  );
+};
 
 /** Hist look-ups are by order (reactivation) and, for scans, by the whole key. */
 export const histIndexes = (spec: MartSpec): readonly (readonly string[])[] => [spec.key];

@@ -28,6 +28,15 @@ export interface WarehouseCapabilities {
    * Not on DuckDB (unmeasured there), nor Redshift (no DISTINCT ON).
    */
   readonly distinctOn: boolean;
+  /**
+   * A batch's rows already older than the retention cutoff go from the stage straight to their hist
+   * tables, not into the mart and out again. DuckDB commits a table whose rows inserted in the
+   * transaction saw a delete by appending them all again, chunk by chunk, dropping the row groups
+   * its insert had already written: the initial load's mart_uts (8 M rows, 4 k of them aged) took
+   * 6-7 s to commit and peaked the process there. PostgreSQL only leaves the few moved rows dead,
+   * which costs less than a pass over its stage to find them.
+   */
+  readonly archiveStageFirst: boolean;
 }
 
 /** One engine's SQL spelling. Pure: planning code uses it to build statements without a connection. */

@@ -7,6 +7,7 @@ import {
   deltaTable,
   matchTable,
   planApply,
+  planApplyMaxTs,
   planArchive,
   planBadRows,
   planFutureDue,
@@ -19,7 +20,7 @@ import {
   type MartFacts,
   type Statement,
 } from '../mart-sql.js';
-import { mart as martSpec, type MartSpec } from '../marts.js';
+import { histTableName, mart as martSpec, type MartSpec } from '../marts.js';
 import { metaTables } from '../meta.js';
 import { periodsBetween, retentionCutoff } from '../periods.js';
 
@@ -98,6 +99,44 @@ export const cutoffFor = async (
   return retentionCutoff(row?.m === null || row?.m === undefined ? null : Number(row.m), ctx.now);
 };
 
+/**
+ * `archiveStageFirst`: the archive of the staged rows that are aged already, to run inside the
+ * apply (`planApply`), and the hist tables it creates. Time-retention marts only: their cutoff
+ * after the apply is known from the mart and the stage (`planApplyMaxTs`). Frozen periods stay
+ * with the archive after the apply, which keeps their rows in the mart under an exception.
+ */
+const stageArchiveFor = async (
+  c: WarehouseConnection,
+  ctx: PlanContext,
+  spec: MartSpec,
+  facts: MartFacts,
+): Promise<{ statements: Statement[]; created: string[] }> => {
+  const none = { statements: [], created: [] };
+  const d = ctx.warehouse.dialect;
+  if (!d.capabilities.archiveStageFirst || spec.retention !== 'time') return none;
+  const { schemas, frozenPeriods } = ctx.settings;
+  const max = await queryOne<{ m: number | null }>(c, planApplyMaxTs(d, spec, schemas).sql);
+  const cutoff = retentionCutoff(max?.m === null || max?.m === undefined ? null : Number(max.m), ctx.now);
+  if (cutoff === null) return none;
+  const probe = planOldestAged(d, spec, schemas, cutoff, stageTable(spec));
+  const row = await queryOne<{ m: number | null }>(c, probe.sql, probe.params);
+  if (row?.m === null || row?.m === undefined) return none;
+  const frozen = new Set(frozenPeriods);
+  const periods = periodsBetween(Number(row.m), cutoff).filter((p) => !frozen.has(p.name));
+  const archive: ArchiveFacts = {
+    schemas,
+    columns: facts.columns,
+    cutoff,
+    periods,
+    frozen,
+    existing: facts.histTables,
+  };
+  return {
+    statements: planArchive(d, spec, archive, stageTable(spec)),
+    created: periods.map((p) => histTableName(spec, p.name)).filter((h) => !facts.histTables.includes(h)),
+  };
+};
+
 const run = async (
   c: WarehouseConnection,
   statements: readonly Statement[],
@@ -131,12 +170,9 @@ export const martTask = (spec: MartSpec): Task => ({
       const facts = await gatherMartFacts(c, ctx, spec);
       const counts: Record<string, number> = {};
       await c.transaction(async () => {
-        await run(
-          c,
-          [...planStage(d, spec, facts), ...planBadRows(d, spec, facts), ...planApply(d, spec, facts)],
-          counts,
-          ctx.log,
-        );
+        await run(c, [...planStage(d, spec, facts), ...planBadRows(d, spec, facts)], counts, ctx.log);
+        const early = await stageArchiveFor(c, ctx, spec, facts);
+        await run(c, planApply(d, spec, facts, early.statements), counts, ctx.log);
         await run(c, planRevive(d, spec, facts), counts, ctx.log);
         const cutoff = await cutoffFor(c, ctx, spec);
         if (cutoff !== null) {
@@ -146,7 +182,7 @@ export const martTask = (spec: MartSpec): Task => ({
             cutoff,
             periods: [],
             frozen: new Set(ctx.settings.frozenPeriods),
-            existing: facts.histTables,
+            existing: [...facts.histTables, ...early.created],
           };
           const probe = planOldestAged(d, spec, ctx.settings.schemas, cutoff);
           const row = await queryOne<{ m: number | null }>(c, probe.sql, probe.params);

@@ -13,6 +13,7 @@ export const duckdbDialect: Dialect = {
     zoneMaps: true,
     stageByLeftJoin: true,
     distinctOn: false,
+    archiveStageFirst: true,
   },
   quote,
   table: (schema, table) => `${quote(schema)}.${quote(table)}`,

@@ -49,6 +49,7 @@ export const postgresCapabilities: WarehouseCapabilities = {
   zoneMaps: false,
   stageByLeftJoin: false,
   distinctOn: true,
+  archiveStageFirst: false,
 };
 
 export const postgresDialect: Dialect = {

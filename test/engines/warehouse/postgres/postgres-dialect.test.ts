@@ -42,6 +42,7 @@ describe('postgresDialect', () => {
       zoneMaps: false,
       stageByLeftJoin: false,
       distinctOn: true,
+      archiveStageFirst: false,
     });
   });
 });
