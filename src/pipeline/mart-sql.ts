@@ -473,7 +473,6 @@ export const planArchive = (
   f: ArchiveFacts,
   from: string = d.table(f.schemas.mart, spec.table),
 ): Statement[] => {
-  const mart = from;
   const cols = names(d, f.columns);
   const e = exceptionsTable(f.schemas);
   const statements: Statement[] = [];
@@ -485,7 +484,7 @@ export const planArchive = (
           `insert into ${d.table(e.schema, e.name)} (${exceptionColumns})
 select m.order_id, '${spec.gapException}', '${spec.source}', m.id, ${exceptionIdentity(d, spec, 'm')}, m.${d.quote(spec.ts)}, current_timestamp,
        'aged out but period ${period.name} is frozen by configuration; kept in ${spec.table}'
-from ${mart} m
+from ${from} m
 where ${aged(d, spec, f.schemas, 'm')}`,
           bounds,
           `gaps:${period.name}`,
@@ -506,15 +505,15 @@ where ${aged(d, spec, f.schemas, 'm')}`,
     }
     statements.push(
       stmt(
-        `delete from ${hist} as t where exists (select 1 from ${mart} m where ${keyMatch(d, spec, 'm', 't')} and ${aged(d, spec, f.schemas, 'm')})`,
+        `delete from ${hist} as t where exists (select 1 from ${from} m where ${keyMatch(d, spec, 'm', 't')} and ${aged(d, spec, f.schemas, 'm')})`,
         bounds,
       ),
       stmt(
-        `insert into ${hist} (${cols}) select ${names(d, f.columns, 'm')} from ${mart} m where ${aged(d, spec, f.schemas, 'm')}${timeOrder(d, spec, 'm')}`,
+        `insert into ${hist} (${cols}) select ${names(d, f.columns, 'm')} from ${from} m where ${aged(d, spec, f.schemas, 'm')}${timeOrder(d, spec, 'm')}`,
         bounds,
         `archived:${period.name}`,
       ),
-      stmt(`delete from ${mart} as m where ${aged(d, spec, f.schemas, 'm')}`, bounds),
+      stmt(`delete from ${from} as m where ${aged(d, spec, f.schemas, 'm')}`, bounds),
     );
   }
   return statements;
