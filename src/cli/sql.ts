@@ -4,6 +4,7 @@ import { openWarehouse } from '../engines/warehouse/open.js';
 import { withConnection } from '../engines/warehouse/warehouse.js';
 import {
   planApply,
+  planApplyMaxTs,
   planArchive,
   planBadRows,
   planMark,
@@ -65,37 +66,49 @@ export const sqlCommand = async (settings: Settings, task: string, now: number):
     return await withConnection(warehouse, async (c) => {
       const facts = await gatherMartFacts(c, ctx, spec);
       const cutoff = await cutoffFor(c, ctx, spec);
-      const statements = [
-        ...planStage(d, spec, facts),
-        ...planBadRows(d, spec, facts),
-        ...planApply(d, spec, facts),
-        ...planRevive(d, spec, facts),
-      ];
-      const early =
-        d.capabilities.archiveStageFirst && spec.retention === 'time'
-          ? `-- before the insert, the batch's rows already older than the cutoff move from ${stageTable(spec)}\n` +
-            '-- straight to their hist tables: the archive below, reading the stage instead of the mart\n'
-          : '';
-      let archive = `${early}-- archive: the mart is empty, nothing can age out yet\n`;
+      const frozen = new Set(settings.frozenPeriods);
+      const latestPeriod = (at: number) => periodsBetween(Math.max(at - 2 * 15_552_000, 0), at).slice(-1);
+      const archiveFacts = (at: number, periods: ReturnType<typeof latestPeriod>) => ({
+        schemas: settings.schemas,
+        columns: facts.columns,
+        cutoff: at,
+        periods,
+        frozen,
+        existing: facts.histTables,
+      });
+      // DuckDB: the apply first moves the batch's already-aged rows from the stage to hist (its
+      // cutoff comes from mart and stage at run time; shown here for the mart's cutoff now).
+      const stageFirst = d.capabilities.archiveStageFirst && spec.retention === 'time';
+      const stageArchive =
+        stageFirst && cutoff !== null
+          ? planArchive(
+              d,
+              spec,
+              archiveFacts(
+                cutoff,
+                latestPeriod(cutoff).filter((p) => !frozen.has(p.name)),
+              ),
+              stageTable(spec),
+            )
+          : [];
+      const applyNote = !stageFirst
+        ? ''
+        : `-- before its insert, the apply moves the batch's rows older than the cutoff from ${stageTable(spec)}\n` +
+          `-- to their hist tables; the cutoff comes from the newest timestamp of mart and stage:\n${render([planApplyMaxTs(d, spec, settings.schemas)])}` +
+          (cutoff === null
+            ? '-- (the mart is empty: only the batch itself sets it, so those statements are not shown)\n'
+            : `-- shown for cutoff ${cutoff} (the mart's now) and its latest period\n`);
+      const statements = [...planStage(d, spec, facts), ...planBadRows(d, spec, facts)];
+      const apply = [...planApply(d, spec, facts, stageArchive), ...planRevive(d, spec, facts)];
+      let archive = '-- archive: the mart is empty, nothing in it can age out yet\n';
       if (cutoff !== null) {
         const oldest = planOldestAged(d, spec, settings.schemas, cutoff);
-        const periods = periodsBetween(Math.max(cutoff - 2 * 15_552_000, 0), cutoff);
         archive =
-          early +
           `-- archive: cutoff ${cutoff} as of now (the run recomputes it after applying the batch);\n` +
           `-- periods visited are those from the oldest aged row, found by:\n${render([oldest])}\n` +
-          render(
-            planArchive(d, spec, {
-              schemas: settings.schemas,
-              columns: facts.columns,
-              cutoff,
-              periods: periods.slice(-1),
-              frozen: new Set(settings.frozenPeriods),
-              existing: facts.histTables,
-            }),
-          );
+          render(planArchive(d, spec, archiveFacts(cutoff, latestPeriod(cutoff))));
       }
-      return `${render(statements)}\n${archive}\n${render(planMark(d, settings.schemas, spec.name, spec.source, facts.toBatch))}`;
+      return `${render(statements)}\n${applyNote}${render(apply)}\n${archive}\n${render(planMark(d, settings.schemas, spec.name, spec.source, facts.toBatch))}`;
     });
   } finally {
     await warehouse.close();

@@ -396,6 +396,15 @@ export const planApply = (
         'reactivated',
       ),
     ),
+    // A gap exception held the version this batch replaced: it no longer describes any row. Before
+    // the stage's own archive, which takes the aged rows it superseded out of the stage.
+    stmt(
+      `update ${d.table(exceptionsTable(f.schemas).schema, exceptionsTable(f.schemas).name)} as e set resolved_at = current_timestamp
+ where e.exception_type = '${spec.gapException}' and e.resolved_at is null and e.source_table = '${spec.source}'
+   and exists (select 1 from ${stage} s where ${['order_id', ...exceptionKey(spec)].map((k) => `s.${d.quote(k)} = e.${d.quote(k)}`).join(' and ')})`,
+      [],
+      'resolved:superseded',
+    ),
     ...stageArchive,
     stmt(`insert into ${mart} (${cols}) select ${cols} from ${stage}${timeOrder(d, spec)}`, [], 'inserted'),
     // A backlog's rows sit in batch and time ranges the mart's statistics have never seen: without
@@ -404,14 +413,6 @@ export const planApply = (
     // Straight after the insert: its `onlyFrom` reads the insert's row count.
     ...analyzeIfFilled(d, mart),
     ...indexes,
-    // A gap exception held the version this batch replaced: it no longer describes any row.
-    stmt(
-      `update ${d.table(exceptionsTable(f.schemas).schema, exceptionsTable(f.schemas).name)} as e set resolved_at = current_timestamp
- where e.exception_type = '${spec.gapException}' and e.resolved_at is null and e.source_table = '${spec.source}'
-   and exists (select 1 from ${stage} s where ${['order_id', ...exceptionKey(spec)].map((k) => `s.${d.quote(k)} = e.${d.quote(k)}`).join(' and ')})`,
-      [],
-      'resolved:superseded',
-    ),
   ];
 };
 

@@ -8,12 +8,14 @@ import { duckdbDialect } from '../../src/engines/warehouse/duckdb/duckdb-dialect
 import { postgresDialect } from '../../src/engines/warehouse/postgres/postgres-dialect.js';
 import {
   planApply,
+  planApplyMaxTs,
   planArchive,
   planBadRows,
   planMark,
   planOldestAged,
   planRevive,
   planStage,
+  stageTable,
   type Statement,
 } from '../../src/pipeline/mart-sql.js';
 import { histTableName, marts } from '../../src/pipeline/marts.js';
@@ -98,6 +100,43 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
         };
         const text = planApply(dialect, spec, facts).map(render).join('\n');
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);
+      });
+
+    for (const spec of marts.filter((m) => dialect.capabilities.archiveStageFirst && m.retention === 'time'))
+      it(`pins ${spec.name}'s initial load whose aged rows go from the stage to hist (archiveStageFirst)`, async () => {
+        const cols = [...(columns[spec.source] as Column[]), ...loadColumns];
+        const facts = {
+          schemas,
+          columns: cols,
+          fromBatch: 0,
+          toBatch: 3,
+          now: NOW,
+          histTables: [],
+          futureDue: false,
+        };
+        const cutoff = NOW - 15_552_000;
+        const stage = stageTable(spec);
+        const archive = planArchive(
+          dialect,
+          spec,
+          {
+            schemas,
+            columns: cols,
+            cutoff,
+            periods: [periods[0] as Period],
+            frozen: new Set(),
+            existing: [],
+          },
+          stage,
+        );
+        const text = [
+          planApplyMaxTs(dialect, spec, schemas),
+          planOldestAged(dialect, spec, schemas, cutoff, stage),
+          ...planApply(dialect, spec, facts, archive),
+        ]
+          .map(render)
+          .join('\n');
+        await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.stage-archive.sql`);
       });
 
     it('pins the data tests', async () => {

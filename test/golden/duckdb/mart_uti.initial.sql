@@ -1,10 +1,10 @@
 delete from "settlement_ods"."mart_uni_tracking_info" as t where (t."order_id") in (select "order_id" from ot_stage_mart_uti where ot_replaces);
 -- params: [] counts: replaced
 
-insert into "settlement_ods"."mart_uni_tracking_info" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_stage_mart_uti order by "update_time";
--- params: [] counts: inserted
-
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
  where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info'
    and exists (select 1 from ot_stage_mart_uti s where s."order_id" = e."order_id");
 -- params: [] counts: resolved:superseded
+
+insert into "settlement_ods"."mart_uni_tracking_info" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_stage_mart_uti order by "update_time";
+-- params: [] counts: inserted

@@ -87,16 +87,16 @@ delete from "settlement_ods"."mart_uni_tracking_spath" as t where (t."order_id",
 delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);
 -- params: [] counts: reactivated
 
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+ where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath'
+   and exists (select 1 from ot_stage_mart_uts s where s."order_id" = e."order_id" and s."traceseq" = e."traceseq" and s."pathtime" = e."pathtime");
+-- params: [] counts: resolved:superseded
+
 insert into "settlement_ods"."mart_uni_tracking_spath" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_stage_mart_uts;
 -- params: [] counts: inserted
 
 analyze "settlement_ods"."mart_uni_tracking_spath";
 -- params: [] only from: 200000 rows
-
-update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
- where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath'
-   and exists (select 1 from ot_stage_mart_uts s where s."order_id" = e."order_id" and s."traceseq" = e."traceseq" and s."pathtime" = e."pathtime");
--- params: [] counts: resolved:superseded
 
 select min(m."pathtime") as m from "settlement_ods"."mart_uni_tracking_spath" m
 where m."pathtime" >= $1 and m."pathtime" < $2
