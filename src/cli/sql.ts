@@ -3,6 +3,7 @@ import type { Settings } from '../config/settings.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
 import { withConnection } from '../engines/warehouse/warehouse.js';
 import {
+  archivesStageFirst,
   planApply,
   planApplyMaxTs,
   planArchive,
@@ -78,7 +79,7 @@ export const sqlCommand = async (settings: Settings, task: string, now: number):
       });
       // DuckDB: the apply first moves the batch's already-aged rows from the stage to hist (its
       // cutoff comes from mart and stage at run time; shown here for the mart's cutoff now).
-      const stageFirst = d.capabilities.archiveStageFirst && spec.retention === 'time';
+      const stageFirst = archivesStageFirst(d, spec);
       const stageArchive =
         stageFirst && cutoff !== null
           ? planArchive(

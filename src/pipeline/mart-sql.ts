@@ -549,6 +549,13 @@ export const planOldestAged = (
   );
 
 /**
+ * Whether this mart's apply archives the stage's aged rows first (`archiveStageFirst`): only a
+ * time-retention mart knows the cutoff its apply will leave before applying (`planApplyMaxTs`).
+ */
+export const archivesStageFirst = (d: Dialect, spec: MartSpec): boolean =>
+  d.capabilities.archiveStageFirst && spec.retention === 'time';
+
+/**
  * The newest timestamp of the mart and its stage together: the retention cutoff this apply will
  * leave, for a time-retention mart (a replaced row's new version is never older).
  */

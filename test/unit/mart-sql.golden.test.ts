@@ -7,6 +7,7 @@ import type { Column } from '../../src/engines/types.js';
 import { duckdbDialect } from '../../src/engines/warehouse/duckdb/duckdb-dialect.js';
 import { postgresDialect } from '../../src/engines/warehouse/postgres/postgres-dialect.js';
 import {
+  archivesStageFirst,
   planApply,
   planApplyMaxTs,
   planArchive,
@@ -102,7 +103,7 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);
       });
 
-    for (const spec of marts.filter((m) => dialect.capabilities.archiveStageFirst && m.retention === 'time'))
+    for (const spec of marts.filter((m) => archivesStageFirst(dialect, m)))
       it(`pins ${spec.name}'s initial load whose aged rows go from the stage to hist (archiveStageFirst)`, async () => {
         const cols = [...(columns[spec.source] as Column[]), ...loadColumns];
         const facts = {

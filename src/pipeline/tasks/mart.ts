@@ -4,6 +4,7 @@ import { faultPoint } from '../../runner/faults.js';
 import { queryOne, type Task } from '../../runner/task.js';
 import { listHistTables } from '../hist.js';
 import {
+  archivesStageFirst,
   deltaTable,
   matchTable,
   planApply,
@@ -113,7 +114,7 @@ const stageArchiveFor = async (
 ): Promise<{ statements: Statement[]; created: string[] }> => {
   const none = { statements: [], created: [] };
   const d = ctx.warehouse.dialect;
-  if (!d.capabilities.archiveStageFirst || spec.retention !== 'time') return none;
+  if (!archivesStageFirst(d, spec)) return none;
   const { schemas, frozenPeriods } = ctx.settings;
   const max = await queryOne<{ m: number | null }>(c, planApplyMaxTs(d, spec, schemas).sql);
   const cutoff = retentionCutoff(max?.m === null || max?.m === undefined ? null : Number(max.m), ctx.now);
