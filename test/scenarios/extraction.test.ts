@@ -285,6 +285,40 @@ for (const pair of pairs) {
       expect((await raw('uni_tracking_info', 'id')).map((r) => r.id)).toEqual([1]);
     });
 
+    it('fails validate and moves nothing when a row is lost on its way to raw', async () => {
+      await insertScan(p, 1, 'OT1', 1, NOW - HOUR);
+      await insertScan(p, 2, 'OT2', 1, NOW - HOUR);
+      await ok();
+      const before = await watermarks();
+      await insertScan(p, 3, 'OT3', 1, NOW - HOUR);
+      await insertTracking(p, 1, 'OT1', NOW + 600);
+      const lost = await run(NOW + 900, { ORDER_TRACKING_FAULT: 'lose-row:extract' });
+      expect(lost.code).toBe(4);
+      expect(lost.stderr.trim().split('\n'), lost.stderr).toHaveLength(1);
+      expect(lost.stderr).toMatch(
+        /^order-tracking: .*validate: uni_tracking_info update_time in [^\]]*\]: source has 1 rows, raw has 0; uni_tracking_spath id in [^\]]*, 3\]: source has 3 rows, raw has 2; no watermark moved$/m,
+      );
+      expect(await watermarks()).toEqual(before);
+      const failed = await p.warehouse(
+        "select table_name from order_tracking_meta.batches where state = 'failed' order by table_name",
+      );
+      expect(failed.map((r) => r.table_name)).toEqual([
+        'ecs_order_info',
+        'uni_tracking_info',
+        'uni_tracking_spath',
+      ]);
+      // Nothing of the failed batches stays in raw; the next run lands every row once.
+      expect((await raw('uni_tracking_spath', 'id')).map((r) => r.id)).toEqual([1, 2]);
+      expect(await raw('uni_tracking_info', 'id')).toEqual([]);
+      await ok(NOW + 1800);
+      const landed = await p.warehouse(
+        `select r.id from settlement_public.uni_tracking_spath_raw r
+           join order_tracking_meta.batches b on b.batch_id = r._batch_id and b.state = 'validated' order by r.id`,
+      );
+      expect(landed.map((r) => r.id)).toEqual([1, 1, 2, 2, 3]);
+      expect((await raw('uni_tracking_info', 'id')).map((r) => r.id)).toEqual([1]);
+    });
+
     it('loses nothing when killed in the middle of extract', async () => {
       await insertScan(p, 1, 'OT1', 1, NOW - HOUR);
       const killed = await run(NOW, { ORDER_TRACKING_FAULT: 'during:extract' });

@@ -1,6 +1,6 @@
-import type { Column, Row } from '../../engines/types.js';
+import type { Column, CopyTextBatch, Row } from '../../engines/types.js';
 import type { LandedBatch, RunContext, TaskOutcome } from '../../runner/context.js';
-import { faultPoint } from '../../runner/faults.js';
+import { faultPoint, losesRow } from '../../runner/faults.js';
 import { queryOne, type Task, type TaskScope } from '../../runner/task.js';
 import { metaTables } from '../meta.js';
 import { loadColumns, rawBatchIndex, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
@@ -23,15 +23,29 @@ async function* withLoadColumns(
  * Stops at the next batch once the task is cancelled or timed out, so the load's transaction rolls
  * back instead of landing a batch after the run has reported the task failed.
  */
-async function* guarded<B>(batches: AsyncIterable<B>, signal: AbortSignal): AsyncIterable<B> {
+async function* guarded<B>(
+  batches: AsyncIterable<B>,
+  signal: AbortSignal,
+  loseRow: (batch: B) => B,
+): AsyncIterable<B> {
   let first = true;
+  const lose = losesRow('extract');
   for await (const batch of batches) {
     signal.throwIfAborted();
-    yield batch;
+    yield first && lose ? loseRow(batch) : batch;
     if (first) faultPoint('during:extract');
     first = false;
   }
 }
+
+/** The batch without its last row (the `lose-row:extract` fault). */
+const withoutLastRow = (batch: readonly Row[]): readonly Row[] => batch.slice(0, -1);
+
+/** The COPY text batch without its last line (the `lose-row:extract` fault). */
+const withoutLastLine = (batch: CopyTextBatch): CopyTextBatch => ({
+  rows: batch.rows - 1,
+  text: batch.text.subarray(0, batch.text.lastIndexOf(0x0a, batch.text.length - 2) + 1),
+});
 
 /** Removes rows of batches a crashed or failed run landed but never validated: no mart reads them. */
 const abandonUnvalidated = async (ctx: RunContext, scope: TaskScope): Promise<number> => {
@@ -73,10 +87,8 @@ const extractTable = async (
   const target: Column[] = [...columns, ...loadColumns];
   const snapshot = await source.snapshot();
   try {
-    // Count and rows come from the same snapshot, so validate compares like with like (SPEC §3).
-    const sourceCount = await snapshot.count(table, range);
     const loadedAt = timestampText(new Date());
-    const landedCount = await scope.withConnection((c) =>
+    const { landed: landedCount, sourceCount } = await scope.withConnection((c) =>
       c.transaction(async () => {
         const [schema, raw, size] = [settings.schemas.raw, rawTableName(table), settings.batchSize];
         // COPY text straight from the source's wire format where both ends speak it (MySQL →
@@ -90,6 +102,7 @@ const extractTable = async (
                 guarded(
                   snapshot.streamCopyText(table, columns, range, size, [batchId, loadedAt]),
                   scope.signal,
+                  withoutLastLine,
                 ),
               )
             : await c.load(
@@ -99,8 +112,12 @@ const extractTable = async (
                 guarded(
                   withLoadColumns(snapshot.stream(table, columns, range, size), batchId, loadedAt),
                   scope.signal,
+                  withoutLastRow,
                 ),
               );
+        // Counted after the rows, in the same snapshot, so validate compares like with like (SPEC
+        // §3). MySQL answers from the stream's own statement instead of reading the window again.
+        const sourceCount = await snapshot.count(table, range);
         // The table's first load (no watermark yet: the initial load) builds raw's batch index
         // once its rows are in; init creates none. Kept up row by row it cost PostgreSQL's COPY
         // of the initial load about half its time. `create index` blocks writers only (this load
@@ -116,7 +133,7 @@ const extractTable = async (
         // A stop that arrived while the last rows were in flight (the batch checks above only see
         // one that came between batches): roll back rather than land what the run reports failed.
         scope.signal.throwIfAborted();
-        return landed;
+        return { landed, sourceCount };
       }),
     );
     return { table, batchId, range, sourceCount, landedCount };

@@ -155,6 +155,21 @@ for (const { harness, run } of engines()) {
       });
     });
 
+    it('counts the window asked for right after streaming another one', async () => {
+      const columns = (await source.describeTable('ot_events')) as Column[];
+      const streamed = { column: 'id', from: 10, to: 13 };
+      await withSnapshot(async (s) => {
+        await collect(s.stream('ot_events', columns, streamed, 2));
+        expect(await s.count('ot_events', { column: 'id', from: 10, to: 14 })).toBe(4);
+        await collect(s.stream('ot_events', columns, streamed, 2));
+        expect(
+          await s.count('ot_events', { column: 'pathTime', from: 1_700_000_010, to: 1_700_000_015 }),
+        ).toBe(5);
+        await collect(s.stream('ot_events', columns, { column: 'id', from: 20, to: 10 }, 2));
+        expect(await s.count('ot_events', streamed)).toBe(3);
+      });
+    });
+
     it('keeps count and stream consistent while another session inserts', async () => {
       const columns = (await source.describeTable('ot_events')) as Column[];
       const snapshot = await source.snapshot();

@@ -31,6 +31,9 @@ export const beginMysqlSnapshot = async (connection: PoolConnection): Promise<vo
 
 type State = 'idle' | 'busy' | 'closed' | 'broken';
 
+const windowKey = (table: string, range: CursorRange): string =>
+  JSON.stringify([table, range.column, range.from, range.to]);
+
 type Query = ReturnType<PoolConnection['query']>;
 
 /** A row from `CopyTextRowParser`: its bytes, or the value that cannot be loaded. */
@@ -128,6 +131,8 @@ async function* collectBatches<T>(
  */
 export class MysqlSnapshot implements SourceSnapshot {
   #state: State = 'idle';
+  /** The window of the session's last statement when that was a stream read to its end. */
+  #streamed: string | undefined;
 
   constructor(
     private readonly connection: PoolConnection,
@@ -135,9 +140,18 @@ export class MysqlSnapshot implements SourceSnapshot {
     private readonly password: string,
   ) {}
 
+  /**
+   * Right after a stream of the same window read to its end, the server's own count of the rows
+   * that SELECT returned (`FOUND_ROWS()`: the same statement, so the same snapshot) instead of a
+   * second read of the window. `count(*)` over the SF 1 scan table's clustered index took MariaDB
+   * about 5 s of a 43 s initial extract. (MySQL 8.0.17 deprecates `FOUND_ROWS()` and still has it.)
+   */
   async count(table: string, range: CursorRange): Promise<number> {
+    const streamed = this.#streamed === windowKey(table, range);
     this.enter(`count ${table}`);
-    const { sql, values } = countSql(table, range);
+    const { sql, values } = streamed
+      ? { sql: 'select found_rows() as n', values: [] }
+      : countSql(table, range);
     try {
       const [rows] = await this.connection.promise().query<RowDataPacket[]>(sql, values);
       this.#state = 'idle';
@@ -205,12 +219,16 @@ export class MysqlSnapshot implements SourceSnapshot {
     // The driver pauses the socket once this many rows wait unread: memory stays ~2 batches.
     const rows = query.stream({ highWaterMark: batchSize });
     const reading = { failed: false };
+    const ended = (): void => {
+      this.#state = 'idle';
+      this.#streamed = windowKey(table, range);
+    };
     try {
       for await (const batch of collectBatches(rows, batchSize, convert, reading)) {
-        if (rows.readableEnded) this.#state = 'idle';
+        if (rows.readableEnded) ended();
         yield batch;
       }
-      this.#state = 'idle';
+      ended();
     } catch (error) {
       if (rows.errored || reading.failed) throw this.failed(`reading ${table}`, error);
       // The session is still mid-result: `finally` ends it.
@@ -221,7 +239,8 @@ export class MysqlSnapshot implements SourceSnapshot {
       throw error;
     } finally {
       if (this.#state === 'busy') {
-        if (rows.readableEnded || rows.errored) this.#state = 'idle';
+        if (rows.readableEnded && !rows.errored) ended();
+        else if (rows.errored) this.#state = 'idle';
         // The consumer stopped early (break, throw, return): the server is mid-result and blocked
         // on a paused socket. Draining could mean millions of rows, so end the session instead.
         else this.abandon(rows, query);
@@ -257,6 +276,7 @@ export class MysqlSnapshot implements SourceSnapshot {
         `cannot ${what} on source ${this.displayUrl}: the snapshot is ${this.#state === 'closed' ? 'closed' : 'gone (an earlier stream was abandoned or the session failed)'}`,
       );
     this.#state = 'busy';
+    this.#streamed = undefined;
   }
 
   private failed(what: string, error: unknown): Error {
