@@ -3,6 +3,9 @@
  * it stay in their mart under open ARCHIVE_ROUTING_GAP / ARCHIVE_ROUTING_GAP_UTS exceptions and are
  * never trimmed; after `exceptions resolve` and unfreezing, the next run archives them.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';
@@ -109,6 +112,66 @@ for (const pair of pairs) {
       ).toBe(0);
       expect(await checkInvariants(p, NEXT + 240)).toEqual([]);
       await feed.close();
+    });
+
+    it('resolves a held row’s gap when a newer version replaces it, one already past the cutoff', async () => {
+      const now = utc(2026, 4, 28);
+      const held = utc(2025, 2, 1); // 2025_h1, frozen
+      const newer = utc(2025, 7, 1); // 2025_h2, past the cutoff (2025-11-29) as it arrives
+      // An id cursor re-reads the row after its update_time moved back behind the watermark: the
+      // one way a version already past the cutoff reaches the stage after its old version landed.
+      const dir = mkdtempSync(join(tmpdir(), 'ot-gap-'));
+      const config = join(dir, 'order-tracking.json');
+      writeFileSync(config, JSON.stringify({ tables: { uni_tracking_info: { cursor: 'id' } } }));
+      const run = (clock: number) =>
+        cli(
+          ['run', '--config', config],
+          env({ ORDER_TRACKING_NOW: String(clock), ORDER_TRACKING_FROZEN_PERIODS: '2025_h1' }),
+        );
+      const tracking = (id: number, order: string, updateTime: number) =>
+        p.source(
+          'insert into uni_tracking_info (id, order_id, tracking_no, status, carrier, location, update_time) values (?, ?, ?, ?, ?, ?, ?)',
+          [id, order, `TN${id}`, 'IN_TRANSIT', 'DHL', 'Köln', updateTime],
+        );
+      const gapsOf = async (order: string) =>
+        (
+          await p.warehouse(
+            `select event_time, resolved_at is not null as resolved from settlement_ods.order_tracking_exceptions
+              where exception_type = 'ARCHIVE_ROUTING_GAP' and order_id = '${order}'`,
+          )
+        ).map((r) => [Number(r.event_time), Boolean(r.resolved)]);
+      const homes = async (order: string) => {
+        const where = `where order_id = '${order}'`;
+        const mart = await p.warehouse(
+          `select update_time from settlement_ods.mart_uni_tracking_info ${where}`,
+        );
+        const hist = (await histTables()).includes('hist_uni_tracking_info_2025_h2')
+          ? await p.warehouse(
+              `select update_time from settlement_ods.hist_uni_tracking_info_2025_h2 ${where}`,
+            )
+          : [];
+        return { mart: mart.map((r) => Number(r.update_time)), h2: hist.map((r) => Number(r.update_time)) };
+      };
+      try {
+        await tracking(1, 'OT1', held);
+        await tracking(2, 'OT2', now - 3600); // the newest row: the cutoff is 180 days before it
+        const first = await run(now);
+        expect(first.stderr).not.toMatch(/order-tracking:/);
+        expect(first.code).toBe(0);
+        expect(await homes('OT1')).toEqual({ mart: [held], h2: [] });
+        expect(await gapsOf('OT1')).toEqual([[held, false]]);
+
+        await p.source('update uni_tracking_info set update_time = ? where id = 1', [newer]);
+        const second = await run(now + 900);
+        expect(second.stderr).not.toMatch(/order-tracking:/);
+        expect(second.code).toBe(0);
+        // The new version went to its own period's archive; the gap that held the old one is closed.
+        expect(await homes('OT1')).toEqual({ mart: [], h2: [newer] });
+        expect(await gapsOf('OT1')).toEqual([[held, true]]);
+        expect((await histTables()).filter((t) => String(t).endsWith('2025_h1'))).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 }
