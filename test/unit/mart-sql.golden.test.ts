@@ -65,7 +65,7 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
           histTables: [histTableName(spec, '2025_h2')],
           fromUtiBatch: 39,
           toUtiBatch: 42,
-          futureDue: true,
+          futureBatches: [3, 41],
         };
         const statements = [
           ...planStage(dialect, spec, facts),
@@ -97,7 +97,7 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
           toBatch: 3,
           now: NOW,
           histTables: [],
-          futureDue: false,
+          futureBatches: [],
         };
         const text = planApply(dialect, spec, facts).map(render).join('\n');
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);
@@ -113,7 +113,7 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
           toBatch: 3,
           now: NOW,
           histTables: [],
-          futureDue: false,
+          futureBatches: [],
         };
         const cutoff = NOW - 15_552_000;
         const stage = stageTable(spec);

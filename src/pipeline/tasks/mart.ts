@@ -11,7 +11,7 @@ import {
   planApplyMaxTs,
   planArchive,
   planBadRows,
-  planFutureDue,
+  planFutureBatches,
   planMark,
   planOldestAged,
   planRevive,
@@ -63,10 +63,10 @@ export const gatherMartFacts = async (
       `${spec.name}: ${settings.schemas.mart}.${spec.table} does not exist: run \`order-tracking init\``,
     );
   const uti = martSpec('mart_uti');
-  const due = planFutureDue(d, spec, { schemas: settings.schemas, now: ctx.now });
-  const dueRows = await queryOne<{ n: number }>(c, due.sql, due.params);
+  const due = planFutureBatches(d, spec, { schemas: settings.schemas, now: ctx.now });
+  const dueBatches = await c.query<{ b: number }>(due.sql, due.params);
   return {
-    futureDue: Number(dueRows?.n ?? 0) > 0,
+    futureBatches: dueBatches.map((r) => Number(r.b)),
     schemas: settings.schemas,
     columns,
     fromBatch: await markOf(c, ctx, spec.name, spec.source),

@@ -10,10 +10,9 @@ select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from 
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select r."id", r."order_id", r."traceseq", r."pathtime", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_spath_raw" r
-     where r."order_id" is not null and r."traceseq" is not null and r."pathtime" is not null and r."pathtime" <= $3
-       and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
-                      and e.source_table = 'uni_tracking_spath' and e.source_id = r.id and e.event_time = r."pathtime")
+     where r._batch_id in (3, 41) and r."order_id" is not null and r."traceseq" is not null and r."pathtime" is not null and r."pathtime" <= $3
+       and (r.id, r."pathtime") in (select e.source_id, e.event_time from "settlement_ods"."order_tracking_exceptions" e
+                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = 'uni_tracking_spath')
   ) candidates
 ) ranked
 where ot_rank = 1;

