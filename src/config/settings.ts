@@ -166,9 +166,14 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
     sourceTables.map((t) => {
       const o = file.tables?.[t.name];
       const column = o?.cursor ?? t.cursor.column;
+      // Column names compare without case, as MySQL's and SQLite's do.
       const kind =
         o?.kind ??
-        (o?.cursor && o.cursor !== t.cursor.column ? (column === 'id' ? 'id' : 'time') : t.cursor.kind);
+        (o?.cursor && o.cursor.toLowerCase() !== t.cursor.column
+          ? column.toLowerCase() === 'id'
+            ? 'id'
+            : 'time'
+          : t.cursor.kind);
       const spec: CursorSpec = {
         column,
         kind,

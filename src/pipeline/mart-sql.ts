@@ -47,9 +47,10 @@ export interface MartFacts {
   readonly histTables: readonly string[];
   /**
    * The raw batches holding rows of open FUTURE_TIMESTAMP exceptions of this table that are now
-   * due (`planFutureBatches`): those rows join the batch. Empty when none is due.
+   * due (`planFutureBatches`): those rows join the batch. Empty when none is due; `all` when a
+   * batch read by a cursor other than the id or the timestamp may hold one (raw is searched whole).
    */
-  readonly futureBatches: readonly number[];
+  readonly futureBatches: readonly number[] | 'all';
   /** mart_ecs only: uni_tracking_info batches `(fromUtiBatch, toUtiBatch]` mart_uti consumed since. */
   readonly fromUtiBatch?: number;
   readonly toUtiBatch?: number;
@@ -241,14 +242,20 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const sinceDelta = spec.key.includes(spec.ts) ? ` and m.${ts} >= (select min(${ts}) from ${delta})` : '';
   // Only the batches that hold a due row are read, and the ledger by an uncorrelated IN: as a
   // correlated EXISTS DuckDB grouped every (id, ts) of raw first, 3 s at SF 1 (PostgreSQL 1.5 s
-  // scanning raw whole), in every cycle where a held row came due.
+  // scanning raw whole), in every cycle where a held row came due. The batch ids are literals, as
+  // the period bounds are: integers read from the batches table, for which PostgreSQL probes raw's
+  // batch index, where it planned the same look-up as a subquery by scanning raw whole.
+  const heldIn =
+    f.futureBatches === 'all'
+      ? ''
+      : `r._batch_id in (${f.futureBatches.map((b) => Math.trunc(b)).join(', ')}) and `;
   const due =
-    f.futureBatches.length > 0
+    f.futureBatches === 'all' || f.futureBatches.length > 0
       ? `
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select ${names(d, f.columns, 'r')} from ${raw} r
-     where r._batch_id in (${f.futureBatches.map((b) => Math.trunc(b)).join(', ')}) and ${complete(d, spec, 'r')} and r.${ts} <= $3
+     where ${heldIn}${complete(d, spec, 'r')} and r.${ts} <= $3
        and (r.id, r.${ts}) in (select e.source_id, e.event_time from ${d.table(e.schema, e.name)} e
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = '${spec.source}')`
       : '';
@@ -526,7 +533,8 @@ where ${aged(d, spec, f.schemas, 'm')}`,
 /**
  * The validated raw batches that hold this table's held-back future rows now due (`MartFacts.
  * futureBatches`), one row `b` each: a batch read by id or by the row's own timestamp holds the
- * rows whose id or timestamp lies in its window; one read by any other cursor column may hold any.
+ * rows whose id or timestamp lies in its window; one read by any other cursor column (`exact`
+ * false) may hold any. Cursor names compare without case, as the source's column names do.
  */
 export const planFutureBatches = (
   d: Dialect,
@@ -535,13 +543,15 @@ export const planFutureBatches = (
 ): Statement => {
   const e = exceptionsTable(f.schemas);
   const batches = metaTables(f.schemas).batches;
-  const value = `case b.cursor_column when 'id' then e.source_id else e.event_time end`;
+  const cursor = `lower(b.cursor_column)`;
+  const value = `case ${cursor} when 'id' then e.source_id else e.event_time end`;
   return stmt(
-    `select distinct b.batch_id as b from ${d.table(batches.schema, batches.name)} b
+    `select distinct b.batch_id as b, ${cursor} in ('id', '${spec.ts}') as exact
+from ${d.table(batches.schema, batches.name)} b
   join ${d.table(e.schema, e.name)} e on e.source_table = b.table_name
 where b.table_name = '${spec.source}' and b.state = 'validated'
   and e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.event_time <= $1
-  and (lower(b.cursor_column) not in ('id', '${spec.ts}')
+  and (${cursor} not in ('id', '${spec.ts}')
        or (${value} <= b.window_to and (b.window_from is null or ${value} > b.window_from)))
 order by b.batch_id`,
     [f.now + FUTURE_TOLERANCE_SECONDS],

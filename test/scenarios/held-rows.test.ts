@@ -23,10 +23,11 @@ for (const pair of pairs) {
     beforeEach(async () => {
       p = await pair.create();
       // No overlap: a scan is read by one window only, as at production volume, where 10,000 ids
-      // are two minutes of scans. Only the revival can bring a held scan back.
+      // are two minutes of scans. Only the revival can bring a held scan back. The cursor is named
+      // as a user may write it: column names compare without case.
       dir = mkdtempSync(join(tmpdir(), 'ot-held-'));
       config = join(dir, 'order-tracking.json');
-      writeFileSync(config, JSON.stringify({ tables: { uni_tracking_spath: { overlap: 0 } } }));
+      writeFileSync(config, JSON.stringify({ tables: { uni_tracking_spath: { cursor: 'ID', overlap: 0 } } }));
       const env = { ORDER_TRACKING_WAREHOUSE: p.warehouseUrl, ORDER_TRACKING_SOURCE: p.sourceUrl };
       expect((await cli(['init', '--config', config], env)).code).toBe(0);
     });

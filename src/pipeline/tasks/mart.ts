@@ -64,9 +64,9 @@ export const gatherMartFacts = async (
     );
   const uti = martSpec('mart_uti');
   const due = planFutureBatches(d, spec, { schemas: settings.schemas, now: ctx.now });
-  const dueBatches = await c.query<{ b: number }>(due.sql, due.params);
+  const dueBatches = await c.query<{ b: number; exact: boolean }>(due.sql, due.params);
   return {
-    futureBatches: dueBatches.map((r) => Number(r.b)),
+    futureBatches: dueBatches.every((r) => r.exact) ? dueBatches.map((r) => Number(r.b)) : 'all',
     schemas: settings.schemas,
     columns,
     fromBatch: await markOf(c, ctx, spec.name, spec.source),

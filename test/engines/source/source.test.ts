@@ -167,6 +167,12 @@ for (const { harness, run } of engines()) {
         ).toBe(5);
         await collect(s.stream('ot_events', columns, { column: 'id', from: 20, to: 10 }, 2));
         expect(await s.count('ot_events', streamed)).toBe(3);
+        // Counted while the last batch is in hand, then again once the stream has finished.
+        let inHand = -1;
+        for await (const batch of s.stream('ot_events', columns, streamed, 2))
+          if (batch.length < 2) inHand = await s.count('ot_events', streamed);
+        expect(inHand).toBe(3);
+        expect(await s.count('ot_events', streamed)).toBe(3);
       });
     });
 

@@ -20,8 +20,10 @@ const netWriteTimeoutSeconds = 3600;
  */
 export const beginMysqlSnapshot = async (connection: PoolConnection): Promise<void> => {
   const session = connection.promise();
+  // `sql_select_limit` at its maximum: a server default below it would cut the stream short,
+  // and `FOUND_ROWS()`, the count validate checks the rows against, with it.
   await session.query(
-    `set session time_zone = '+00:00', session net_write_timeout = ${netWriteTimeoutSeconds}`,
+    `set session time_zone = '+00:00', session net_write_timeout = ${netWriteTimeoutSeconds}, session sql_select_limit = 18446744073709551615`,
   );
   // `SET SESSION TRANSACTION`, not the variable: it is `tx_isolation` on MariaDB 10.x and
   // `transaction_isolation` on MySQL 8.
@@ -219,7 +221,11 @@ export class MysqlSnapshot implements SourceSnapshot {
     // The driver pauses the socket once this many rows wait unread: memory stays ~2 batches.
     const rows = query.stream({ highWaterMark: batchSize });
     const reading = { failed: false };
+    // Once: the consumer may run its next statement while the last batch is in its hands.
+    let done = false;
     const ended = (): void => {
+      if (done) return;
+      done = true;
       this.#state = 'idle';
       this.#streamed = windowKey(table, range);
     };
