@@ -44,22 +44,30 @@ export const planDataTests = (
       .map((k) => `coalesce(cast(${d.quote(k)} as varchar), 'NULL')`)
       .join(` || '/' || `);
     const written = `_batch_id > $1 and _batch_id <= $2`;
+    const keyNull = spec.key.map((k) => `${d.quote(k)} is null`);
+    // The mart's first batches (the initial load) wrote every row it holds: grouping them all finds
+    // the same duplicates without first collecting the keys written (a second hash table over 11 M
+    // keys at SF 1). A NULL in the key never matches `in`, so such rows stay out here too.
+    const keysWritten =
+      range.from === 0
+        ? `not (${keyNull.join(' or ')})`
+        : `(${key}) in (select ${key} from ${table} where ${written})`;
     if (!enforced.has(spec.name))
       tests.push({
         name: `unique_${spec.name}`,
         severity: 'error',
         sql: `select min(order_id) as order_id, ${detail} || ' x' || cast(count(*) as varchar) as detail
 from ${table}
-where (${key}) in (select ${key} from ${table} where ${written})
+where ${keysWritten}
 group by ${key} having count(*) > 1
 limit ${FAILING_ROWS_LIMIT}`,
-        params: [range.from, range.to],
+        params: range.from === 0 ? [] : [range.from, range.to],
       });
     tests.push({
       name: `not_null_${spec.name}`,
       severity: 'error',
       sql: `select order_id, ${detail} as detail from ${table}
-where ${written} and (${spec.key.map((k) => `${d.quote(k)} is null`).join(' or ')})
+where ${written} and (${keyNull.join(' or ')})
 limit ${FAILING_ROWS_LIMIT}`,
       params: [range.from, range.to],
     });

@@ -117,6 +117,34 @@ for (const pair of pairs) {
       ).toEqual([{ test: 'unique_mart_uts', order_id: 'OT1' }]);
     });
 
+    it('fails the initial load on a key its rows duplicate', async () => {
+      // Two rows that only a bug could write, stamped with the batch the first run loads scans in
+      // (batch ids go uti, ecs, uts): the initial load checks every row of the mart.
+      await p.warehouse(
+        `insert into settlement_ods.mart_uni_tracking_spath (id, order_id, traceseq, pathtime, _batch_id)
+         values (97, 'OT-twice', 1, ${NOW - 3600}, 3), (98, 'OT-twice', 1, ${NOW - 3600}, 3)`,
+      );
+      await scan(1, 'OT1');
+      const r = await cli(['run'], env(NOW));
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      if (pair.name.startsWith('postgres')) {
+        // PostgreSQL builds the unique index in the initial load, which the duplicate fails: the
+        // mart's transaction rolls back with its rows.
+        expect(r.stderr).toMatch(/failed in mart_uts: could not create unique index/);
+        expect(
+          await p.warehouse("select id from settlement_ods.mart_uni_tracking_spath where order_id = 'OT1'"),
+        ).toEqual([]);
+      } else {
+        expect(r.stderr).toMatch(/tests failed: unique_mart_uts 1 rows/);
+        expect(
+          await p.warehouse(
+            "select test, order_id from order_tracking_meta.test_failures where severity = 'error'",
+          ),
+        ).toEqual([{ test: 'unique_mart_uts', order_id: 'OT-twice' }]);
+      }
+    });
+
     it('`sql tests` prints the tests a run would run, and says which unique keys an index holds', async () => {
       // The marts' indexes come with their first load.
       await scan(1, 'OT1');

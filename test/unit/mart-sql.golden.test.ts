@@ -147,5 +147,14 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
         .join('\n');
       await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/tests.sql`);
     });
+
+    it('pins the unique tests of an initial load, which check every row', async () => {
+      const range = { from: 0, to: 3 };
+      const text = planDataTests(dialect, schemas, { mart_uti: range, mart_ecs: range, mart_uts: range })
+        .filter((t) => t.name.startsWith('unique_'))
+        .map((t) => `-- ${t.name} (${t.severity})\n${t.sql};\n-- params: ${JSON.stringify(t.params)}\n`)
+        .join('\n');
+      await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/tests.initial.sql`);
+    });
   });
 }
