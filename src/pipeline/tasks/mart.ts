@@ -23,7 +23,7 @@ import {
 } from '../mart-sql.js';
 import { histTableName, mart as martSpec, type MartSpec } from '../marts.js';
 import { metaTables } from '../meta.js';
-import { periodsBetween, retentionCutoff } from '../periods.js';
+import { periodsBetween, retentionCutoff, type Period } from '../periods.js';
 
 const markOf = async (
   c: WarehouseConnection,
@@ -93,11 +93,42 @@ export const cutoffFor = async (
 ): Promise<number | null> => {
   const basis = spec.retention === 'order' ? martSpec('mart_uti') : spec;
   const d = ctx.warehouse.dialect;
-  const row = await queryOne<{ m: number | null }>(
-    c,
-    `select max(${d.quote(basis.ts)}) as m from ${d.table(ctx.settings.schemas.mart, basis.table)}`,
-  );
-  return retentionCutoff(row?.m === null || row?.m === undefined ? null : Number(row.m), ctx.now);
+  const newest = await timestampOf(c, {
+    sql: `select max(${d.quote(basis.ts)}) as m from ${d.table(ctx.settings.schemas.mart, basis.table)}`,
+    params: [],
+  });
+  return retentionCutoff(newest, ctx.now);
+};
+
+/** The one timestamp `m` a statement selects, or `null`. */
+const timestampOf = async (c: WarehouseConnection, s: Statement): Promise<number | null> => {
+  const row = await queryOne<{ m: number | null }>(c, s.sql, s.params);
+  return row?.m === null || row?.m === undefined ? null : Number(row.m);
+};
+
+/**
+ * The archive of `from`'s rows older than `cutoff` (SPEC §4), over the periods from its oldest aged
+ * row, and the periods it visits. `skipFrozen` leaves frozen periods out, for the stage: their rows
+ * go into the mart, where the archive after the apply holds them under an exception.
+ */
+const archiveOf = async (
+  c: WarehouseConnection,
+  ctx: PlanContext,
+  spec: MartSpec,
+  columns: MartFacts['columns'],
+  cutoff: number,
+  existing: readonly string[],
+  from?: string,
+  skipFrozen = false,
+): Promise<{ statements: Statement[]; periods: Period[] }> => {
+  const d = ctx.warehouse.dialect;
+  const { schemas } = ctx.settings;
+  const frozen = new Set(ctx.settings.frozenPeriods);
+  const oldest = await timestampOf(c, planOldestAged(d, spec, schemas, cutoff, from));
+  if (oldest === null) return { statements: [], periods: [] };
+  const periods = periodsBetween(oldest, cutoff).filter((p) => !(skipFrozen && frozen.has(p.name)));
+  const facts: ArchiveFacts = { schemas, columns, cutoff, periods, frozen, existing };
+  return { statements: planArchive(d, spec, facts, from), periods };
 };
 
 /**
@@ -115,25 +146,23 @@ const stageArchiveFor = async (
   const none = { statements: [], created: [] };
   const d = ctx.warehouse.dialect;
   if (!archivesStageFirst(d, spec)) return none;
-  const { schemas, frozenPeriods } = ctx.settings;
-  const max = await queryOne<{ m: number | null }>(c, planApplyMaxTs(d, spec, schemas).sql);
-  const cutoff = retentionCutoff(max?.m === null || max?.m === undefined ? null : Number(max.m), ctx.now);
+  const cutoff = retentionCutoff(
+    await timestampOf(c, planApplyMaxTs(d, spec, ctx.settings.schemas)),
+    ctx.now,
+  );
   if (cutoff === null) return none;
-  const probe = planOldestAged(d, spec, schemas, cutoff, stageTable(spec));
-  const row = await queryOne<{ m: number | null }>(c, probe.sql, probe.params);
-  if (row?.m === null || row?.m === undefined) return none;
-  const frozen = new Set(frozenPeriods);
-  const periods = periodsBetween(Number(row.m), cutoff).filter((p) => !frozen.has(p.name));
-  const archive: ArchiveFacts = {
-    schemas,
-    columns: facts.columns,
+  const { statements, periods } = await archiveOf(
+    c,
+    ctx,
+    spec,
+    facts.columns,
     cutoff,
-    periods,
-    frozen,
-    existing: facts.histTables,
-  };
+    facts.histTables,
+    stageTable(spec),
+    true,
+  );
   return {
-    statements: planArchive(d, spec, archive, stageTable(spec)),
+    statements,
     created: periods.map((p) => histTableName(spec, p.name)).filter((h) => !facts.histTables.includes(h)),
   };
 };
@@ -177,24 +206,9 @@ export const martTask = (spec: MartSpec): Task => ({
         await run(c, planRevive(d, spec, facts), counts, ctx.log);
         const cutoff = await cutoffFor(c, ctx, spec);
         if (cutoff !== null) {
-          const base: ArchiveFacts = {
-            schemas: ctx.settings.schemas,
-            columns: facts.columns,
-            cutoff,
-            periods: [],
-            frozen: new Set(ctx.settings.frozenPeriods),
-            existing: [...facts.histTables, ...early.created],
-          };
-          const probe = planOldestAged(d, spec, ctx.settings.schemas, cutoff);
-          const row = await queryOne<{ m: number | null }>(c, probe.sql, probe.params);
-          const oldest = row?.m === null || row?.m === undefined ? null : Number(row.m);
-          if (oldest !== null)
-            await run(
-              c,
-              planArchive(d, spec, { ...base, periods: periodsBetween(oldest, cutoff) }),
-              counts,
-              ctx.log,
-            );
+          const existing = [...facts.histTables, ...early.created];
+          const archive = await archiveOf(c, ctx, spec, facts.columns, cutoff, existing);
+          await run(c, archive.statements, counts, ctx.log);
         }
         await run(
           c,
