@@ -130,8 +130,10 @@ for (const pair of pairs) {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       if (pair.name.startsWith('postgres')) {
         // PostgreSQL builds the unique index in the initial load, which the duplicate fails: the
-        // mart's transaction rolls back with its rows.
-        expect(r.stderr).toMatch(/failed in mart_uts: could not create unique index/);
+        // mart's transaction rolls back with its rows, and the error names the key.
+        expect(r.stderr).toMatch(
+          /failed in mart_uts: could not create unique index "[^"]+": Key \(pathtime, order_id, traceseq\)=\(\d+, OT-twice, 1\) is duplicated\./,
+        );
         expect(
           await p.warehouse("select id from settlement_ods.mart_uni_tracking_spath where order_id = 'OT1'"),
         ).toEqual([]);

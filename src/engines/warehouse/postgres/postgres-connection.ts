@@ -11,6 +11,18 @@ export type CancelBackend = (pid: number) => Promise<void>;
 type Results = pg.QueryResult | pg.QueryResult[];
 
 /**
+ * A unique violation's message with the server's DETAIL appended: the key and its values
+ * (`Key (pathtime, order_id, traceseq)=(…) is duplicated.`). The message alone names only the
+ * index, and a run's error is one line; other errors pass unchanged.
+ */
+const withKeyDetail = (error: unknown): unknown => {
+  const { code, detail } = (error ?? {}) as { code?: unknown; detail?: unknown };
+  if (error instanceof Error && code === '23505' && typeof detail === 'string' && detail)
+    error.message = `${error.message}: ${detail.replace(/\s*\n\s*/g, ' ')}`;
+  return error;
+};
+
+/**
  * One pooled session. One caller at a time: statements are not meant to overlap (pg would queue
  * them, but `transaction` and `cancel` assume a single line of work).
  *
@@ -131,6 +143,8 @@ export class PostgresConnection implements WarehouseConnection {
     try {
       // pg's typings say one result; with several statements in `sql` it returns one per statement.
       return (await this.client.query(sql, params.length > 0 ? [...params] : undefined)) as Results;
+    } catch (error) {
+      throw withKeyDetail(error);
     } finally {
       this.running--;
     }
