@@ -7,7 +7,14 @@ import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
 import { withConnection, type Warehouse } from '../engines/warehouse/warehouse.js';
 import { metaTables } from '../pipeline/meta.js';
-import { readStatus, RECENT_RUNS, type StatusReport, type WatermarkLine } from '../pipeline/status.js';
+import {
+  ESTIMATED_FROM,
+  readStatus,
+  RECENT_RUNS,
+  type StatusReport,
+  type TableCount,
+  type WatermarkLine,
+} from '../pipeline/status.js';
 import { requireInitialized } from '../runner/run-cycle.js';
 
 /**
@@ -134,10 +141,9 @@ export const formatStatus = (r: StatusReport): string => {
 
   section('watermarks', [['table', 'cursor', 'watermark', 'lag'], ...r.watermarks.map(watermarkCells)]);
 
-  const tableRow = (t: { schema: string; table: string; exists: boolean; rows: number }): string[] => [
-    `${t.schema}.${t.table}`,
-    t.exists ? count(t.rows) : 'absent',
-  ];
+  /** A count, or `~` and the planner's estimate for a table of `ESTIMATED_FROM` rows or more. */
+  const rows = (t: TableCount): string => (t.estimated ? `~${count(t.rows)}` : count(t.rows));
+  const tableRow = (t: TableCount): string[] => [`${t.schema}.${t.table}`, t.exists ? rows(t) : 'absent'];
   section('tables', [['table', 'rows'], ...r.tables.raw.map(tableRow), ...r.tables.marts.map(tableRow)], [1]);
 
   section(
@@ -147,11 +153,18 @@ export const formatStatus = (r: StatusReport): string => {
       : [
           ['period', 'table', 'rows'],
           ...r.hist.flatMap((p) =>
-            p.tables.map((t, i) => [i === 0 ? p.period : '', `${t.schema}.${t.table}`, count(t.rows)]),
+            p.tables.map((t, i) => [i === 0 ? p.period : '', `${t.schema}.${t.table}`, rows(t)]),
           ),
         ],
     [2],
   );
+  const estimated = [...r.tables.raw, ...r.tables.marts, ...r.hist.flatMap((p) => p.tables)].some(
+    (t) => t.estimated,
+  );
+  if (estimated)
+    out.push(
+      `  ~ the planner's estimate, for tables of ${count(ESTIMATED_FROM)} rows or more; the others are counted`,
+    );
 
   section(
     'open exceptions',

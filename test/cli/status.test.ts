@@ -219,6 +219,7 @@ for (const pair of pairs) {
           {
             period: '2025_h2',
             rows: 2,
+            estimated: false,
             tables: [
               {
                 schema: 'settlement_ods',
@@ -226,6 +227,7 @@ for (const pair of pairs) {
                 mart: 'mart_uti',
                 exists: true,
                 rows: 2,
+                estimated: false,
               },
             ],
           },
@@ -237,6 +239,38 @@ for (const pair of pairs) {
             { type: 'DQ_MISSING_SPATH', count: 1, oldest: '2026-05-28T10:00:00.000Z' },
           ],
         });
+      });
+
+      it('shows a table of a million rows or more by the planner estimate where counting reads it whole', async () => {
+        const rows = 1_200_000;
+        await warehouseSql(
+          p,
+          `insert into settlement_public.uni_tracking_spath_raw (id, _batch_id)
+           select i, 99 from generate_series(1, ${rows}) as g(i)`,
+        );
+        const estimated = pair.name.startsWith('postgres');
+        // What autovacuum would do in its own time.
+        if (estimated) await warehouseSql(p, 'analyze settlement_public.uni_tracking_spath_raw');
+        const s = JSON.parse((await ok(['status', '--json'])).stdout) as StatusReport;
+        const [, , spath] = s.tables.raw;
+        expect(spath?.estimated).toBe(estimated);
+        if (estimated) {
+          expect(spath?.rows).toBeGreaterThan(rows * 0.9);
+          expect(spath?.rows).toBeLessThan(rows * 1.1);
+        } else expect(spath?.rows).toBe(rows + 1);
+        // The small tables are still counted.
+        expect(s.tables.raw[0]).toMatchObject({ rows: 2, estimated: false });
+
+        const out = (await ok(['status'])).stdout;
+        expect(out).toMatch(
+          estimated
+            ? /^\s+settlement_public\.uni_tracking_spath_raw\s+~1,[12]\d\d,\d{3}$/m
+            : /^\s+settlement_public\.uni_tracking_spath_raw\s+1,200,001$/m,
+        );
+        expect(out.includes("~ the planner's estimate, for tables of 1,000,000 rows or more")).toBe(
+          estimated,
+        );
+        expect(out).toMatch(/^\s+settlement_public\.uni_tracking_info_raw\s+2$/m);
       });
 
       it('without a source, reports id watermarks alone; a missing mart counts as absent', async () => {
@@ -252,6 +286,7 @@ for (const pair of pairs) {
           table: 'mart_uni_tracking_spath',
           exists: false,
           rows: 0,
+          estimated: false,
         });
         const human = await cli(['status'], { ...env(), ORDER_TRACKING_SOURCE: undefined });
         expect(human.stdout).toMatch(/^\s+ecs_order_info\s+id\s+id 2\s+-$/m);

@@ -20,6 +20,7 @@ export const duckdbDialect: Dialect = {
   createIndex: () => null,
   // DuckDB keeps a table's statistics (row count, min/max, distinct estimates) current as rows arrive.
   analyze: () => null,
+  rowEstimates: () => null,
   columnType: (type: LogicalType): string => {
     switch (type.kind) {
       case 'bigint':
