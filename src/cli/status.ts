@@ -141,10 +141,17 @@ export const formatStatus = (r: StatusReport): string => {
 
   section('watermarks', [['table', 'cursor', 'watermark', 'lag'], ...r.watermarks.map(watermarkCells)]);
 
-  /** A count, or `~` and the planner's estimate for a table of `ESTIMATED_FROM` rows or more. */
+  /** A count, or `~` and the server's estimate for a table of `ESTIMATED_FROM` rows or more. */
   const rows = (t: TableCount): string => (t.estimated ? `~${count(t.rows)}` : count(t.rows));
   const tableRow = (t: TableCount): string[] => [`${t.schema}.${t.table}`, t.exists ? rows(t) : 'absent'];
   section('tables', [['table', 'rows'], ...r.tables.raw.map(tableRow), ...r.tables.marts.map(tableRow)], [1]);
+  const estimated = [...r.tables.raw, ...r.tables.marts, ...r.hist.flatMap((p) => p.tables)].some(
+    (t) => t.estimated,
+  );
+  if (estimated)
+    out.push(
+      `  ~ the server's estimate, for tables of ${count(ESTIMATED_FROM)} rows or more; the others are counted`,
+    );
 
   section(
     'hist tables by period',
@@ -158,14 +165,6 @@ export const formatStatus = (r: StatusReport): string => {
         ],
     [2],
   );
-  const estimated = [...r.tables.raw, ...r.tables.marts, ...r.hist.flatMap((p) => p.tables)].some(
-    (t) => t.estimated,
-  );
-  if (estimated)
-    out.push(
-      `  ~ the planner's estimate, for tables of ${count(ESTIMATED_FROM)} rows or more; the others are counted`,
-    );
-
   section(
     'open exceptions',
     r.exceptions.byType.length === 0

@@ -44,12 +44,12 @@ export interface TableCount {
   readonly exists: boolean;
   /** 0 when the table does not exist. */
   readonly rows: number;
-  /** `rows` is the planner's estimate, not a count (`ESTIMATED_FROM`). */
+  /** `rows` is the server's estimate, not a count (`ESTIMATED_FROM`). */
   readonly estimated: boolean;
 }
 
 /**
- * Tables the planner estimates at this many rows or more are reported by the estimate (marked as
+ * Tables the server estimates at this many rows or more are reported by the estimate (marked as
  * such) instead of counted: on PostgreSQL `count(*)` reads the table whole, seconds at bench SF 1
  * and minutes for a production mart, where `status` is what one runs to look around.
  */

@@ -19,8 +19,9 @@ const DAY = 86_400;
 /**
  * No overlap: a scan is read by one window only, as at production volume, where 10,000 ids are two
  * minutes of scans. Only the revival can bring a held scan back. `ID` is named as a user may write
- * it (column names compare without case); `traceSeq`, which the scans below number like their ids,
- * stands for a cursor column the revival cannot map a held row to a batch by.
+ * it (column names compare without case); `traceSeq`, which the scans below number 1000 above their
+ * ids (no window of it holds an id), stands for a cursor column the revival cannot map a held row
+ * to a batch by.
  */
 const cursors = [
   { name: 'the id cursor', cursor: { cursor: 'ID', overlap: 0 } },
@@ -50,7 +51,7 @@ for (const pair of pairs)
       const scan = (id: number, pathTime: number) =>
         p.source(
           'insert into uni_tracking_spath (id, order_id, traceSeq, pathTime, scan_site, scan_type, remark) values (?, ?, ?, ?, ?, ?, ?)',
-          [id, `OT${id}`, id, pathTime, 'Lyon', 'ARRIVE', null],
+          [id, `OT${id}`, 1000 + id, pathTime, 'Lyon', 'ARRIVE', null],
         );
       const run = async (now: number) => {
         const r = await cli(['run', '--config', config], {

@@ -68,10 +68,9 @@ export interface Dialect {
    */
   analyze(table: string): string | null;
   /**
-   * A query of the planner's row estimates for tables (columns `table_schema`, `table_name`, `n`;
-   * `n` below 0 where the table was never analyzed), or `null` where counting rows is cheap
-   * (DuckDB). `status` shows the estimate for a large table rather than scan it: `count(*)` reads
-   * PostgreSQL's heap whole, minutes for a production mart.
+   * A query of the server's row estimates for tables (columns `table_schema`, `table_name`, `n`),
+   * or `null` where counting rows is cheap (DuckDB). `status` shows the estimate for a large table
+   * rather than scan it: `count(*)` reads PostgreSQL's heap whole, minutes for a production mart.
    */
   rowEstimates(tables: readonly { readonly schema: string; readonly table: string }[]): {
     readonly sql: string;

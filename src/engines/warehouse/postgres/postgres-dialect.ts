@@ -58,12 +58,14 @@ export const postgresDialect: Dialect = {
   createIndex: (schema, table, columns, options = {}) =>
     `create ${options.unique ? 'unique ' : ''}index if not exists ${quoteIdentifier(`${table}_${columns.join('_')}_idx`.slice(0, 63))} on ${qualifiedTable(schema, table)}${options.kind === 'range' ? ' using brin' : ''} (${columns.map(quoteIdentifier).join(', ')})`,
   analyze: (table) => `analyze ${table}`,
-  // reltuples: what the last ANALYZE or VACUUM (autovacuum's too) counted or extrapolated; -1
-  // before the first (PostgreSQL 14+), 0 before 14.
+  // The statistics system's live-row count: inserts and deletes move it as they commit, ANALYZE
+  // and VACUUM (autovacuum's too) reset it to what they measured. pg_class.reltuples would stay
+  // where the last ANALYZE left it while the archive empties a table. 0 after a statistics reset
+  // or a crash, when status counts instead.
   rowEstimates: (tables) => ({
-    sql: `select n.nspname as table_schema, c.relname as table_name, c.reltuples as n
+    sql: `select n.nspname as table_schema, c.relname as table_name, pg_stat_get_live_tuples(c.oid) as n
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
- where c.relkind in ('r', 'p') and (n.nspname, c.relname) in (${tables.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')})`,
+ where c.relkind = 'r' and (n.nspname, c.relname) in (${tables.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')})`,
     params: tables.flatMap((t) => [t.schema, t.table]),
   }),
   quote: quoteIdentifier,
