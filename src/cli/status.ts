@@ -165,6 +165,7 @@ export const formatStatus = (r: StatusReport): string => {
         ],
     [2],
   );
+
   section(
     'open exceptions',
     r.exceptions.byType.length === 0
