@@ -107,9 +107,9 @@ const timestampOf = async (c: WarehouseConnection, s: Statement): Promise<number
 };
 
 /**
- * The archive of `from`'s rows older than `cutoff` (SPEC §4), over the periods from its oldest aged
- * row, and the periods it visits. `skipFrozen` leaves frozen periods out, for the stage: their rows
- * go into the mart, where the archive after the apply holds them under an exception.
+ * The archive of the mart's rows older than `cutoff` (SPEC §4), or of `stage`'s, over the periods
+ * from the oldest aged row, and the periods it visits. A stage's archive leaves frozen periods out:
+ * their rows go into the mart, where the archive after the apply holds them under an exception.
  */
 const archiveOf = async (
   c: WarehouseConnection,
@@ -118,17 +118,16 @@ const archiveOf = async (
   columns: MartFacts['columns'],
   cutoff: number,
   existing: readonly string[],
-  from?: string,
-  skipFrozen = false,
+  stage?: string,
 ): Promise<{ statements: Statement[]; periods: Period[] }> => {
   const d = ctx.warehouse.dialect;
   const { schemas } = ctx.settings;
   const frozen = new Set(ctx.settings.frozenPeriods);
-  const oldest = await timestampOf(c, planOldestAged(d, spec, schemas, cutoff, from));
+  const oldest = await timestampOf(c, planOldestAged(d, spec, schemas, cutoff, stage));
   if (oldest === null) return { statements: [], periods: [] };
-  const periods = periodsBetween(oldest, cutoff).filter((p) => !(skipFrozen && frozen.has(p.name)));
+  const periods = periodsBetween(oldest, cutoff).filter((p) => stage === undefined || !frozen.has(p.name));
   const facts: ArchiveFacts = { schemas, columns, cutoff, periods, frozen, existing };
-  return { statements: planArchive(d, spec, facts, from), periods };
+  return { statements: planArchive(d, spec, facts, stage), periods };
 };
 
 /**
@@ -159,7 +158,6 @@ const stageArchiveFor = async (
     cutoff,
     facts.histTables,
     stageTable(spec),
-    true,
   );
   return {
     statements,
