@@ -2,12 +2,7 @@ import type { Schemas } from '../config/settings.js';
 import type { Value } from '../engines/types.js';
 import type { Dialect } from '../engines/warehouse/warehouse.js';
 import { exceptionsTable } from './meta.js';
-
-/** One planned statement: SQL text with `$1, $2, …` placeholders and the values bound to them. */
-export interface Statement {
-  readonly sql: string;
-  readonly params: readonly Value[];
-}
+import type { Statement } from './statement.js';
 
 /** Exception types the cycle writes (SPEC §4 safety net, §5 bad rows); monitoring adds `DQ_*` (§6). */
 export const cycleExceptionTypes = [

@@ -1,9 +1,10 @@
 import type { Schemas, Settings } from '../config/settings.js';
 import type { Source } from '../engines/source/source.js';
 import type { Dialect, WarehouseConnection } from '../engines/warehouse/warehouse.js';
-import { planOpenExceptionsByType, type Statement } from './exceptions.js';
+import { planOpenExceptionsByType } from './exceptions.js';
 import { histTablePattern, marts, type MartName } from './marts.js';
 import { exceptionsTable, metaTables } from './meta.js';
+import type { Statement } from './statement.js';
 import { rawTableName, sourceTables, type SourceTableName } from './tables.js';
 
 /** How many runs `status` shows. */

@@ -163,6 +163,30 @@ for (const pair of pairs) {
       }
     });
 
+    it('`sql mart_uts` prints the plan a run executes, phase by phase, and changes nothing', async () => {
+      await scan(1, 'OT1');
+      expect((await cli(['run'], env(NOW))).code).toBe(0);
+      const before = await p.warehouse('select count(*) as n from settlement_ods.mart_uni_tracking_spath');
+      const r = await cli(['sql', 'mart_uts'], env(NOW + 900));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const phases = r.stdout.split('\n').filter((line) => /^-- (look-up: )?[a-z ]+$/.test(line));
+      expect(phases).toEqual([
+        '-- stage',
+        ...(pair.name.startsWith('duckdb')
+          ? ['-- look-up: cutoff after the apply', '-- look-up: oldest aged row in the stage']
+          : []),
+        '-- apply',
+        '-- look-up: cutoff',
+        '-- look-up: oldest aged row',
+        '-- mark',
+        '-- drop work tables',
+      ]);
+      expect(await p.warehouse('select count(*) as n from settlement_ods.mart_uni_tracking_spath')).toEqual(
+        before,
+      );
+    });
+
     it('passes and records nothing on a clean run', async () => {
       await scan(1, 'OT1');
       await p.source(

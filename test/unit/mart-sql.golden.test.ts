@@ -1,26 +1,17 @@
 /**
- * Golden files pin the SQL each mart task generates per dialect, for fixed facts (clock, batches,
- * columns, periods): a change to generated SQL shows up as a reviewed diff under test/golden/.
+ * Golden files pin the SQL each mart task runs per dialect, for fixed facts (clock, batches,
+ * columns, periods) and fixed answers to its look-ups: the whole plan of `planMart`, in the order
+ * the task runs it and `order-tracking sql` prints it. A change to generated SQL shows up as a
+ * reviewed diff under test/golden/.
  */
 import { describe, expect, it } from 'vitest';
 import type { Column } from '../../src/engines/types.js';
 import { duckdbDialect } from '../../src/engines/warehouse/duckdb/duckdb-dialect.js';
 import { postgresDialect } from '../../src/engines/warehouse/postgres/postgres-dialect.js';
-import {
-  archivesStageFirst,
-  planApply,
-  planApplyMaxTs,
-  planArchive,
-  planBadRows,
-  planMark,
-  planOldestAged,
-  planRevive,
-  planStage,
-  stageTable,
-  type Statement,
-} from '../../src/pipeline/mart-sql.js';
+import type { MartFacts } from '../../src/pipeline/mart-sql/facts.js';
+import { lookups, planMart, type LookupPhase } from '../../src/pipeline/mart-sql/plan.js';
+import { renderPlan } from '../../src/pipeline/mart-sql/render.js';
 import { histTableName, marts } from '../../src/pipeline/marts.js';
-import { parsePeriod, type Period } from '../../src/pipeline/periods.js';
 import { loadColumns } from '../../src/pipeline/tables.js';
 import { planDataTests } from '../../src/pipeline/tests-sql.js';
 
@@ -46,99 +37,61 @@ const columns: Record<string, Column[]> = {
     c('pathtime', 'integer'),
   ],
 };
-const NOW = 1_780_000_000;
-const render = (s: Statement): string =>
-  `${s.sql};\n-- params: ${JSON.stringify(s.params)}${s.counts ? ` counts: ${s.counts}` : ''}${s.onlyFrom ? ` only from: ${s.onlyFrom} rows` : ''}\n`;
-const periods = ['2025_h2', '2026_h1'].map((p) => parsePeriod(p) as Period);
+const NOW = 1_780_000_000; // 2026-05-28: the cutoff falls in 2025_h2
+/** The oldest aged row, stage or mart: 2025-03-01, so the archive visits 2025_h1 and 2025_h2. */
+const OLDEST = Date.UTC(2025, 2, 1) / 1000;
+
+/** Every look-up answered as if the mart's newest row were the clock and its oldest aged row OLDEST. */
+const answers = async (phase: LookupPhase) => {
+  switch (phase.name) {
+    case lookups.cutoffAfterApply:
+    case lookups.cutoff:
+      return { value: NOW };
+    case lookups.oldestStaged:
+    case lookups.oldestAged:
+      return { value: OLDEST };
+    default:
+      throw new Error(`no golden answer for the look-up "${phase.name}"`);
+  }
+};
 
 for (const dialect of [duckdbDialect, postgresDialect]) {
   describe(`mart SQL on ${dialect.name}`, () => {
     for (const spec of marts) {
-      it(`pins ${spec.name}`, async () => {
-        const cols = [...(columns[spec.source] as Column[]), ...loadColumns];
-        const facts = {
+      const cols = [...(columns[spec.source] as Column[]), ...loadColumns];
+      it(`pins ${spec.name}: a cycle into a mart with history, one period frozen`, async () => {
+        const facts: MartFacts = {
           schemas,
           columns: cols,
           fromBatch: 40,
           toBatch: 43,
           now: NOW,
           histTables: [histTableName(spec, '2025_h2')],
+          frozen: ['2025_h1'],
           fromUtiBatch: 39,
           toUtiBatch: 42,
           futureBatches: [3, 41],
         };
-        const statements = [
-          ...planStage(dialect, spec, facts),
-          ...planBadRows(dialect, spec, facts),
-          ...planApply(dialect, spec, facts),
-          ...planRevive(dialect, spec, facts),
-          planOldestAged(dialect, spec, schemas, NOW - 15_552_000),
-          ...planArchive(dialect, spec, {
-            schemas,
-            columns: cols,
-            cutoff: NOW - 15_552_000,
-            periods,
-            frozen: new Set(['2026_h1']),
-            existing: [],
-          }),
-          ...planMark(dialect, schemas, spec.name, spec.source, 43),
-        ];
-        const text = statements.map(render).join('\n');
+        const text = await renderPlan(planMart(dialect, spec, facts), answers);
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.sql`);
       });
-    }
 
-    for (const spec of marts)
-      it(`pins ${spec.name}'s apply into an empty mart (the initial load)`, async () => {
-        const facts = {
-          schemas,
-          columns: [...(columns[spec.source] as Column[]), ...loadColumns],
-          fromBatch: 0,
-          toBatch: 3,
-          now: NOW,
-          histTables: [],
-          futureBatches: [],
-        };
-        const text = planApply(dialect, spec, facts).map(render).join('\n');
-        await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);
-      });
-
-    for (const spec of marts.filter((m) => archivesStageFirst(dialect, m)))
-      it(`pins ${spec.name}'s initial load whose aged rows go from the stage to hist (archiveStageFirst)`, async () => {
-        const cols = [...(columns[spec.source] as Column[]), ...loadColumns];
-        const facts = {
+      it(`pins ${spec.name}: the initial load into an empty mart`, async () => {
+        const facts: MartFacts = {
           schemas,
           columns: cols,
           fromBatch: 0,
           toBatch: 3,
           now: NOW,
           histTables: [],
+          frozen: [],
+          ...(spec.retention === 'order' ? { fromUtiBatch: 0, toUtiBatch: 1 } : {}),
           futureBatches: [],
         };
-        const cutoff = NOW - 15_552_000;
-        const stage = stageTable(spec);
-        const archive = planArchive(
-          dialect,
-          spec,
-          {
-            schemas,
-            columns: cols,
-            cutoff,
-            periods: [periods[0] as Period],
-            frozen: new Set(),
-            existing: [],
-          },
-          stage,
-        );
-        const text = [
-          planApplyMaxTs(dialect, spec, schemas),
-          planOldestAged(dialect, spec, schemas, cutoff, stage),
-          ...planApply(dialect, spec, facts, archive),
-        ]
-          .map(render)
-          .join('\n');
-        await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.stage-archive.sql`);
+        const text = await renderPlan(planMart(dialect, spec, facts), answers);
+        await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);
       });
+    }
 
     it('pins the data tests', async () => {
       const range = { from: 40, to: 43 };

@@ -1,5 +1,6 @@
+-- stage
+
 drop table if exists ot_delta_mart_ecs;
--- params: []
 
 create temporary table ot_delta_mart_ecs as
 select distinct on ("order_id") "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at"
@@ -17,20 +18,17 @@ order by "order_id", "add_time" desc, "id" desc, "_batch_id" desc;
 -- params: [40,43,1780086400]
 
 analyze ot_delta_mart_ecs;
--- params: [] only from: 200000 rows
+-- only when the statement before changed 200000 rows or more
 
 drop table if exists ot_match_mart_ecs;
--- params: []
 
 create temporary table ot_match_mart_ecs as
 select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at" from ot_delta_mart_ecs x join "settlement_ods"."mart_ecs_order_info" m on m."order_id" = x."order_id";
--- params: []
 
 analyze ot_match_mart_ecs;
--- params: [] only from: 200000 rows
+-- only when the statement before changed 200000 rows or more
 
 drop table if exists ot_stage_mart_ecs;
--- params: []
 
 with lost as (
   delete from ot_delta_mart_ecs as x using ot_match_mart_ecs m where m."order_id" = x."order_id"
@@ -38,16 +36,13 @@ with lost as (
        or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null)))))
   returning x."order_id")
 delete from ot_match_mart_ecs where ("order_id") in (select "order_id" from lost);
--- params: []
 
 with lost as (
   delete from ot_delta_mart_ecs as x using "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id" and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id"))
   returning x."order_id")
 delete from ot_match_mart_ecs where ("order_id") in (select "order_id" from lost);
--- params: []
 
 alter table ot_delta_mart_ecs rename to ot_stage_mart_ecs;
--- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
@@ -56,7 +51,8 @@ from (select id, max(order_id) as order_id, max("add_time") as ts from "settleme
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_ORDER_ID' and e.source_table = 'ecs_order_info' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [40,43] counts: exceptions:NULL_ORDER_ID
+-- params: [40,43]
+-- counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'NULL_KEY', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, add_time) is NULL in the source row'
@@ -65,7 +61,8 @@ from (select id, max(order_id) as order_id, max("add_time") as ts from "settleme
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_KEY' and e.source_table = 'ecs_order_info' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [40,43] counts: exceptions:NULL_KEY
+-- params: [40,43]
+-- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'FUTURE_TIMESTAMP', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'add_time more than 1 day after the run clock; folded in once it is no longer in the future'
@@ -74,31 +71,36 @@ from (select id, max(order_id) as order_id, max("add_time") as ts from "settleme
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'ecs_order_info' and e.source_id = b.id
                      and e.event_time = b.ts);
--- params: [40,43,1780086400] counts: exceptions:FUTURE_TIMESTAMP
+-- params: [40,43,1780086400]
+-- counts: exceptions:FUTURE_TIMESTAMP
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'ecs_order_info' and event_time <= $1;
--- params: [1780086400] counts: resolved:FUTURE_TIMESTAMP
+-- params: [1780086400]
+-- counts: resolved:FUTURE_TIMESTAMP
+
+-- apply
 
 delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_ecs);
--- params: [] counts: replaced
+-- counts: replaced
 
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from ot_stage_mart_ecs s where s."order_id" = t."order_id");
--- params: [] counts: reactivated
+-- counts: reactivated
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
  where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info'
    and exists (select 1 from ot_stage_mart_ecs s where s."order_id" = e."order_id");
--- params: [] counts: resolved:superseded
+-- counts: resolved:superseded
 
 insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_stage_mart_ecs;
--- params: [] counts: inserted
+-- counts: inserted
 
 analyze "settlement_ods"."mart_ecs_order_info";
--- params: [] only from: 200000 rows
+-- only when the statement before changed 200000 rows or more
+
+-- revive
 
 drop table if exists ot_revive_mart_ecs;
--- params: []
 
 create temporary table ot_revive_mart_ecs as
 select h."id", h."order_id", h."partner_id", h."add_time", h."_batch_id", h."_loaded_at" from "settlement_ods"."hist_ecs_order_info_2025_h2" h where h.order_id in (
@@ -109,30 +111,35 @@ select h."id", h."order_id", h."partner_id", h."add_time", h."_batch_id", h."_lo
 -- params: [39,42]
 
 insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_revive_mart_ecs;
--- params: [] counts: revived
+-- counts: revived
 
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from ot_revive_mart_ecs v where v.order_id = t.order_id);
--- params: []
 
+-- look-up: cutoff
+select max("update_time") as m from "settlement_ods"."mart_uni_tracking_info";
+-- answer: 1780000000
+
+-- look-up: oldest aged row
 select min(m."add_time") as m from "settlement_ods"."mart_ecs_order_info" m
 where m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
        where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
 -- params: [-2147483648,1764448000]
+-- answer: 1740787200
 
-create table if not exists "settlement_ods"."hist_ecs_order_info_2025_h2" (
-  "id" bigint,
-  "order_id" varchar(64),
-  "partner_id" integer,
-  "add_time" integer,
-  "_batch_id" bigint,
-  "_loaded_at" timestamp
-);
--- params: []
+-- archive
 
-create index if not exists "hist_ecs_order_info_2025_h2_order_id_idx" on "settlement_ods"."hist_ecs_order_info_2025_h2" ("order_id");
--- params: []
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select m.order_id, 'ARCHIVE_ROUTING_GAP', 'ecs_order_info', m.id, null, null, m."add_time", current_timestamp,
+       'aged out but period 2025_h1 is frozen by configuration; kept in mart_ecs_order_info'
+from "settlement_ods"."mart_ecs_order_info" m
+where m."add_time" >= $1 and m."add_time" < $2
+   and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
+-- params: [1735689600,1751328000]
+-- counts: gaps:2025_h1
 
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from "settlement_ods"."mart_ecs_order_info" m where m."order_id" = t."order_id" and m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
@@ -144,7 +151,8 @@ insert into "settlement_ods"."hist_ecs_order_info_2025_h2" ("id", "order_id", "p
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
        where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
--- params: [1751328000,1764448000] counts: archived:2025_h2
+-- params: [1751328000,1764448000]
+-- counts: archived:2025_h2
 
 delete from "settlement_ods"."mart_ecs_order_info" as m where m."add_time" >= $1 and m."add_time" < $2
    and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
@@ -152,18 +160,26 @@ delete from "settlement_ods"."mart_ecs_order_info" as m where m."add_time" >= $1
        where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
 -- params: [1751328000,1764448000]
 
-insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select m.order_id, 'ARCHIVE_ROUTING_GAP', 'ecs_order_info', m.id, null, null, m."add_time", current_timestamp,
-       'aged out but period 2026_h1 is frozen by configuration; kept in mart_ecs_order_info'
-from "settlement_ods"."mart_ecs_order_info" m
-where m."add_time" >= $1 and m."add_time" < $2
-   and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = m.order_id)
-   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info' and e."order_id" = m."order_id" and e.event_time = m."add_time");
--- params: [1767225600,1764448000] counts: gaps:2026_h1
+-- mark
 
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
 -- params: ["mart_ecs","ecs_order_info"]
 
 insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
 -- params: ["mart_ecs","ecs_order_info",43]
+
+delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
+-- params: ["mart_ecs","uni_tracking_info"]
+
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+-- params: ["mart_ecs","uni_tracking_info",42]
+
+-- drop work tables
+
+drop table if exists ot_delta_mart_ecs;
+
+drop table if exists ot_match_mart_ecs;
+
+drop table if exists ot_stage_mart_ecs;
+
+drop table if exists ot_revive_mart_ecs;

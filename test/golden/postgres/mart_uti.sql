@@ -1,5 +1,6 @@
+-- stage
+
 drop table if exists ot_delta_mart_uti;
--- params: []
 
 create temporary table ot_delta_mart_uti as
 select distinct on ("order_id") "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at"
@@ -17,20 +18,17 @@ order by "order_id", "update_time" desc, "id" desc, "_batch_id" desc;
 -- params: [40,43,1780086400]
 
 analyze ot_delta_mart_uti;
--- params: [] only from: 200000 rows
+-- only when the statement before changed 200000 rows or more
 
 drop table if exists ot_match_mart_uti;
--- params: []
 
 create temporary table ot_match_mart_uti as
 select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id";
--- params: []
 
 analyze ot_match_mart_uti;
--- params: [] only from: 200000 rows
+-- only when the statement before changed 200000 rows or more
 
 drop table if exists ot_stage_mart_uti;
--- params: []
 
 with lost as (
   delete from ot_delta_mart_uti as x using ot_match_mart_uti m where m."order_id" = x."order_id"
@@ -38,16 +36,13 @@ with lost as (
        or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null)))))
   returning x."order_id")
 delete from ot_match_mart_uti where ("order_id") in (select "order_id" from lost);
--- params: []
 
 with lost as (
   delete from ot_delta_mart_uti as x using "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id" and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id"))
   returning x."order_id")
 delete from ot_match_mart_uti where ("order_id") in (select "order_id" from lost);
--- params: []
 
 alter table ot_delta_mart_uti rename to ot_stage_mart_uti;
--- params: []
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
@@ -56,7 +51,8 @@ from (select id, max(order_id) as order_id, max("update_time") as ts from "settl
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_ORDER_ID' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [40,43] counts: exceptions:NULL_ORDER_ID
+-- params: [40,43]
+-- counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'NULL_KEY', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, update_time) is NULL in the source row'
@@ -65,7 +61,8 @@ from (select id, max(order_id) as order_id, max("update_time") as ts from "settl
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_KEY' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [40,43] counts: exceptions:NULL_KEY
+-- params: [40,43]
+-- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'FUTURE_TIMESTAMP', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'update_time more than 1 day after the run clock; folded in once it is no longer in the future'
@@ -74,47 +71,56 @@ from (select id, max(order_id) as order_id, max("update_time") as ts from "settl
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
                      and e.event_time = b.ts);
--- params: [40,43,1780086400] counts: exceptions:FUTURE_TIMESTAMP
+-- params: [40,43,1780086400]
+-- counts: exceptions:FUTURE_TIMESTAMP
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_info' and event_time <= $1;
--- params: [1780086400] counts: resolved:FUTURE_TIMESTAMP
+-- params: [1780086400]
+-- counts: resolved:FUTURE_TIMESTAMP
+
+-- apply
 
 delete from "settlement_ods"."mart_uni_tracking_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_uti);
--- params: [] counts: replaced
+-- counts: replaced
 
 delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists (select 1 from ot_stage_mart_uti s where s."order_id" = t."order_id");
--- params: [] counts: reactivated
+-- counts: reactivated
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
  where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info'
    and exists (select 1 from ot_stage_mart_uti s where s."order_id" = e."order_id");
--- params: [] counts: resolved:superseded
+-- counts: resolved:superseded
 
 insert into "settlement_ods"."mart_uni_tracking_info" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_stage_mart_uti;
--- params: [] counts: inserted
+-- counts: inserted
 
 analyze "settlement_ods"."mart_uni_tracking_info";
--- params: [] only from: 200000 rows
+-- only when the statement before changed 200000 rows or more
 
+-- look-up: cutoff
+select max("update_time") as m from "settlement_ods"."mart_uni_tracking_info";
+-- answer: 1780000000
+
+-- look-up: oldest aged row
 select min(m."update_time") as m from "settlement_ods"."mart_uni_tracking_info" m
 where m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
        where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
 -- params: [-2147483648,1764448000]
+-- answer: 1740787200
 
-create table if not exists "settlement_ods"."hist_uni_tracking_info_2025_h2" (
-  "id" bigint,
-  "order_id" varchar(64),
-  "status" varchar(32),
-  "update_time" integer,
-  "_batch_id" bigint,
-  "_loaded_at" timestamp
-);
--- params: []
+-- archive
 
-create index if not exists "hist_uni_tracking_info_2025_h2_order_id_idx" on "settlement_ods"."hist_uni_tracking_info_2025_h2" ("order_id");
--- params: []
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select m.order_id, 'ARCHIVE_ROUTING_GAP', 'uni_tracking_info', m.id, null, null, m."update_time", current_timestamp,
+       'aged out but period 2025_h1 is frozen by configuration; kept in mart_uni_tracking_info'
+from "settlement_ods"."mart_uni_tracking_info" m
+where m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
+-- params: [1735689600,1751328000]
+-- counts: gaps:2025_h1
 
 delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists (select 1 from "settlement_ods"."mart_uni_tracking_info" m where m."order_id" = t."order_id" and m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -124,24 +130,28 @@ delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists 
 insert into "settlement_ods"."hist_uni_tracking_info_2025_h2" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_uni_tracking_info" m where m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
        where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
--- params: [1751328000,1764448000] counts: archived:2025_h2
+-- params: [1751328000,1764448000]
+-- counts: archived:2025_h2
 
 delete from "settlement_ods"."mart_uni_tracking_info" as m where m."update_time" >= $1 and m."update_time" < $2
    and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
        where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
 -- params: [1751328000,1764448000]
 
-insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select m.order_id, 'ARCHIVE_ROUTING_GAP', 'uni_tracking_info', m.id, null, null, m."update_time", current_timestamp,
-       'aged out but period 2026_h1 is frozen by configuration; kept in mart_uni_tracking_info'
-from "settlement_ods"."mart_uni_tracking_info" m
-where m."update_time" >= $1 and m."update_time" < $2
-   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
--- params: [1767225600,1764448000] counts: gaps:2026_h1
+-- mark
 
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
 -- params: ["mart_uti","uni_tracking_info"]
 
 insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
 -- params: ["mart_uti","uni_tracking_info",43]
+
+-- drop work tables
+
+drop table if exists ot_delta_mart_uti;
+
+drop table if exists ot_match_mart_uti;
+
+drop table if exists ot_stage_mart_uti;
+
+drop table if exists ot_revive_mart_uti;

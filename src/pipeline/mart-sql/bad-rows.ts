@@ -1,0 +1,51 @@
+import type { Dialect } from '../../engines/warehouse/warehouse.js';
+import type { MartSpec } from '../marts.js';
+import { exceptionsTable } from '../meta.js';
+import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
+import { stmt, type Statement } from '../statement.js';
+import { rawTableName } from '../tables.js';
+import type { MartFacts } from './facts.js';
+import { complete, exceptionColumns, exceptionIdentity, exceptionKey } from './fragments.js';
+
+/** SPEC §5: one open exception per bad source row, never duplicated by re-extraction. */
+export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
+  const raw = d.table(f.schemas.raw, rawTableName(spec.source));
+  const e = exceptionsTable(f.schemas);
+  const ledger = d.table(e.schema, e.name);
+  const ts = d.quote(spec.ts);
+  const extra = exceptionKey(spec)
+    .map((k) => `, max(${d.quote(k)}) as ${d.quote(k)}`)
+    .join('');
+  const limit = f.now + FUTURE_TOLERANCE_SECONDS;
+  const bad = (type: string, where: string, notes: string): Statement =>
+    stmt(
+      `insert into ${ledger} (${exceptionColumns})
+select ${type === 'NULL_ORDER_ID' ? 'null' : 'b.order_id'}, '${type}', '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, current_timestamp, ${notes}
+from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${raw}
+       where _batch_id > $1 and _batch_id <= $2 and ${where} group by id) b
+where not exists (select 1 from ${ledger} e
+                   where e.exception_type = '${type}' and e.source_table = '${spec.source}' and e.source_id = b.id
+                     and ${type === 'FUTURE_TIMESTAMP' ? 'e.event_time = b.ts' : '(e.resolved_at is null or e.event_time = b.ts)'})`,
+      type === 'FUTURE_TIMESTAMP' ? [f.fromBatch, f.toBatch, limit] : [f.fromBatch, f.toBatch],
+      `exceptions:${type}`,
+    );
+  return [
+    bad('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
+    bad(
+      'NULL_KEY',
+      `order_id is not null and not (${complete(d, spec)})`,
+      `'a key or timestamp column (${[...new Set([...spec.key, spec.ts])].join(', ')}) is NULL in the source row'`,
+    ),
+    bad(
+      'FUTURE_TIMESTAMP',
+      `order_id is not null and ${ts} > $3`,
+      `'${spec.ts} more than 1 day after the run clock; folded in once it is no longer in the future'`,
+    ),
+    stmt(
+      `update ${ledger} set resolved_at = current_timestamp
+ where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = '${spec.source}' and event_time <= $1`,
+      [limit],
+      'resolved:FUTURE_TIMESTAMP',
+    ),
+  ];
+};

@@ -1,0 +1,41 @@
+import type { Schemas } from '../../config/settings.js';
+import type { Column } from '../../engines/types.js';
+import type { Period } from '../periods.js';
+
+/** What a mart's plan is made from: the run's facts, read from the warehouse before it starts. */
+export interface MartFacts {
+  readonly schemas: Schemas;
+  /** The mart's columns in table order (source columns lower-cased, then `_batch_id`, `_loaded_at`). */
+  readonly columns: readonly Column[];
+  /** Raw batches `(fromBatch, toBatch]` are consumed by this run. */
+  readonly fromBatch: number;
+  readonly toBatch: number;
+  /** The run's clock, epoch seconds. */
+  readonly now: number;
+  /** Hist tables of this mart that exist now. */
+  readonly histTables: readonly string[];
+  /** Archive periods that must not be written (`Settings.frozenPeriods`, SPEC §4 safety net). */
+  readonly frozen: readonly string[];
+  /**
+   * The raw batches holding rows of open FUTURE_TIMESTAMP exceptions of this table that are now
+   * due (`planFutureBatches`): those rows join the batch. Empty when none is due; `all` when a
+   * batch read by a cursor other than the id or the timestamp may hold one (raw is searched whole).
+   */
+  readonly futureBatches: readonly number[] | 'all';
+  /** mart_ecs only: uni_tracking_info batches `(fromUtiBatch, toUtiBatch]` mart_uti consumed since. */
+  readonly fromUtiBatch?: number;
+  readonly toUtiBatch?: number;
+}
+
+/** What one archive pass is planned from: a cutoff and the periods holding rows older than it. */
+export interface ArchiveFacts {
+  readonly schemas: Schemas;
+  readonly columns: readonly Column[];
+  /** Rows with a timestamp below this leave the mart (SPEC §4). */
+  readonly cutoff: number;
+  /** Periods holding aged rows, oldest first. */
+  readonly periods: readonly Period[];
+  readonly frozen: ReadonlySet<string>;
+  /** Hist tables of this mart that exist already. */
+  readonly existing: readonly string[];
+}
