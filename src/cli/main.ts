@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/errors.js';
+import { parseEpoch } from '../config/time.js';
 import { resolveSettings, type CliOptions } from '../config/settings.js';
 import { createLogger } from '../runner/logger.js';
 import { runCycle } from '../runner/run-cycle.js';
@@ -16,9 +16,7 @@ interface GlobalOptions extends CliOptions {
 /** `ORDER_TRACKING_NOW` (epoch seconds) replays a cycle at another time: demos and tests. */
 const clockFromEnv = (): number | undefined => {
   const raw = process.env.ORDER_TRACKING_NOW;
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`ORDER_TRACKING_NOW "${raw}" is not epoch seconds`);
-  return Number(raw);
+  return raw === undefined || raw === '' ? undefined : parseEpoch(raw, 'ORDER_TRACKING_NOW');
 };
 
 const program = new Command('order-tracking')
@@ -101,6 +99,22 @@ program
   .action(async (task: string) => {
     const { sqlCommand } = await import('./sql.js');
     process.stdout.write(await sqlCommand(settings(), task, clockFromEnv() ?? Math.floor(Date.now() / 1000)));
+  });
+
+program
+  .command('reset-watermark <table>')
+  .description(
+    'set where the next run reads a table from (--to a time or id), or remove its watermark so it reads the table again; under the lease',
+  )
+  .option(
+    '--to <value>',
+    'epoch seconds or a UTC date (2026-05-28 14:00) for update_time; an id for id cursors',
+  )
+  .action(async (table: string, options: { to?: string }) => {
+    const { resetWatermarkCommand } = await import('./reset-watermark.js');
+    process.stdout.write(
+      `${await resetWatermarkCommand(settings(), table, options.to, clockFromEnv() ?? Math.floor(Date.now() / 1000))}\n`,
+    );
   });
 
 program

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { ExitCode, UserError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
+import { epochText } from '../config/time.js';
 import { redact } from '../config/urls.js';
+import { bigintAsJson } from '../engines/types.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
@@ -60,8 +62,8 @@ export const alignColumns = (
 export const shortTime = (iso: string | null): string =>
   iso === null ? '' : iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
 
-/** Epoch seconds as `2026-05-28 20:26:40` (UTC). */
-export const epochTime = (epoch: number): string => shortTime(new Date(epoch * 1000).toISOString());
+/** Epoch seconds as `2026-05-28 20:26:40` (UTC); a value beyond any date as its number. */
+export const epochTime = (epoch: number | bigint): string => epochText(epoch);
 
 /** A duration, rounded for reading: `42 s`, `12 min`, `3.5 h`, `2.0 d`. */
 export const formatLag = (seconds: number): string => {
@@ -71,21 +73,23 @@ export const formatLag = (seconds: number): string => {
   return `${(seconds / 86_400).toFixed(1)} d`;
 };
 
-const count = (n: number): string => n.toLocaleString('en-US');
+const count = (n: number | bigint): string => n.toLocaleString('en-US');
 
 const watermarkCells = (w: WatermarkLine): string[] => {
   const value =
     w.value === null ? 'none yet' : w.kind === 'time' ? epochTime(w.value) : `id ${count(w.value)}`;
   const lag =
-    w.lagSeconds !== null
-      ? w.lagSeconds >= 0
-        ? `${formatLag(w.lagSeconds)} behind`
-        : `${formatLag(-w.lagSeconds)} ahead of the clock`
-      : w.idsBehind !== null
-        ? `${count(w.idsBehind)} ids behind source max ${count(w.sourceMax ?? 0)}`
-        : w.value !== null && w.kind === 'id' && w.sourceMax === null && w.note === null
-          ? '-'
-          : '';
+    w.ahead !== null
+      ? `ahead of the clock: the next run stops until it is reset (order-tracking reset-watermark ${w.table} --to …)`
+      : w.lagSeconds !== null
+        ? w.lagSeconds >= 0
+          ? `${formatLag(w.lagSeconds)} behind`
+          : `${formatLag(-w.lagSeconds)} ahead of the clock`
+        : w.idsBehind !== null
+          ? `${count(w.idsBehind)} ids behind source max ${count(w.sourceMax ?? 0)}`
+          : w.value !== null && w.kind === 'id' && w.sourceMax === null && w.note === null
+            ? '-'
+            : '';
   return [w.table, w.cursorColumn, value, [lag, w.note].filter(Boolean).join('; ')];
 };
 
@@ -118,6 +122,14 @@ export const formatStatus = (r: StatusReport): string => {
           ]
         : []),
       ['clock', `${epochTime(r.now)} UTC`],
+      ...(r.source?.clock != null
+        ? [
+            [
+              'source clock',
+              `${epochTime(r.source.clock)} UTC (${r.source.clockSkew === 0 ? 'the same as ours' : `${formatLag(Math.abs(r.source.clockSkew ?? 0))} ${(r.source.clockSkew ?? 0) < 0 ? 'behind' : 'ahead of'} ours`})`,
+            ],
+          ]
+        : []),
     ]),
   );
 
@@ -140,6 +152,8 @@ export const formatStatus = (r: StatusReport): string => {
   );
 
   section('watermarks', [['table', 'cursor', 'watermark', 'lag'], ...r.watermarks.map(watermarkCells)]);
+  for (const warning of [r.source?.clockWarning, ...r.watermarks.map((w) => w.ahead)])
+    if (warning) out.push(`  warning: ${warning}`);
 
   /** A count, or `~` and the server's estimate for a table of `ESTIMATED_FROM` rows or more. */
   const rows = (t: TableCount): string => (t.estimated ? `~${count(t.rows)}` : count(t.rows));
@@ -218,7 +232,7 @@ export const statusCommand = async (
         },
       }),
     );
-    return options.json ? JSON.stringify(report) : formatStatus(report);
+    return options.json ? JSON.stringify(report, bigintAsJson) : formatStatus(report);
   } finally {
     await source?.close();
     await warehouse.close();

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { sourceTables, type CursorSpec, type SourceTableName } from '../pipeline/tables.js';
 import { ConfigError } from './errors.js';
+import { parseEpoch } from './time.js';
 import {
   defaultWarehouseUrl,
   parseSourceUrl,
@@ -32,6 +33,11 @@ export interface Settings {
    * mart under an open ARCHIVE_ROUTING_GAP exception (SPEC §4 safety net). Default none.
    */
   readonly frozenPeriods: readonly string[];
+  /**
+   * Event times before this (epoch seconds; default 2000-01-01) are quarantined like future ones
+   * (SPEC §5): a timestamp of 0 would otherwise create a hist table per half-year back to 1970.
+   */
+  readonly timestampFloor: number;
 }
 
 /** What the command line says; every field optional (flags win over the environment). */
@@ -46,7 +52,32 @@ const identifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and _, starting with a letter or _');
 
-const count = (max: number) => z.coerce.number().int().min(0).max(max);
+/**
+ * A whole number between `min` and `max`: a JSON number, or a string of digits, the one rule for
+ * the config file and the environment (`"1e3"` is refused in both; JSON's `1e3` is just 1000).
+ */
+const whole = (min: number, max: number) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(v)} is not a whole number between ${min} and ${max}`,
+    });
+    return z.NEVER;
+  });
+
+/** A time setting: epoch seconds, or a UTC date like `2000-01-01` (see `parseEpoch`). */
+const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseEpoch(String(v), '');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const BATCH_SIZE = whole(1, 1_000_000);
 
 const cursorOverride = z
   .object({
@@ -55,8 +86,8 @@ const cursorOverride = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a column name')
       .optional(),
     kind: z.enum(['id', 'time']).optional(),
-    overlap: count(1e12).optional(),
-    settleSeconds: count(86_400).optional(),
+    overlap: whole(0, 1e12).optional(),
+    settleSeconds: whole(0, 86_400).optional(),
   })
   .strict();
 
@@ -65,7 +96,8 @@ const fileSchema = z
     warehouse: z.string().optional(),
     source: z.string().optional(),
     schemas: z.object({ raw: identifier, mart: identifier, meta: identifier }).partial().strict().optional(),
-    batchSize: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    batchSize: BATCH_SIZE.optional(),
+    timestampFloor: time.optional(),
     frozenPeriods: z.array(z.string().regex(/^\d{4}_h[12]$/, 'must be a period like 2025_h2')).optional(),
     tables: z
       .object(Object.fromEntries(sourceTables.map((t) => [t.name, cursorOverride.optional()])))
@@ -98,11 +130,11 @@ const readConfigFile = (path: string | undefined, explicit: boolean): FileSettin
   return parsed.data;
 };
 
-const parseBatchSize = (raw: string, where: string): number => {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 1_000_000)
-    throw new ConfigError(`${where} "${raw}" is not a whole number between 1 and 1000000`);
-  return n;
+/** A flag's or environment variable's value through the config file's own rule for it. */
+const parseWith = <T>(schema: z.ZodType<T>, raw: string, where: string): T => {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${where} ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 };
 
 const parsePeriods = (raw: string): string[] => {
@@ -130,6 +162,9 @@ const parseSchema = (raw: string, where: string): string => {
  */
 export const DEFAULT_BATCH_SIZE = 5_000;
 
+/** 2000-01-01 UTC: no order-tracking event is older (SPEC §5, quarantined below it). */
+export const DEFAULT_TIMESTAMP_FLOOR = Date.UTC(2000, 0, 1) / 1000;
+
 /**
  * Resolves settings from flags, then `ORDER_TRACKING_*` environment variables, then the config file
  * (`--config`, `ORDER_TRACKING_CONFIG`, or `./order-tracking.json` when present), then defaults.
@@ -146,10 +181,13 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
   const source = sourceRaw ? parseSourceUrl(sourceRaw) : null;
 
   const batchSize = cli.batchSize
-    ? parseBatchSize(cli.batchSize, '--batch-size')
+    ? parseWith(BATCH_SIZE, cli.batchSize, '--batch-size')
     : env.ORDER_TRACKING_BATCH_SIZE
-      ? parseBatchSize(env.ORDER_TRACKING_BATCH_SIZE, 'ORDER_TRACKING_BATCH_SIZE')
+      ? parseWith(BATCH_SIZE, env.ORDER_TRACKING_BATCH_SIZE, 'ORDER_TRACKING_BATCH_SIZE')
       : (file.batchSize ?? DEFAULT_BATCH_SIZE);
+  const timestampFloor = env.ORDER_TRACKING_TIMESTAMP_FLOOR
+    ? parseEpoch(env.ORDER_TRACKING_TIMESTAMP_FLOOR, 'ORDER_TRACKING_TIMESTAMP_FLOOR')
+    : (file.timestampFloor ?? DEFAULT_TIMESTAMP_FLOOR);
 
   const schemaSetting = (key: keyof Schemas, fallback: string): string => {
     const envName = `ORDER_TRACKING_${key.toUpperCase()}_SCHEMA`;
@@ -187,7 +225,7 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
   const frozenRaw = env.ORDER_TRACKING_FROZEN_PERIODS;
   const frozenPeriods = frozenRaw !== undefined ? parsePeriods(frozenRaw) : (file.frozenPeriods ?? []);
 
-  return { warehouse, source, schemas, batchSize, cursors, frozenPeriods };
+  return { warehouse, source, schemas, batchSize, cursors, frozenPeriods, timestampFloor };
 };
 
 /** The source URL, or a one-line error telling how to give one. */

@@ -59,3 +59,14 @@ export const widens = (from: LogicalType, to: LogicalType): boolean => {
   if (to.kind === 'bigint') return from.kind === 'integer';
   return false;
 };
+
+/**
+ * `JSON.stringify` replacer for values that may hold a `bigint`: a number while it is exact, else
+ * its decimal text, as integers past 2^53 travel everywhere else (see `Value`).
+ */
+export const bigintAsJson = (_key: string, value: unknown): unknown =>
+  typeof value === 'bigint'
+    ? value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString()
+    : value;

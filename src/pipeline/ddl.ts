@@ -9,6 +9,11 @@ export interface TableSpec {
   readonly primaryKey?: readonly string[];
   /** Column defaults as SQL expressions (e.g. a sequence's `nextval`). */
   readonly defaults?: Readonly<Record<string, string>>;
+  /**
+   * Columns added after the table's first release: `init` adds them to a table created before
+   * (`addColumnIfMissing`), and a run refuses a warehouse that lacks them (`run init to upgrade`).
+   */
+  readonly added?: readonly string[];
 }
 
 export const createSchema = (d: Dialect, schema: string): string =>
@@ -25,6 +30,13 @@ export const createTable = (d: Dialect, t: TableSpec): string => {
 
 export const addColumn = (d: Dialect, schema: string, table: string, column: Column): string =>
   `alter table ${d.table(schema, table)} add column ${d.quote(column.name)} ${d.columnType(column.type)}`;
+
+/** Adds a column an older release did not create; a no-op when it exists (SPEC §8: init is idempotent). */
+export const addColumnIfMissing = (d: Dialect, t: TableSpec, name: string): string => {
+  const column = t.columns.find((c) => c.name === name);
+  if (!column) throw new Error(`${t.schema}.${t.name} has no column ${name} to add`);
+  return `alter table ${d.table(t.schema, t.name)} add column if not exists ${d.quote(column.name)} ${d.columnType(column.type)}`;
+};
 
 export const alterColumnType = (d: Dialect, schema: string, table: string, column: Column): string =>
   `alter table ${d.table(schema, table)} alter column ${d.quote(column.name)} type ${d.columnType(column.type)}`;

@@ -159,3 +159,40 @@ export const describeFilter = (filter: ExceptionFilter): string =>
   ]
     .filter(Boolean)
     .join(' ');
+
+/**
+ * One FUTURE_TIMESTAMP per row read above a time cursor's window (`id`, `order_id`, timestamp),
+ * unless the same row and time already has one (SPEC §5; the marts open theirs for rows they
+ * stage by the same key). The values are bound, cast so every engine types them alike.
+ */
+export const planOpenFutureRows = (
+  d: Dialect,
+  schemas: Schemas,
+  table: string,
+  cursorColumn: string,
+  rows: readonly (readonly Value[])[],
+): Statement => {
+  const params: Value[] = [];
+  const bind = (v: Value, type: string): string => {
+    params.push(v === null ? null : typeof v === 'bigint' || typeof v === 'number' ? v : String(v));
+    return `cast($${params.length} as ${type})`;
+  };
+  const values = rows
+    .map(
+      (r) =>
+        `select ${bind(r[0] ?? null, 'bigint')} as id, ${bind(r[1] ?? null, 'varchar')} as order_id, ${bind(r[2] ?? null, 'bigint')} as ts`,
+    )
+    .join('\n  union all ');
+  params.push(table, `${cursorColumn} more than 1 day after the run clock; read when it is due`);
+  const [t, notes] = [params.length - 1, params.length];
+  const ledger = qualified(d, schemas);
+  return {
+    sql: `insert into ${ledger} (order_id, exception_type, source_table, source_id, event_time, detected_at, notes)
+select f.order_id, 'FUTURE_TIMESTAMP', cast($${t} as varchar), f.id, f.ts, current_timestamp, cast($${notes} as varchar)
+from (${values}) f
+where not exists (select 1 from ${ledger} e
+                   where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = cast($${t} as varchar)
+                     and e.source_id = f.id and e.event_time = f.ts)`,
+    params,
+  };
+};

@@ -1,7 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import type { Column } from '../engines/types.js';
 import type { Dialect } from '../engines/warehouse/warehouse.js';
-import { createSchema, createSequence, createTable } from './ddl.js';
+import { addColumnIfMissing, createSchema, createSequence, createTable } from './ddl.js';
 import { marts } from './marts.js';
 import { exceptionIdSequence, exceptionsTable, metaTables } from './meta.js';
 import { loadColumns, rawTableName, sourceTables, type SourceTableName } from './tables.js';
@@ -46,5 +46,8 @@ export const planInit = (
     if (sql) statements.push(sql);
   }
   for (const table of Object.values(metaTables(schemas))) statements.push(createTable(d, table));
+  // A warehouse an older release created lacks the columns added since.
+  for (const table of [exceptionsTable(schemas), ...Object.values(metaTables(schemas))])
+    for (const column of table.added ?? []) statements.push(addColumnIfMissing(d, table, column));
   return statements;
 };

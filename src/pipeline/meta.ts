@@ -45,10 +45,13 @@ export const metaTables = (
       varchar('table_name', 64),
       varchar('cursor_column', 64),
       col('value', 'bigint'),
+      // The greatest id landed among rows the cursor cannot place (NULL, before the floor).
+      col('stray_id', 'bigint'),
       col('batch_id', 'bigint'),
       col('updated_at', 'timestamp'),
     ],
     primaryKey: ['table_name'],
+    added: ['stray_id'],
   },
   batches: {
     schema: schemas.meta,

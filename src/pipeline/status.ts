@@ -5,6 +5,8 @@ import { planOpenExceptionsByType } from './exceptions.js';
 import { histTablePattern, marts, type MartName } from './marts.js';
 import { exceptionsTable, metaTables } from './meta.js';
 import type { Statement } from './statement.js';
+import { readWatermarks, resetWatermarkHint } from './watermarks.js';
+import { watermarkAhead } from './windows.js';
 import { rawTableName, sourceTables, type SourceTableName } from './tables.js';
 
 /** How many runs `status` shows. */
@@ -27,14 +29,17 @@ export interface WatermarkLine {
   readonly table: SourceTableName;
   readonly cursorColumn: string;
   readonly kind: 'id' | 'time';
-  /** `null`: no validated batch yet. */
-  readonly value: number | null;
+  /** `null`: no validated batch yet. Exact (`--json`: a number while exact, else its text). */
+  readonly value: bigint | null;
   readonly updatedAt: string | null;
-  /** `time` cursors: now − watermark, seconds. */
+  /** `time` cursors: now − watermark, seconds (negative: the watermark is ahead of the clock). */
   readonly lagSeconds: number | null;
-  /** `id` cursors with a source configured: the source's max id, and how far the watermark trails it. */
-  readonly sourceMax: number | null;
-  readonly idsBehind: number | null;
+  /** With a source configured: its greatest cursor value now. */
+  readonly sourceMax: bigint | null;
+  /** `id` cursors: how far the watermark trails the source's max id. */
+  readonly idsBehind: bigint | null;
+  /** `time` cursors: the watermark is ahead of the clock, so the next run stops with this fix. */
+  readonly ahead: string | null;
   /** Why a value is missing (a changed cursor, an unreadable source). */
   readonly note: string | null;
 }
@@ -80,7 +85,19 @@ export interface StatusReport {
   readonly warehouse: string;
   /** The clock lags are measured against, epoch seconds. */
   readonly now: number;
-  readonly source: { readonly url: string; readonly error: string | null } | null;
+  readonly source: {
+    readonly url: string;
+    readonly error: string | null;
+    /** The source server's clock, epoch seconds, when it could be read. */
+    readonly clock: number | null;
+    /** Its clock minus ours, seconds (negative: behind ours). */
+    readonly clockSkew: number | null;
+    /**
+     * Set when the clocks differ by more than a time cursor's overlap: rows stamped ahead of our
+     * clock wait for it to catch up (a day ahead: FUTURE_TIMESTAMP), and lags mislead.
+     */
+    readonly clockWarning: string | null;
+  } | null;
   readonly runs: readonly RunLine[];
   readonly watermarks: readonly WatermarkLine[];
   readonly tables: { readonly raw: readonly TableCount[]; readonly marts: readonly TableCount[] };
@@ -97,14 +114,6 @@ export const planRecentRuns = (d: Dialect, schemas: Schemas, limit = RECENT_RUNS
  order by run_id desc
  limit $1`,
     params: [limit],
-  };
-};
-
-export const planWatermarks = (d: Dialect, schemas: Schemas): Statement => {
-  const t = metaTables(schemas).watermarks;
-  return {
-    sql: `select table_name, cursor_column, value, updated_at from ${d.table(t.schema, t.name)} order by table_name`,
-    params: [],
   };
 };
 
@@ -170,7 +179,6 @@ const runSeconds = (
 const firstLine = (text: string | null): string | null =>
   text === null ? null : (text.split('\n')[0] ?? '');
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 export interface StatusFacts {
@@ -216,37 +224,59 @@ export const readStatus = async (
     };
   });
 
-  const marks = new Map((await run(planWatermarks(d, schemas))).map((r) => [String(r.table_name), r]));
+  const marks = await readWatermarks(c, d, settings);
+  const source = facts.source?.open ?? null;
   const watermarks: WatermarkLine[] = [];
   for (const spec of sourceTables) {
     const cursor = settings.cursors[spec.name];
     const mark = marks.get(spec.name);
-    const stale = mark !== undefined && mark.cursor_column !== cursor.column;
-    const value = mark && !stale ? num(mark.value) : null;
-    let sourceMax: number | null = null;
+    const stale = mark !== undefined && mark.current === null;
+    const value = mark?.current?.value ?? null;
+    let sourceMax: bigint | null = null;
     let note: string | null = stale
-      ? `watermark is on ${String(mark.cursor_column)}, cursor is now ${cursor.column}: the next run reads the table again`
+      ? `watermark is on ${mark.cursorColumn}, cursor is now ${cursor.column}: the next run reads the table again`
       : null;
-    const source = facts.source?.open;
-    if (cursor.kind === 'id' && source && !stale) {
+    if (source && !stale) {
       try {
         sourceMax = await source.max(spec.name, cursor.column);
       } catch (error) {
         note = `source max unreadable: ${firstLine(error instanceof Error ? error.message : String(error))}`;
       }
     }
+    const watermark = mark?.current ?? null;
     watermarks.push({
       table: spec.name,
       cursorColumn: cursor.column,
       kind: cursor.kind,
       value,
-      updatedAt: mark ? str(mark.updated_at) : null,
-      lagSeconds: cursor.kind === 'time' && value !== null ? now - value : null,
+      updatedAt: mark?.updatedAt ?? null,
+      lagSeconds: cursor.kind === 'time' && value !== null ? now - Number(value) : null,
       sourceMax,
-      idsBehind: value !== null && sourceMax !== null ? Math.max(0, sourceMax - value) : null,
+      idsBehind:
+        cursor.kind === 'id' && value !== null && sourceMax !== null
+          ? sourceMax > value
+            ? sourceMax - value
+            : 0n
+          : null,
+      ahead: watermarkAhead(cursor, watermark, now)
+        ? resetWatermarkHint(spec.name, cursor, watermark, now)
+        : null,
       note,
     });
   }
+  let clock: number | null = null;
+  if (source)
+    try {
+      clock = await source.clock();
+    } catch {
+      // An unreadable clock is not worth a failed status: it shows as unknown.
+    }
+  const skew = clock === null ? null : clock - now;
+  const overlaps = sourceTables
+    .map((t) => settings.cursors[t.name])
+    .filter((cursor) => cursor.kind === 'time')
+    .map((cursor) => cursor.overlap);
+  const overlap = overlaps.length > 0 ? Math.min(...overlaps) : null;
 
   const listed = await run(planListTables([...new Set([schemas.raw, schemas.mart])]));
   const present = new Set(listed.map((r) => `${String(r.table_schema)}.${String(r.table_name)}`));
@@ -313,7 +343,16 @@ export const readStatus = async (
   return {
     warehouse: facts.warehouseUrl,
     now,
-    source: facts.source && { url: facts.source.url, error: facts.source.error },
+    source: facts.source && {
+      url: facts.source.url,
+      error: facts.source.error,
+      clock,
+      clockSkew: skew,
+      clockWarning:
+        skew !== null && overlap !== null && Math.abs(skew) > overlap
+          ? `the source's clock is ${Math.abs(skew)} s ${skew < 0 ? 'behind' : 'ahead of'} ours, more than the ${overlap} s overlap of its time cursor: ${skew < 0 ? "windows follow the rows' own stamps, so nothing is lost, but lags read high" : 'rows it stamps now wait until our clock reaches them (more than a day ahead: FUTURE_TIMESTAMP)'}; check both clocks (NTP)`
+          : null,
+    },
     runs,
     watermarks,
     tables: { raw: rawTables.map(counted), marts: martTables.map(counted) },

@@ -93,3 +93,9 @@ export const loadColumns: readonly Column[] = [
  * newest pages, i.e. exactly the batches a run reads.
  */
 export const rawBatchIndex: readonly string[] = ['_batch_id'];
+
+/**
+ * How far below the greatest stray id landed (a row whose cursor value is NULL, or before the
+ * floor) each window reads strays again, as the id cursors' overlap does for late commits.
+ */
+export const STRAY_ID_OVERLAP = 10_000;

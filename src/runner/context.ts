@@ -5,6 +5,7 @@ import type { Warehouse } from '../engines/warehouse/warehouse.js';
 import type { MartName } from '../pipeline/marts.js';
 import type { SourceTableName } from '../pipeline/tables.js';
 import type { BatchRange } from '../pipeline/tests-sql.js';
+import type { Watermark } from '../pipeline/windows.js';
 import type { Logger } from './logger.js';
 
 export interface LandedBatch {
@@ -13,6 +14,10 @@ export interface LandedBatch {
   readonly range: CursorRange;
   readonly sourceCount: number;
   readonly landedCount: number;
+  /** The watermark this batch moves the table's to, once validated (`null`: none yet). */
+  readonly watermark: Watermark | null;
+  /** Rows above the window stamped more than a day ahead: FUTURE_TIMESTAMP, not landed (SPEC §5). */
+  readonly future: number;
 }
 
 /** What the tasks of one run share. Tasks fill `state` in DAG order. */
@@ -28,6 +33,8 @@ export interface RunContext {
     /** Source columns per table after check_drift, in source order (lower-case names). */
     columns?: ReadonlyMap<SourceTableName, readonly Column[]>;
     windows?: ReadonlyMap<SourceTableName, CursorRange>;
+    /** Each table's watermark as calc_window read it (`null`: none yet, or over another column). */
+    watermarks?: ReadonlyMap<SourceTableName, Watermark | null>;
     batches?: ReadonlyMap<SourceTableName, LandedBatch>;
     /** Rows each mart changed, by kind (`inserted`, `archived:2025_h2`, `exceptions:NULL_ORDER_ID`…). */
     martCounts?: Readonly<Record<string, Readonly<Record<string, number>>>>;

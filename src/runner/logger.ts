@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { bigintAsJson } from '../engines/types.js';
 
 export type Logger = pino.Logger;
 
@@ -21,7 +22,7 @@ const humanLines = {
       ...fields
     } = JSON.parse(line) as Record<string, unknown> & { level: number; msg: string };
     const extra = Object.entries(fields)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v, bigintAsJson)}`)
       .join(' ');
     process.stderr.write(`${levels[level] ?? level}: ${msg}${extra ? ` ${extra}` : ''}\n`);
   },

@@ -5,7 +5,7 @@ import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
 import type { Lease, Warehouse } from '../engines/warehouse/warehouse.js';
-import { metaTables } from '../pipeline/meta.js';
+import { exceptionsTable, metaTables } from '../pipeline/meta.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
 import type { RunContext } from './context.js';
 import type { Logger } from './logger.js';
@@ -33,7 +33,10 @@ export const leaseKey = (settings: Settings): string => `order-tracking:${settin
 
 const isoNow = (): string => new Date().toISOString();
 
-/** Fails with "run init first" when the metadata tables are missing. */
+/**
+ * Fails with "run init first" when the metadata tables are missing, and with "run init to upgrade"
+ * when a table lacks a column a later release added (`TableSpec.added`).
+ */
 export const requireInitialized = async (warehouse: Warehouse, settings: Settings): Promise<void> => {
   const runs = metaTables(settings.schemas).runs;
   if (!(await warehouse.describeTable(runs.schema, runs.name)))
@@ -41,6 +44,16 @@ export const requireInitialized = async (warehouse: Warehouse, settings: Setting
       `warehouse ${warehouse.displayUrl} has no ${runs.schema}.${runs.name}: run \`order-tracking init\` first`,
       ExitCode.config,
     );
+  for (const table of [exceptionsTable(settings.schemas), ...Object.values(metaTables(settings.schemas))]) {
+    if (!table.added?.length) continue;
+    const present = new Set((await warehouse.describeTable(table.schema, table.name))?.map((c) => c.name));
+    const missing = table.added.filter((name) => !present.has(name));
+    if (missing.length > 0)
+      throw new UserError(
+        `warehouse ${warehouse.displayUrl} was initialized by an older order-tracking (${table.schema}.${table.name} has no ${missing.join(', ')}): run \`order-tracking init\` to upgrade it`,
+        ExitCode.config,
+      );
+  }
 };
 
 /** Takes the pipeline's lease, or fails at once (exit 75) when another run holds it (SPEC §7). */

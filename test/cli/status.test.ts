@@ -150,8 +150,8 @@ for (const pair of pairs) {
         expect(out).toMatch(/^\s+1\s+run\s+success\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d+\.\d\d$/m);
         expect(out).not.toMatch(/stack frame/);
 
-        // update_time: watermark = now − 60 s settle; ids: against the source's max id.
-        expect(out).toMatch(/^\s+uni_tracking_info\s+update_time\s+2026-05-28 20:25:40\s+60 s behind$/m);
+        // update_time: the greatest landed (OT2's, 4 h old); ids: against the source's max id.
+        expect(out).toMatch(/^\s+uni_tracking_info\s+update_time\s+2026-05-28 16:26:40\s+4\.0 h behind$/m);
         expect(out).toMatch(/^\s+ecs_order_info\s+id\s+id 2\s+3 ids behind source max 5$/m);
         expect(out).toMatch(/^\s+uni_tracking_spath\s+id\s+id 1\s+0 ids behind source max 1$/m);
 
@@ -174,7 +174,12 @@ for (const pair of pairs) {
         const s = JSON.parse(r.stdout) as StatusReport;
         expect(s.now).toBe(NOW);
         expect(s.warehouse).not.toMatch(/s3cr3t/);
-        expect(s.source).toEqual({ url: p.sourceUrl, error: null });
+        // The source's clock is the real one, years after NOW: far more than the overlap apart.
+        expect(s.source).toMatchObject({ url: p.sourceUrl, error: null });
+        expect(s.source?.clockSkew).toBeGreaterThan(0);
+        expect(s.source?.clockWarning).toMatch(
+          /^the source's clock is \d+ s ahead of ours, more than the 1800 s overlap/,
+        );
         expect(s.runs.map((run) => [run.runId, run.state])).toEqual([
           [2, 'failed'],
           [1, 'success'],
@@ -187,8 +192,8 @@ for (const pair of pairs) {
           expect.objectContaining({
             table: 'uni_tracking_info',
             kind: 'time',
-            value: NOW - 60,
-            lagSeconds: 60,
+            value: NOW - 4 * HOUR,
+            lagSeconds: 4 * HOUR,
           }),
           expect.objectContaining({
             table: 'ecs_order_info',

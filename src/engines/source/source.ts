@@ -1,10 +1,18 @@
 import type { Column, CopyTextBatch, Row, Value } from '../types.js';
 
-/** A half-open range of one integer cursor column: `from < column <= to` (`from` null: unbounded). */
+/**
+ * The rows of one extraction window: `from < column <= to` over an integer cursor column, exact
+ * (`bigint`: ids past 2^53 are common). A `null` bound is open.
+ *
+ * `strays`, when given, adds the rows the column cannot place in any window (SPEC §3, §5): its
+ * value NULL, or below `floor` (a time cursor's timestamps before the floor), read by their `id`
+ * above `idAbove` (`null`: every one) instead.
+ */
 export interface CursorRange {
   readonly column: string;
-  readonly from: number | null;
-  readonly to: number;
+  readonly from: bigint | null;
+  readonly to: bigint | null;
+  readonly strays?: { readonly floor: bigint | null; readonly idAbove: bigint | null };
 }
 
 /**
@@ -41,8 +49,10 @@ export interface Source {
   readonly displayUrl: string;
   /** Columns of a source table, in source order, or `null` if it does not exist. */
   describeTable(table: string): Promise<Column[] | null>;
-  /** `max(column)` of a table, or `null` when it is empty. */
-  max(table: string, column: string): Promise<number | null>;
+  /** `max(column)` of an integer column, exact, or `null` when the table is empty. */
+  max(table: string, column: string): Promise<bigint | null>;
+  /** The source server's clock, epoch seconds (`status` compares it with ours). */
+  clock(): Promise<number>;
   /** Opens a consistent snapshot on a session of its own; close it when done. */
   snapshot(): Promise<SourceSnapshot>;
   close(): Promise<void>;

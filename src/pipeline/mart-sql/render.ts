@@ -1,3 +1,4 @@
+import { bigintAsJson } from '../../engines/types.js';
 import type { Statement } from '../statement.js';
 import { isLookup, type LookupPhase, type Phase } from './plan.js';
 
@@ -5,7 +6,7 @@ import { isLookup, type LookupPhase, type Phase } from './plan.js';
 export const renderStatement = (s: Statement): string =>
   [
     `${s.sql};`,
-    s.params.length > 0 ? `-- params: ${JSON.stringify(s.params)}` : '',
+    s.params.length > 0 ? `-- params: ${JSON.stringify(s.params, bigintAsJson)}` : '',
     s.counts ? `-- counts: ${s.counts}` : '',
     s.onlyFrom ? `-- only when the statement before changed ${s.onlyFrom} rows or more` : '',
   ]

@@ -1,8 +1,15 @@
+import type { SourceSnapshot } from '../../engines/source/source.js';
 import type { Column, CopyTextBatch, Row } from '../../engines/types.js';
+import type { WarehouseConnection } from '../../engines/warehouse/warehouse.js';
 import type { LandedBatch, RunContext, TaskOutcome } from '../../runner/context.js';
 import { faultPoint, losesRow } from '../../runner/faults.js';
 import { queryOne, type Task, type TaskScope } from '../../runner/task.js';
+import { planOpenFutureRows } from '../exceptions.js';
+import { planLandedMax } from '../landed.js';
 import { metaTables } from '../meta.js';
+import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
+import { toBigInt } from '../watermarks.js';
+import { nextWatermark } from '../windows.js';
 import { loadColumns, rawBatchIndex, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
 
 const timestampText = (date: Date): string => date.toISOString().replace('T', ' ').replace('Z', '');
@@ -72,6 +79,37 @@ const abandonUnvalidated = async (ctx: RunContext, scope: TaskScope): Promise<nu
   });
 };
 
+/** Rows of the future query come in batches of this many; exceptions are opened per batch. */
+const FUTURE_BATCH = 500;
+
+/**
+ * SPEC §5 for time cursors: rows stamped more than a day after the run's clock lie above every
+ * window until they are due, so they are read here, in the window's snapshot, by id, order and
+ * time only, and each gets one open FUTURE_TIMESTAMP (never a second for the same row and time).
+ * When due, the window reads them like any other row. Returns how many there are.
+ */
+const openFutureRows = async (
+  ctx: RunContext,
+  c: WarehouseConnection,
+  snapshot: SourceSnapshot,
+  table: SourceTableName,
+  columns: readonly Column[],
+): Promise<number> => {
+  const cursor = ctx.settings.cursors[table];
+  if (cursor.kind !== 'time') return 0;
+  const named = (name: string): Column | undefined => columns.find((col) => col.name === name.toLowerCase());
+  const wanted = [named('id'), named('order_id'), named(cursor.column)];
+  if (wanted.some((col) => col === undefined)) return 0;
+  const range = { column: cursor.column, from: BigInt(ctx.now + FUTURE_TOLERANCE_SECONDS), to: null };
+  let n = 0;
+  for await (const rows of snapshot.stream(table, wanted as Column[], range, FUTURE_BATCH)) {
+    const open = planOpenFutureRows(ctx.warehouse.dialect, ctx.settings.schemas, table, cursor.column, rows);
+    await c.execute(open.sql, open.params);
+    n += rows.length;
+  }
+  return n;
+};
+
 const extractTable = async (
   ctx: RunContext,
   scope: TaskScope,
@@ -88,7 +126,12 @@ const extractTable = async (
   const snapshot = await source.snapshot();
   try {
     const loadedAt = timestampText(new Date());
-    const { landed: landedCount, sourceCount } = await scope.withConnection((c) =>
+    const {
+      landed: landedCount,
+      sourceCount,
+      watermark,
+      future,
+    } = await scope.withConnection((c) =>
       c.transaction(async () => {
         const [schema, raw, size] = [settings.schemas.raw, rawTableName(table), settings.batchSize];
         // COPY text straight from the source's wire format where both ends speak it (MySQL →
@@ -124,6 +167,13 @@ const extractTable = async (
         // is raw's one writer), and rolls back with the load.
         const byBatch = range.from === null ? d.createIndex(schema, raw, rawBatchIndex) : null;
         if (byBatch) await c.execute(byBatch);
+        const maxima = planLandedMax(d, schema, raw, range, batchId);
+        const found = await queryOne(c, maxima.sql, maxima.params);
+        const watermark = nextWatermark(ctx.state.watermarks?.get(table) ?? null, range, {
+          max: toBigInt(found?.m),
+          strayMax: toBigInt(found?.s),
+        });
+        const future = await openFutureRows(ctx, c, snapshot, table, columns);
         await c.execute(
           `insert into ${d.table(batches.schema, batches.name)}
              (batch_id, run_id, table_name, cursor_column, window_from, window_to, source_count, landed_count, state, created_at)
@@ -133,10 +183,10 @@ const extractTable = async (
         // A stop that arrived while the last rows were in flight (the batch checks above only see
         // one that came between batches): roll back rather than land what the run reports failed.
         scope.signal.throwIfAborted();
-        return { landed, sourceCount };
+        return { landed, sourceCount, watermark, future };
       }),
     );
-    return { table, batchId, range, sourceCount, landedCount };
+    return { table, batchId, range, sourceCount, landedCount, watermark, future };
   } finally {
     await snapshot.close();
   }
@@ -166,7 +216,12 @@ export const extract: Task = {
     return {
       rowsRead: landed.reduce((n, b) => n + b.sourceCount, 0),
       rowsWritten: total,
-      note: landed.map((b) => `${b.table} ${b.landedCount}`).join(', '),
+      note: landed
+        .map(
+          (b) =>
+            `${b.table} ${b.landedCount}${b.future > 0 ? ` (+${b.future} FUTURE_TIMESTAMP held at the source)` : ''}`,
+        )
+        .join(', '),
     };
   },
 };

@@ -3,6 +3,7 @@ import type { TaskOutcome } from '../../runner/context.js';
 import { queryOne, type Task } from '../../runner/task.js';
 import { metaTables } from '../meta.js';
 import { rawTableName } from '../tables.js';
+import { planSetWatermark } from '../watermarks.js';
 import { describeRange } from '../windows.js';
 
 /**
@@ -20,7 +21,6 @@ export const validate: Task = {
     const batches = [...(ctx.state.batches?.values() ?? [])];
     const meta = metaTables(settings.schemas);
     const batchTable = d.table(meta.batches.schema, meta.batches.name);
-    const marks = d.table(meta.watermarks.schema, meta.watermarks.name);
     return scope.withConnection(async (c) => {
       const problems: string[] = [];
       for (const b of batches) {
@@ -51,12 +51,9 @@ export const validate: Task = {
       await c.transaction(async () => {
         for (const b of batches) {
           await c.execute(`update ${batchTable} set state = 'validated' where batch_id = $1`, [b.batchId]);
-          await c.execute(`delete from ${marks} where table_name = $1`, [b.table]);
-          await c.execute(
-            `insert into ${marks} (table_name, cursor_column, value, batch_id, updated_at)
-             values ($1, $2, $3, $4, current_timestamp)`,
-            [b.table, b.range.column, b.range.to, b.batchId],
-          );
+          // Nothing landed yet in a table read from the start: no watermark, read it whole again.
+          for (const s of planSetWatermark(d, settings, b.table, b.watermark, b.batchId))
+            await c.execute(s.sql, s.params);
         }
       });
       return { rowsRead: batches.reduce((n, b) => n + b.sourceCount, 0) };

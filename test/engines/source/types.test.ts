@@ -85,17 +85,38 @@ describe('identifier quoting and ranges', () => {
   });
 
   it('binds the range bounds, with no lower bound when `from` is null', () => {
-    expect(mysqlRangePredicate({ column: 'id', from: 10, to: 20 })).toEqual({
+    expect(mysqlRangePredicate({ column: 'id', from: 10n, to: 20n })).toEqual({
       sql: '`id` > ? and `id` <= ?',
-      values: [10, 20],
+      values: [10n, 20n],
     });
-    expect(mysqlRangePredicate({ column: 'id', from: null, to: 20 })).toEqual({
+    expect(mysqlRangePredicate({ column: 'id', from: null, to: 20n })).toEqual({
       sql: '`id` <= ?',
-      values: [20],
+      values: [20n],
     });
-    expect(sqliteRangePredicate({ column: 'pathTime', from: 5, to: 6 })).toEqual({
+    expect(sqliteRangePredicate({ column: 'pathTime', from: 5n, to: 6n })).toEqual({
       sql: '"pathTime" > ? and "pathTime" <= ?',
-      values: [5, 6],
+      values: [5n, 6n],
+    });
+  });
+
+  it('adds the rows the cursor cannot place, by id: NULL, or below a time floor', () => {
+    expect(
+      sqliteRangePredicate({
+        column: 'update_time',
+        from: 100n,
+        to: 200n,
+        strays: { floor: 946_684_800n, idAbove: 9_007_199_254_740_993n },
+      }),
+    ).toEqual({
+      sql: '("update_time" > ? and "update_time" <= ?) or (("update_time" is null or "update_time" < ?) and "id" > ?)',
+      values: [100n, 200n, 946_684_800n, 9_007_199_254_740_993n],
+    });
+    expect(
+      mysqlRangePredicate({ column: 'traceSeq', from: null, to: 7n, strays: { floor: null, idAbove: null } }),
+    ).toEqual({ sql: '(`traceSeq` <= ?) or ((`traceSeq` is null))', values: [7n] });
+    expect(mysqlRangePredicate({ column: 'pathTime', from: 5n, to: null })).toEqual({
+      sql: '`pathTime` > ?',
+      values: [5n],
     });
   });
 });

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { PoolConnection, RowDataPacket } from 'mysql2';
-import type { Column, CopyTextBatch, Row, Value } from '../../types.js';
+import { bigintAsJson, type Column, type CopyTextBatch, type Row, type Value } from '../../types.js';
 import type { CursorRange, SourceSnapshot } from '../source.js';
 import { oneLineReason } from './mysql-connect.js';
 import { CopyTextRowParser, UnloadableValue, type FieldInfo } from './mysql-copy-text.js';
@@ -33,8 +33,7 @@ export const beginMysqlSnapshot = async (connection: PoolConnection): Promise<vo
 
 type State = 'idle' | 'busy' | 'closed' | 'broken';
 
-const windowKey = (table: string, range: CursorRange): string =>
-  JSON.stringify([table, range.column, range.from, range.to]);
+const windowKey = (table: string, range: CursorRange): string => JSON.stringify([table, range], bigintAsJson);
 
 type Query = ReturnType<PoolConnection['query']>;
 

@@ -49,11 +49,22 @@ class MysqlSource implements Source {
     });
   }
 
-  async max(table: string, column: string): Promise<number | null> {
+  async max(table: string, column: string): Promise<bigint | null> {
+    // As text: a JS number would round an id past 2^53.
     const [rows] = await this.run(`reading max(${column}) of ${table}`, () =>
-      this.session.query<RowDataPacket[]>(`select max(${quoteMysql(column)}) as m from ${quoteMysql(table)}`),
+      this.session.query<RowDataPacket[]>(
+        `select cast(max(${quoteMysql(column)}) as char) as m from ${quoteMysql(table)}`,
+      ),
     );
-    return numberOrNull(rows[0]?.['m']);
+    const m = rows[0]?.['m'];
+    return m === null || m === undefined ? null : BigInt(String(m));
+  }
+
+  async clock(): Promise<number> {
+    const [rows] = await this.run('reading the clock', () =>
+      this.session.query<RowDataPacket[]>('select unix_timestamp() as t'),
+    );
+    return Number(rows[0]?.['t']);
   }
 
   async snapshot(): Promise<SourceSnapshot> {

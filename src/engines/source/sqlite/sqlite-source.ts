@@ -32,7 +32,7 @@ class SqliteSource implements Source {
     }));
   }
 
-  async max(table: string, column: string): Promise<number | null> {
+  async max(table: string, column: string): Promise<bigint | null> {
     const value = this.run(`reading max(${column}) of ${table}`, () =>
       this.db
         .prepare(`select max(${quoteSqlite(column)}) from ${quoteSqlite(table)}`)
@@ -40,7 +40,21 @@ class SqliteSource implements Source {
         .safeIntegers(true)
         .get(),
     );
-    return value === null || value === undefined ? null : Number(value);
+    if (value === null || value === undefined) return null;
+    if (typeof value === 'bigint') return value;
+    // SQLite is dynamically typed: a REAL or TEXT value can sit in an INTEGER column.
+    if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.floor(value));
+    if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return BigInt(value.trim());
+    throw new Error(
+      `reading max(${column}) of ${table} from source ${this.displayUrl} failed: the greatest value, ${JSON.stringify(String(value)).slice(0, 40)}, is not an integer`,
+    );
+  }
+
+  /** The file has no clock of its own: the host's, as SQLite reads it. */
+  async clock(): Promise<number> {
+    return Number(
+      this.run('reading the clock', () => this.db.prepare("select unixepoch('now')").pluck().get()),
+    );
   }
 
   async snapshot(): Promise<SourceSnapshot> {
