@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
-import { parseEpoch } from '../config/time.js';
+import { guardOutput, rememberSecrets } from '../config/secrets.js';
 import { resolveSettings, type CliOptions } from '../config/settings.js';
+import { parseEpoch } from '../config/time.js';
 import { createLogger } from '../runner/logger.js';
 import { runCycle } from '../runner/run-cycle.js';
 import { reportError } from './errors.js';
@@ -35,7 +36,20 @@ const program = new Command('order-tracking')
   .configureOutput({ outputError: (text, write) => write(text) });
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-const settings = () => resolveSettings(globals());
+/** The URLs as given, before they resolve (they may not): their passwords are masked in all output. */
+const rememberGivenSecrets = () =>
+  rememberSecrets(
+    globals().warehouse,
+    globals().source,
+    process.env.ORDER_TRACKING_WAREHOUSE,
+    process.env.ORDER_TRACKING_SOURCE,
+  );
+program.hook('preAction', rememberGivenSecrets);
+const settings = () => {
+  const resolved = resolveSettings(globals());
+  rememberSecrets(resolved.warehouse.url, resolved.source?.url); // the config file's URLs too
+  return resolved;
+};
 
 program
   .command('init')
@@ -154,8 +168,10 @@ program
     });
 }
 
+guardOutput();
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  rememberGivenSecrets();
   process.exitCode = reportError(error, Boolean(globals().verbose));
 }

@@ -1,5 +1,7 @@
 import type { PoolOptions } from 'mysql2';
 import { ConfigError } from '../../../config/errors.js';
+import { maskIn } from '../../../config/secrets.js';
+import { invalidUrlError, redact, safeDecode, secretsOf } from '../../../config/urls.js';
 
 /** How long opening a session may take before the source counts as unreachable. */
 export const connectTimeoutMs = 5_000;
@@ -9,20 +11,20 @@ export const connectTimeoutMs = 5_000;
  * arrive (see `normalizeMysqlValue`): big integers as strings past 2^53, decimals as strings,
  * dates and datetimes as the server's text, JSON as text, full 4-byte UTF-8.
  */
-export const mysqlPoolOptions = (url: string, displayUrl: string): PoolOptions => {
+export const mysqlPoolOptions = (url: string): PoolOptions => {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch (cause) {
-    throw new ConfigError(`source URL ${displayUrl} is not a valid URL`, { cause });
+    throw invalidUrlError(url, 'source', { cause });
   }
-  const host = decodeURIComponent(parsed.hostname.replace(/^\[(.*)\]$/, '$1'));
+  const host = safeDecode(parsed.hostname.replace(/^\[(.*)\]$/, '$1'));
   return {
     host,
     port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
+    user: safeDecode(parsed.username),
+    password: safeDecode(parsed.password),
+    database: safeDecode(parsed.pathname.replace(/^\//, '')),
     connectTimeout: connectTimeoutMs,
     charset: 'utf8mb4',
     supportBigNumbers: true,
@@ -61,13 +63,14 @@ export const oneLineReason = (error: unknown, password: string): string => {
   // Node reports a refused dual-stack connect as an AggregateError with an empty message.
   if (!reason) reason = typeof e?.code === 'string' ? e.code : String(error);
   reason = reason.replace(/\s+/g, ' ').trim();
-  return password ? reason.split(password).join('***') : reason;
+  return maskIn(reason, [password]);
 };
 
 /** The one-line `ConfigError` for a source that cannot be opened (never includes the password). */
-export const openFailure = (displayUrl: string, error: unknown, password: string): ConfigError => {
+export const openFailure = (url: string, error: unknown): ConfigError => {
   const code = (error as { code?: unknown } | null)?.code;
-  const reason = oneLineReason(error, password);
+  const displayUrl = redact(url);
+  const reason = maskIn(oneLineReason(error, ''), secretsOf(url));
   const message =
     typeof code === 'string' && unreachableCodes.has(code)
       ? `source ${displayUrl} is unreachable: ${reason} (check the host and port, and that the server is running)`

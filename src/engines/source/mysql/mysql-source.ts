@@ -110,7 +110,7 @@ class MysqlSource implements Source {
  */
 export const openMysqlSource = async (url: string): Promise<Source> => {
   const displayUrl = redact(url);
-  const options = mysqlPoolOptions(url, displayUrl);
+  const options = mysqlPoolOptions(url);
   const pool = createPool(options);
   try {
     await pool.promise().query('select 1');
@@ -119,7 +119,7 @@ export const openMysqlSource = async (url: string): Promise<Source> => {
       .promise()
       .end()
       .catch(() => undefined);
-    throw openFailure(displayUrl, error, options.password ?? '');
+    throw openFailure(url, error);
   }
   return new MysqlSource(pool, displayUrl, options.password ?? '');
 };

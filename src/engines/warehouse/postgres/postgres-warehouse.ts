@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { ConfigError } from '../../../config/errors.js';
-import { redact } from '../../../config/urls.js';
+import { maskIn } from '../../../config/secrets.js';
+import { redact, secretsOf } from '../../../config/urls.js';
 import type { Column } from '../../types.js';
 import type { Lease, Warehouse, WarehouseConnection } from '../warehouse.js';
 import { PostgresConnection } from './postgres-connection.js';
@@ -71,11 +72,8 @@ const unreachableCodes = new Set([
 /** A `ConfigError` for a warehouse that cannot be opened, naming only the redacted URL. */
 const openError = (url: string, error: unknown): ConfigError => {
   const display = redact(url);
-  let reason = reasonOf(error);
   // Belt and braces: no driver message should hold the password, but none ever may.
-  const password = URL.canParse(url) ? new URL(url).password : '';
-  for (const secret of new Set([password, safeDecode(password)]))
-    if (secret.length >= 3) reason = reason.replaceAll(secret, '***');
+  const reason = maskIn(reasonOf(error), secretsOf(url));
   const code = errorCode(error);
   if ((code && unreachableCodes.has(code)) || /timeout|terminated unexpectedly/i.test(reason))
     return new ConfigError(`warehouse ${display} is unreachable: ${reason}`, { cause: error });
@@ -88,14 +86,6 @@ const openError = (url: string, error: unknown): ConfigError => {
       cause: error,
     });
   return new ConfigError(`warehouse ${display} cannot be opened: ${reason}`, { cause: error });
-};
-
-const safeDecode = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 };
 
 class PostgresWarehouse implements Warehouse {
