@@ -11,8 +11,17 @@ import {
   type ExceptionFilter,
   type ExceptionRow,
 } from '../pipeline/exceptions.js';
+import { snapshotExceptions, type StatusSnapshot } from '../pipeline/status-snapshot.js';
+import type { ActiveLease } from '../engines/warehouse/warehouse.js';
 import { takeLease } from '../runner/run-cycle.js';
-import { alignColumns, epochTime, openInitializedWarehouse, shortTime } from './status.js';
+import {
+  activeRunLine,
+  alignColumns,
+  epochTime,
+  openForReading,
+  openInitializedWarehouse,
+  shortTime,
+} from './status.js';
 
 /** What `exceptions list` takes from the command line (strings as typed). */
 export interface ListFlags {
@@ -127,10 +136,16 @@ export const formatExceptions = (rows: readonly ExceptionRow[]): string[] =>
     [0],
   );
 
-/** `order-tracking exceptions list`: newest first; read-only, no lease. */
+/**
+ * `order-tracking exceptions list`: newest first; read-only, no lease. While a run holds an
+ * embedded warehouse's file, lists from the snapshot the last run left (its newest rows), and says so.
+ */
 export const listExceptions = async (settings: Settings, flags: ListFlags): Promise<string> => {
-  const { filter, limit, json } = parseListFlags(flags);
-  const warehouse = await openInitializedWarehouse(settings);
+  const parsed = parseListFlags(flags);
+  const { filter, limit, json } = parsed;
+  const reading = await openForReading(settings);
+  if ('snapshot' in reading) return listSnapshot(reading.snapshot, reading.holder, parsed);
+  const { warehouse } = reading;
   try {
     const d = warehouse.dialect;
     const { rows, total } = await withConnection(warehouse, async (c) => {
@@ -141,14 +156,46 @@ export const listExceptions = async (settings: Settings, flags: ListFlags): Prom
         total: Number((await c.query(counted.sql, counted.params))[0]?.n ?? 0),
       };
     });
-    if (json) return JSON.stringify({ total, limit, exceptions: rows });
-    const what = [filter.openOnly ? '--open' : '', describeFilter(filter)].filter(Boolean).join(' ');
+    if (json) return JSON.stringify({ total, limit, exceptions: rows, snapshot: null });
+    const what = filterText(filter);
     if (rows.length === 0) return `no exception matches${what ? ` ${what}` : ''}`;
     const more = total > rows.length ? `, showing the newest ${rows.length} (--limit N for more)` : '';
     return [...formatExceptions(rows), `${total} matching${more}`].join('\n');
   } finally {
     await warehouse.close();
   }
+};
+
+const filterText = (filter: ExceptionFilter): string =>
+  [filter.openOnly ? '--open' : '', describeFilter(filter)].filter(Boolean).join(' ');
+
+/**
+ * `exceptions list` from a snapshot: the same filters over the rows it holds. `total` counts the
+ * matches among them; `snapshot.rows` and `snapshot.ledgerRows` say whether that is the whole ledger.
+ */
+const listSnapshot = (
+  snapshot: StatusSnapshot,
+  holder: ActiveLease,
+  { filter, limit, json }: ReturnType<typeof parseListFlags>,
+): string => {
+  const matching = snapshotExceptions(snapshot, filter);
+  const rows = matching.slice(0, limit);
+  const held = snapshot.exceptions.newest.length;
+  const ledgerRows = snapshot.exceptions.total;
+  if (json)
+    return JSON.stringify({
+      total: matching.length,
+      limit,
+      exceptions: rows,
+      snapshot: { takenAt: snapshot.takenAt, activeRun: holder, rows: held, ledgerRows },
+    });
+  const first = activeRunLine(holder, snapshot.takenAt);
+  const among = ledgerRows > held ? ` among the snapshot's newest ${held} of ${ledgerRows}` : '';
+  const what = filterText(filter);
+  if (rows.length === 0) return [first, `no exception matches${what ? ` ${what}` : ''}${among}`].join('\n');
+  const more =
+    matching.length > rows.length ? `, showing the newest ${rows.length} (--limit N for more)` : '';
+  return [first, ...formatExceptions(rows), `${matching.length} matching${among}${more}`].join('\n');
 };
 
 /**

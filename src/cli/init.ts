@@ -3,6 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { Column } from '../engines/types.js';
 import { compareColumns } from '../pipeline/drift.js';
 import { planInit } from '../pipeline/init.js';
+import { saveStatusSnapshot } from '../pipeline/status-snapshot.js';
 import { sourceTables, type SourceTableName } from '../pipeline/tables.js';
 import { withPipeline } from '../runner/run-cycle.js';
 
@@ -25,7 +26,7 @@ export const initCommand = async (settings: Settings): Promise<string[]> =>
       if (errors.length > 0) throw new UserError(`init: ${errors.join('; ')}`, ExitCode.drift);
       return columns;
     },
-    async (warehouse, _source, columns) => {
+    async (warehouse, source, columns) => {
       const statements = planInit(warehouse.dialect, settings, columns);
       const connection = await warehouse.connect();
       try {
@@ -35,6 +36,13 @@ export const initCommand = async (settings: Settings): Promise<string[]> =>
       } finally {
         await connection.release();
       }
+      // The first snapshot, so `status` has something to show while the first run holds the file.
+      await saveStatusSnapshot(
+        warehouse,
+        settings,
+        { now: Math.floor(Date.now() / 1000), source },
+        { warn: (m) => process.stderr.write(`warning: ${m}\n`) },
+      );
       return statements;
     },
   );

@@ -1,6 +1,5 @@
 import { ConfigError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
-import { openWarehouse } from '../engines/warehouse/open.js';
 import { withConnection } from '../engines/warehouse/warehouse.js';
 import { planMart } from '../pipeline/mart-sql/plan.js';
 import { renderPlan } from '../pipeline/mart-sql/render.js';
@@ -8,7 +7,7 @@ import { marts, type MartName } from '../pipeline/marts.js';
 import { gatherMartFacts } from '../pipeline/tasks/mart.js';
 import { uniqueByIndex } from '../pipeline/tasks/tests.js';
 import { planDataTests } from '../pipeline/tests-sql.js';
-import { requireInitialized } from '../runner/run-cycle.js';
+import { openInitializedWarehouse } from './status.js';
 
 export const sqlTasks = [...marts.map((m) => m.name), 'tests'] as const;
 
@@ -19,9 +18,9 @@ export const sqlTasks = [...marts.map((m) => m.name), 'tests'] as const;
 export const sqlCommand = async (settings: Settings, task: string, now: number): Promise<string> => {
   if (!(sqlTasks as readonly string[]).includes(task))
     throw new ConfigError(`unknown task "${task}" (choose one of ${sqlTasks.join(', ')})`);
-  const warehouse = await openWarehouse(settings.warehouse);
+  // Read-only: beside other readers, on a read-only file; a run holding DuckDB's file exits 75.
+  const warehouse = await openInitializedWarehouse(settings, { readOnly: true });
   try {
-    await requireInitialized(warehouse, settings);
     const d = warehouse.dialect;
     if (task === 'tests') {
       // The tests read the rows of the batches the marts would apply next.

@@ -6,9 +6,15 @@ import { redact } from '../config/urls.js';
 import { bigintAsJson } from '../engines/types.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
-import { openWarehouse } from '../engines/warehouse/open.js';
-import { withConnection, type Warehouse } from '../engines/warehouse/warehouse.js';
+import { openWarehouse, statusSnapshotPath, type OpenOptions } from '../engines/warehouse/open.js';
+import {
+  withConnection,
+  WarehouseBusyError,
+  type ActiveLease,
+  type Warehouse,
+} from '../engines/warehouse/warehouse.js';
 import { metaTables } from '../pipeline/meta.js';
+import { readStatusSnapshot, type StatusSnapshot } from '../pipeline/status-snapshot.js';
 import {
   ESTIMATED_FROM,
   readStatus,
@@ -17,14 +23,17 @@ import {
   type TableCount,
   type WatermarkLine,
 } from '../pipeline/status.js';
-import { requireInitialized } from '../runner/run-cycle.js';
+import { leaseKey, requireInitialized } from '../runner/run-cycle.js';
 
 /**
  * Opens an initialised warehouse without taking the lease. An embedded warehouse file that does
  * not exist is reported as "run init first" without opening it, so a read never leaves an empty
  * database file behind.
  */
-export const openInitializedWarehouse = async (settings: Settings): Promise<Warehouse> => {
+export const openInitializedWarehouse = async (
+  settings: Settings,
+  options: OpenOptions = {},
+): Promise<Warehouse> => {
   const url = settings.warehouse;
   if (url.kind === 'duckdb' && url.path !== ':memory:' && !existsSync(url.path)) {
     const runs = metaTables(settings.schemas).runs;
@@ -33,7 +42,7 @@ export const openInitializedWarehouse = async (settings: Settings): Promise<Ware
       ExitCode.config,
     );
   }
-  const warehouse = await openWarehouse(url);
+  const warehouse = await openWarehouse(url, options);
   try {
     await requireInitialized(warehouse, settings);
     return warehouse;
@@ -41,6 +50,56 @@ export const openInitializedWarehouse = async (settings: Settings): Promise<Ware
     await warehouse.close();
     throw error;
   }
+};
+
+/** What a reader reads: the warehouse, or the last snapshot while a run holds it. */
+export type Reading =
+  { readonly warehouse: Warehouse } | { readonly snapshot: StatusSnapshot; readonly holder: ActiveLease };
+
+/**
+ * Opens an initialised warehouse read-only for `status` and `exceptions list`. While a run holds
+ * an embedded warehouse's file (DuckDB: one writer or many readers; the file lock is the lease,
+ * SPEC §7), gives the snapshot that init or the last run left instead; with none, exits 75 as a
+ * second run would, since there is nothing to show.
+ */
+export const openForReading = async (settings: Settings): Promise<Reading> => {
+  try {
+    return { warehouse: await openInitializedWarehouse(settings, { readOnly: true }) };
+  } catch (error) {
+    if (!(error instanceof WarehouseBusyError)) throw error;
+    const path = statusSnapshotPath(settings.warehouse);
+    let why = 'no status snapshot was written yet to show instead (init and every run leave one)';
+    try {
+      const snapshot = path === null ? null : await readStatusSnapshot(path);
+      if (snapshot) return { snapshot, holder: error.holder };
+    } catch (unreadable) {
+      why = firstLine(unreadable);
+    }
+    const pid = error.holder.pid === null ? '' : ` (pid ${error.holder.pid})`;
+    throw new WarehouseBusyError(
+      `another order-tracking process${pid} is using the warehouse ${redact(settings.warehouse.url)} and ${why}; wait for it to finish`,
+      error.holder,
+      { cause: error },
+    );
+  }
+};
+
+/**
+ * The line above what a reader shows while a run is active: its holder, and when the snapshot
+ * shown instead of the warehouse was taken.
+ */
+export const activeRunLine = (holder: ActiveLease, snapshotAt: string | null): string => {
+  const who = [
+    holder.pid === null ? '' : `pid ${holder.pid}`,
+    holder.since === null ? '' : `since ${shortTime(holder.since)} UTC`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const shown =
+    snapshotAt === null
+      ? ''
+      : `: the warehouse file is locked, showing the snapshot taken ${shortTime(snapshotAt)} UTC`;
+  return `run active${who ? ` (${who})` : ''}${shown}`;
 };
 
 /** Lines of cells padded to aligned columns; `right` marks the columns aligned right (numbers). */
@@ -96,6 +155,7 @@ const watermarkCells = (w: WatermarkLine): string[] => {
 /** The human form of `status`: short aligned sections, times in UTC. */
 export const formatStatus = (r: StatusReport): string => {
   const out: string[] = [];
+  if (r.activeRun) out.push(activeRunLine(r.activeRun, r.snapshot?.takenAt ?? null));
   const section = (title: string, rows: string[][], right: number[] = []): void => {
     out.push('');
     if (rows.length === 0) {
@@ -203,13 +263,24 @@ const firstLine = (error: unknown): string =>
 /**
  * `order-tracking status [--json]` (SPEC §8): read-only, takes no lease. With a source configured,
  * `id` watermarks are compared with the source's max id; a source that cannot be opened is noted,
- * not fatal.
+ * not fatal. A run that is active is named on the first line (`activeRun` in JSON); while it holds
+ * an embedded warehouse's file, the last snapshot is shown instead (`snapshot`).
  */
 export const statusCommand = async (
   settings: Settings,
   options: { readonly json: boolean; readonly now?: number },
 ): Promise<string> => {
-  const warehouse = await openInitializedWarehouse(settings);
+  const reading = await openForReading(settings);
+  if ('snapshot' in reading) {
+    const { snapshot, holder } = reading;
+    const report: StatusReport = {
+      ...snapshot.report,
+      activeRun: holder,
+      snapshot: { takenAt: snapshot.takenAt },
+    };
+    return options.json ? JSON.stringify(report, bigintAsJson) : formatStatus(report);
+  }
+  const { warehouse } = reading;
   let source: Source | null = null;
   try {
     let sourceError: string | null = null;
@@ -220,7 +291,7 @@ export const statusCommand = async (
         sourceError = firstLine(error);
       }
     }
-    const report = await withConnection(warehouse, (c) =>
+    const read = await withConnection(warehouse, (c) =>
       readStatus(c, warehouse.dialect, {
         settings,
         warehouseUrl: warehouse.displayUrl,
@@ -232,6 +303,8 @@ export const statusCommand = async (
         },
       }),
     );
+    const activeRun = (await warehouse.activeLease?.(leaseKey(settings))) ?? null;
+    const report: StatusReport = { ...read, activeRun, snapshot: null };
     return options.json ? JSON.stringify(report, bigintAsJson) : formatStatus(report);
   } finally {
     await source?.close();

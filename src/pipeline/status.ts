@@ -1,6 +1,6 @@
 import type { Schemas, Settings } from '../config/settings.js';
 import type { Source } from '../engines/source/source.js';
-import type { Dialect, WarehouseConnection } from '../engines/warehouse/warehouse.js';
+import type { ActiveLease, Dialect, WarehouseConnection } from '../engines/warehouse/warehouse.js';
 import { planOpenExceptionsByType } from './exceptions.js';
 import { histTablePattern, marts, type MartName } from './marts.js';
 import { exceptionsTable, metaTables } from './meta.js';
@@ -103,6 +103,13 @@ export interface StatusReport {
   readonly tables: { readonly raw: readonly TableCount[]; readonly marts: readonly TableCount[] };
   readonly hist: readonly HistPeriod[];
   readonly exceptions: { readonly open: number; readonly byType: readonly OpenExceptions[] };
+  /** A run holding the pipeline's lease as `status` read (SPEC §7), or `null`; set by the reader. */
+  readonly activeRun?: ActiveLease | null;
+  /**
+   * Set when this is the last snapshot rather than a live read: a run held the embedded
+   * warehouse's file, so it could not be opened. `takenAt` is when the snapshot was written.
+   */
+  readonly snapshot?: { readonly takenAt: string } | null;
 }
 
 /** The last `limit` runs, newest first. */

@@ -6,6 +6,7 @@ import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
 import type { Lease, Warehouse } from '../engines/warehouse/warehouse.js';
 import { exceptionsTable, metaTables } from '../pipeline/meta.js';
+import { saveStatusSnapshot } from '../pipeline/status-snapshot.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
 import type { RunContext } from './context.js';
 import type { Logger } from './logger.js';
@@ -157,6 +158,14 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
         await connection.execute(
           `update ${runs} set state = $1, ended_at = current_timestamp, error = $2, summary = $3 where run_id = $4`,
           [summary.state, summary.error ?? null, JSON.stringify(summary), runId],
+        );
+        // What `status` shows while the next run holds the warehouse (DuckDB's file lock, SPEC §7);
+        // after a failure the source is not read again: it may be why the run failed.
+        await saveStatusSnapshot(
+          warehouse,
+          settings,
+          { now: context.now, source: failed ? null : source },
+          log,
         );
         if (failed) {
           const cause = failed.cause;

@@ -1,3 +1,4 @@
+import { ExitCode, UserError } from '../../config/errors.js';
 import type { Column, CopyTextBatch, LogicalType, Row, Value } from '../types.js';
 
 /** What differs between warehouse engines, as flags the generic code reads (never `if engine === …`). */
@@ -118,6 +119,32 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/** Another session's hold on the pipeline's lease, as far as the engine shows it. */
+export interface ActiveLease {
+  /**
+   * The holder's process id, where the engine tells it: the process holding DuckDB's file lock, the
+   * server backend holding PostgreSQL's advisory lock.
+   */
+  readonly pid: number | null;
+  /** When the holder's session began, ISO-8601 UTC, where the engine shows it. */
+  readonly since: string | null;
+}
+
+/**
+ * The warehouse cannot be opened at all while a run holds it (DuckDB's file lock is the lease,
+ * SPEC §7): exit 75, like a second run. `holder` is what the engine said about the holder.
+ */
+export class WarehouseBusyError extends UserError {
+  constructor(
+    message: string,
+    readonly holder: ActiveLease,
+    options?: ErrorOptions,
+  ) {
+    super(message, ExitCode.busy, options);
+    this.name = 'WarehouseBusyError';
+  }
+}
+
 export interface Warehouse {
   readonly dialect: Dialect;
   /** The URL with its password redacted: the only form ever printed. */
@@ -137,6 +164,12 @@ export interface Warehouse {
    * holds it.
    */
   tryLease(key: string): Promise<Lease | null>;
+  /**
+   * Who holds the lease named `key`, or `null` when nobody does; read without trying to take it,
+   * since a take that succeeded for a moment would turn a starting run away. Readers (`status`)
+   * use it to say that a run is active. Absent where the engine cannot tell.
+   */
+  activeLease?(key: string): Promise<ActiveLease | null>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,14 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ExitCode, UserError } from '../../../config/errors.js';
 import type { Column, Value } from '../../types.js';
-import type { Lease, ResultRow, Warehouse, WarehouseConnection } from '../warehouse.js';
+import {
+  WarehouseBusyError,
+  type ActiveLease,
+  type Lease,
+  type ResultRow,
+  type Warehouse,
+  type WarehouseConnection,
+} from '../warehouse.js';
 import { duckdbDialect, duckdbLogicalType } from './duckdb-dialect.js';
 import { appendRows } from './duckdb-loader.js';
 
@@ -139,6 +146,14 @@ class DuckdbWarehouse implements Warehouse {
     return { release: async () => void (this.leased = false) };
   }
 
+  /**
+   * Only this process can hold the lease of an open file: another process's run would hold the file
+   * lock, and the open would have failed (`WarehouseBusyError`, naming its pid).
+   */
+  async activeLease(): Promise<ActiveLease | null> {
+    return this.leased ? { pid: process.pid, since: null } : null;
+  }
+
   async close(): Promise<void> {
     this.instance.closeSync();
   }
@@ -155,19 +170,32 @@ class DuckdbWarehouse implements Warehouse {
  */
 export const DUCKDB_MEMORY_LIMIT = '512MB';
 
-/** Opens (creating if needed) `duckdb:<path>`; a file held by another process is a busy lease. */
-export const openDuckdbWarehouse = async (path: string, displayUrl: string): Promise<Warehouse> => {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+/**
+ * Opens (creating if needed) `duckdb:<path>`; a file held by another process is a busy lease.
+ * `readOnly` opens an existing file in DuckDB's READ_ONLY access mode: readers then work on a
+ * read-only file or mount and beside each other (DuckDB allows many read-only processes or one
+ * writer), never beside a run.
+ */
+export const openDuckdbWarehouse = async (
+  path: string,
+  displayUrl: string,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<Warehouse> => {
+  const readOnly = options.readOnly === true && path !== ':memory:';
+  if (path !== ':memory:' && !readOnly) mkdirSync(dirname(path), { recursive: true });
   try {
-    const instance = await DuckDBInstance.create(path, { memory_limit: DUCKDB_MEMORY_LIMIT });
+    const instance = await DuckDBInstance.create(path, {
+      memory_limit: DUCKDB_MEMORY_LIMIT,
+      ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
+    });
     return new DuckdbWarehouse(instance, displayUrl);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     const holder = /PID (\d+)/.exec(message)?.[1];
     if (/lock/i.test(message))
-      throw new UserError(
+      throw new WarehouseBusyError(
         `another order-tracking process${holder ? ` (pid ${holder})` : ''} is using the warehouse ${displayUrl}; wait for it to finish`,
-        ExitCode.busy,
+        { pid: holder === undefined ? null : Number(holder), since: null },
         { cause },
       );
     throw new UserError(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { Lease } from '../warehouse.js';
+import type { ActiveLease, Lease } from '../warehouse.js';
 
 /**
  * The advisory-lock key for a lease name: the first 64 bits of its SHA-256, as a signed bigint in
@@ -47,4 +47,30 @@ export const tryAdvisoryLease = async (config: pg.ClientConfig, name: string): P
         }
       })()),
   };
+};
+
+/**
+ * Who holds the advisory lock for `name`, read from `pg_locks` without trying to take it: a
+ * `pg_try_advisory_lock` that succeeded for a moment would make a run starting then exit 75.
+ * `pg_locks` shows a bigint key as its high and low 32 bits (`classid`, `objid`, `objsubid` 1),
+ * in the current database. `since` is the holder's session start where `pg_stat_activity` shows
+ * it (to its own role, or with `pg_read_all_stats`). Any role may read `pg_locks`.
+ */
+export const heldAdvisoryLease = async (
+  db: Pick<pg.Pool, 'query'>,
+  name: string,
+): Promise<ActiveLease | null> => {
+  const key = BigInt.asUintN(64, BigInt(advisoryKey(name)));
+  const { rows } = await db.query<{ pid: number; since: string | null }>(
+    `select l.pid, a.backend_start as since
+       from pg_locks l
+       left join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+        and l.database = (select oid from pg_database where datname = current_database())
+        and l.classid = $1::oid and l.objid = $2::oid
+      limit 1`,
+    [(key >> 32n).toString(), (key & 0xffffffffn).toString()],
+  );
+  const row = rows[0];
+  return row ? { pid: Number(row.pid), since: row.since } : null;
 };

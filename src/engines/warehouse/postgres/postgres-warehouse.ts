@@ -3,11 +3,11 @@ import { ConfigError } from '../../../config/errors.js';
 import { maskIn } from '../../../config/secrets.js';
 import { redact, secretsOf } from '../../../config/urls.js';
 import type { Column } from '../../types.js';
-import type { Lease, Warehouse, WarehouseConnection } from '../warehouse.js';
+import type { ActiveLease, Lease, Warehouse, WarehouseConnection } from '../warehouse.js';
 import { PostgresConnection } from './postgres-connection.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { describeTable, enforcesUnique, existingSchemas } from './postgres-introspector.js';
-import { tryAdvisoryLease } from './postgres-lease.js';
+import { heldAdvisoryLease, tryAdvisoryLease } from './postgres-lease.js';
 import { createTypeParsers } from './postgres-type-parsers.js';
 
 /** Pool size: three parallel extracts, two parallel marts, and room for the runner's bookkeeping. */
@@ -34,6 +34,8 @@ export const SESSION_WORK_MEM = '256MB';
  * misses, 512 MB of cache): 30 s, against 14 s for the hash join it picks without.
  */
 const sessionSetup = "select set_config(name, 'off', false) from pg_settings where name = 'enable_memoize'";
+/** A reader's sessions refuse every write, whatever a bug or the role would allow. */
+const readOnlySetup = "select set_config('default_transaction_read_only', 'on', false)";
 /** Pool sessions that ran `sessionSetup` (once each, on first checkout). */
 const prepared = new WeakSet<pg.PoolClient>();
 
@@ -97,6 +99,7 @@ class PostgresWarehouse implements Warehouse {
     private readonly pool: pg.Pool,
     private readonly config: pg.ClientConfig,
     readonly displayUrl: string,
+    private readonly readOnly = false,
   ) {}
 
   async connect(): Promise<WarehouseConnection> {
@@ -104,6 +107,7 @@ class PostgresWarehouse implements Warehouse {
     if (!prepared.has(client)) {
       try {
         await client.query(sessionSetup);
+        if (this.readOnly) await client.query(readOnlySetup);
       } catch (error) {
         client.release(true);
         throw error;
@@ -148,6 +152,10 @@ class PostgresWarehouse implements Warehouse {
     };
   }
 
+  activeLease(key: string): Promise<ActiveLease | null> {
+    return heldAdvisoryLease(this.pool, key);
+  }
+
   /** Releases any lease still held and closes every pooled session. */
   async close(): Promise<void> {
     await Promise.all([...this.leases].map((lease) => lease.release()));
@@ -176,7 +184,10 @@ class PostgresWarehouse implements Warehouse {
  * with `select 1`. An unreachable server, an unknown database or a refused login throws a
  * `ConfigError` whose one-line message names the redacted URL and the reason.
  */
-export const openPostgresWarehouse = async (url: string): Promise<Warehouse> => {
+export const openPostgresWarehouse = async (
+  url: string,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<Warehouse> => {
   const config = clientConfig(url);
   const pool = new pg.Pool({ ...config, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle session that dies (server restart, network) is dropped by the pool, which opens a new
@@ -188,5 +199,5 @@ export const openPostgresWarehouse = async (url: string): Promise<Warehouse> => 
     await pool.end().catch(() => undefined);
     throw openError(url, error);
   }
-  return new PostgresWarehouse(pool, config, redact(url));
+  return new PostgresWarehouse(pool, config, redact(url), options.readOnly === true);
 };
