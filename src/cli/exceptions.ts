@@ -11,7 +11,7 @@ import {
   type ExceptionFilter,
   type ExceptionRow,
 } from '../pipeline/exceptions.js';
-import { snapshotExceptions, type StatusSnapshot } from '../pipeline/status-snapshot.js';
+import { snapshotExceptions, type StatusSnapshot } from '../pipeline/status/snapshot.js';
 import type { ActiveLease } from '../engines/warehouse/warehouse.js';
 import { takeLease } from '../runner/run-cycle.js';
 import {

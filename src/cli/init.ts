@@ -3,7 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { Column } from '../engines/types.js';
 import { compareColumns } from '../pipeline/drift.js';
 import { planInit } from '../pipeline/init.js';
-import { saveStatusSnapshot } from '../pipeline/status-snapshot.js';
+import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
 import { sourceTables, type SourceTableName } from '../pipeline/tables.js';
 import { withPipeline } from '../runner/run-cycle.js';
 

@@ -14,15 +14,15 @@ import {
   type Warehouse,
 } from '../engines/warehouse/warehouse.js';
 import { metaTables } from '../pipeline/meta.js';
-import { readStatusSnapshot, type StatusSnapshot } from '../pipeline/status-snapshot.js';
+import { readStatusSnapshot, type StatusSnapshot } from '../pipeline/status/snapshot.js';
+import { readStatus } from '../pipeline/status/read.js';
 import {
   ESTIMATED_FROM,
-  readStatus,
   RECENT_RUNS,
   type StatusReport,
   type TableCount,
   type WatermarkLine,
-} from '../pipeline/status.js';
+} from '../pipeline/status/types.js';
 import { leaseKey, requireInitialized } from '../runner/run-cycle.js';
 
 /**

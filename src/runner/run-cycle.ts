@@ -6,7 +6,7 @@ import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
 import type { Lease, Warehouse } from '../engines/warehouse/warehouse.js';
 import { exceptionsTable, metaTables } from '../pipeline/meta.js';
-import { saveStatusSnapshot } from '../pipeline/status-snapshot.js';
+import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
 import type { RunContext } from './context.js';
 import type { Logger } from './logger.js';

@@ -14,7 +14,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExceptionRow } from '../../src/pipeline/exceptions.js';
-import type { StatusReport } from '../../src/pipeline/status.js';
+import type { StatusReport } from '../../src/pipeline/status/types.js';
 import { cli, type CliResult } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';
 

@@ -10,7 +10,7 @@ import { parseWarehouseUrl } from '../../src/config/urls.js';
 import type { Value } from '../../src/engines/types.js';
 import { openWarehouse } from '../../src/engines/warehouse/open.js';
 import { withConnection } from '../../src/engines/warehouse/warehouse.js';
-import type { StatusReport } from '../../src/pipeline/status.js';
+import type { StatusReport } from '../../src/pipeline/status/types.js';
 import { leaseKey } from '../../src/runner/run-cycle.js';
 import { cli } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';

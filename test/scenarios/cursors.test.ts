@@ -4,7 +4,7 @@
  * rows stamped in the future, a source clock behind ours, and a watermark left ahead of the clock.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StatusReport } from '../../src/pipeline/status.js';
+import type { StatusReport } from '../../src/pipeline/status/types.js';
 import { cli } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';
 

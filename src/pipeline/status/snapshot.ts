@@ -1,16 +1,17 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import type { Settings } from '../config/settings.js';
-import type { Source } from '../engines/source/source.js';
-import { bigintAsJson } from '../engines/types.js';
-import { statusSnapshotPath } from '../engines/warehouse/open.js';
-import { withConnection, type Warehouse } from '../engines/warehouse/warehouse.js';
+import type { Settings } from '../../config/settings.js';
+import type { Source } from '../../engines/source/source.js';
+import { bigintAsJson } from '../../engines/types.js';
+import { statusSnapshotPath } from '../../engines/warehouse/open.js';
+import { withConnection, type Warehouse } from '../../engines/warehouse/warehouse.js';
 import {
   planCountExceptions,
   planListExceptions,
   type ExceptionFilter,
   type ExceptionRow,
-} from './exceptions.js';
-import { readStatus, type StatusReport } from './status.js';
+} from '../exceptions.js';
+import { readStatus } from './read.js';
+import type { StatusReport } from './types.js';
 
 /** How many of the newest exceptions a snapshot keeps for `exceptions list`. */
 export const SNAPSHOT_EXCEPTIONS = 100;

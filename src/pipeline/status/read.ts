@@ -1,168 +1,23 @@
-import type { Schemas, Settings } from '../config/settings.js';
-import type { Source } from '../engines/source/source.js';
-import type { ActiveLease, Dialect, WarehouseConnection } from '../engines/warehouse/warehouse.js';
-import { planOpenExceptionsByType } from './exceptions.js';
-import { histTablePattern, marts, type MartName } from './marts.js';
-import { exceptionsTable, metaTables } from './meta.js';
-import type { Statement } from './statement.js';
-import { readWatermarks, resetWatermarkHint } from './watermarks.js';
-import { watermarkAhead } from './windows.js';
-import { rawTableName, sourceTables, type SourceTableName } from './tables.js';
-
-/** How many runs `status` shows. */
-export const RECENT_RUNS = 10;
-
-export interface RunLine {
-  readonly runId: number;
-  readonly kind: string;
-  readonly state: string;
-  /** ISO-8601 UTC. */
-  readonly startedAt: string | null;
-  readonly endedAt: string | null;
-  /** `null` while running (or when a crashed run never recorded its end). */
-  readonly seconds: number | null;
-  /** The error's first line. */
-  readonly error: string | null;
-}
-
-export interface WatermarkLine {
-  readonly table: SourceTableName;
-  readonly cursorColumn: string;
-  readonly kind: 'id' | 'time';
-  /** `null`: no validated batch yet. Exact (`--json`: a number while exact, else its text). */
-  readonly value: bigint | null;
-  readonly updatedAt: string | null;
-  /** `time` cursors: now − watermark, seconds (negative: the watermark is ahead of the clock). */
-  readonly lagSeconds: number | null;
-  /** With a source configured: its greatest cursor value now. */
-  readonly sourceMax: bigint | null;
-  /** `id` cursors: how far the watermark trails the source's max id. */
-  readonly idsBehind: bigint | null;
-  /** `time` cursors: the watermark is ahead of the clock, so the next run stops with this fix. */
-  readonly ahead: string | null;
-  /** Why a value is missing (a changed cursor, an unreadable source). */
-  readonly note: string | null;
-}
-
-export interface TableCount {
-  readonly schema: string;
-  readonly table: string;
-  readonly exists: boolean;
-  /** 0 when the table does not exist. */
-  readonly rows: number;
-  /** `rows` is the server's estimate, not a count (`ESTIMATED_FROM`). */
-  readonly estimated: boolean;
-}
-
-/**
- * Tables the server estimates at this many rows or more are reported by the estimate (marked as
- * such) instead of counted: on PostgreSQL `count(*)` reads the table whole, seconds at bench SF 1
- * and minutes for a production mart, where `status` is what one runs to look around.
- */
-export const ESTIMATED_FROM = 1_000_000;
-
-export interface HistTable extends TableCount {
-  readonly mart: MartName;
-}
-
-export interface HistPeriod {
-  /** `2025_h2`. */
-  readonly period: string;
-  readonly rows: number;
-  /** Some of the period's tables are estimated. */
-  readonly estimated: boolean;
-  readonly tables: readonly HistTable[];
-}
-
-export interface OpenExceptions {
-  readonly type: string;
-  readonly count: number;
-  readonly oldest: string | null;
-}
-
-/** Everything `order-tracking status` reports (SPEC §8); `--json` prints it as is. */
-export interface StatusReport {
-  readonly warehouse: string;
-  /** The clock lags are measured against, epoch seconds. */
-  readonly now: number;
-  readonly source: {
-    readonly url: string;
-    readonly error: string | null;
-    /** The source server's clock, epoch seconds, when it could be read. */
-    readonly clock: number | null;
-    /** Its clock minus ours, seconds (negative: behind ours). */
-    readonly clockSkew: number | null;
-    /**
-     * Set when the clocks differ by more than a time cursor's overlap: rows stamped ahead of our
-     * clock wait for it to catch up (a day ahead: FUTURE_TIMESTAMP), and lags mislead.
-     */
-    readonly clockWarning: string | null;
-  } | null;
-  readonly runs: readonly RunLine[];
-  readonly watermarks: readonly WatermarkLine[];
-  readonly tables: { readonly raw: readonly TableCount[]; readonly marts: readonly TableCount[] };
-  readonly hist: readonly HistPeriod[];
-  readonly exceptions: { readonly open: number; readonly byType: readonly OpenExceptions[] };
-  /** A run holding the pipeline's lease as `status` read (SPEC §7), or `null`; set by the reader. */
-  readonly activeRun?: ActiveLease | null;
-  /**
-   * Set when this is the last snapshot rather than a live read: a run held the embedded
-   * warehouse's file, so it could not be opened. `takenAt` is when the snapshot was written.
-   */
-  readonly snapshot?: { readonly takenAt: string } | null;
-}
-
-/** The last `limit` runs, newest first. */
-export const planRecentRuns = (d: Dialect, schemas: Schemas, limit = RECENT_RUNS): Statement => {
-  const t = metaTables(schemas).runs;
-  return {
-    sql: `select run_id, kind, state, started_at, ended_at, error, summary
-  from ${d.table(t.schema, t.name)}
- order by run_id desc
- limit $1`,
-    params: [limit],
-  };
-};
-
-/** Base tables of some schemas in the current database (information_schema: DuckDB, PostgreSQL, Redshift). */
-export const planListTables = (schemas: readonly string[]): Statement => ({
-  sql: `select table_schema, table_name
-  from information_schema.tables
- where table_catalog = current_database()
-   and table_type = 'BASE TABLE'
-   and table_schema in (${schemas.map((_, i) => `$${i + 1}`).join(', ')})
- order by table_schema, table_name`,
-  params: [...schemas],
-});
-
-/** `count(*)` of each table in one round trip; row `i` of the result is `tables[i]`. */
-export const planRowCounts = (
-  d: Dialect,
-  tables: readonly { readonly schema: string; readonly table: string }[],
-): Statement => ({
-  sql: tables
-    .map((t, i) => `select ${i} as i, count(*) as n from ${d.table(t.schema, t.table)}`)
-    .join('\nunion all\n'),
-  params: [],
-});
-
-/** The hist tables among a schema's tables, grouped by period, oldest period first (SPEC §2, §4). */
-export const histTablesByPeriod = (
-  tableNames: readonly string[],
-): { readonly period: string; readonly tables: readonly { mart: MartName; table: string }[] }[] => {
-  const byPeriod = new Map<string, { mart: MartName; table: string }[]>();
-  for (const spec of marts) {
-    const pattern = histTablePattern(spec);
-    for (const table of tableNames) {
-      const period = pattern.exec(table)?.[1];
-      if (period === undefined) continue;
-      byPeriod.set(period, [...(byPeriod.get(period) ?? []), { mart: spec.name, table }]);
-    }
-  }
-  return [...byPeriod.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([period, tables]) => ({ period, tables }));
-};
+import type { Settings } from '../../config/settings.js';
+import type { Source } from '../../engines/source/source.js';
+import type { Dialect, WarehouseConnection } from '../../engines/warehouse/warehouse.js';
+import { planOpenExceptionsByType } from '../exceptions.js';
+import { marts } from '../marts.js';
+import { exceptionsTable } from '../meta.js';
+import type { Statement } from '../statement.js';
+import { rawTableName, sourceTables } from '../tables.js';
+import { readWatermarks, resetWatermarkHint } from '../watermarks.js';
+import { watermarkAhead } from '../windows.js';
+import { histTablesByPeriod, planListTables, planRecentRuns, planRowCounts } from './sql.js';
+import {
+  ESTIMATED_FROM,
+  type HistPeriod,
+  type OpenExceptions,
+  type RunLine,
+  type StatusReport,
+  type TableCount,
+  type WatermarkLine,
+} from './types.js';
 
 /** A run's duration: the summary's own measure when recorded, else end − start. */
 const runSeconds = (

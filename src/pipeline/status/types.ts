@@ -1,0 +1,106 @@
+import type { ActiveLease } from '../../engines/warehouse/warehouse.js';
+import type { MartName } from '../marts.js';
+import type { SourceTableName } from '../tables.js';
+
+/** How many runs `status` shows. */
+export const RECENT_RUNS = 10;
+
+export interface RunLine {
+  readonly runId: number;
+  readonly kind: string;
+  readonly state: string;
+  /** ISO-8601 UTC. */
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  /** `null` while running (or when a crashed run never recorded its end). */
+  readonly seconds: number | null;
+  /** The error's first line. */
+  readonly error: string | null;
+}
+
+export interface WatermarkLine {
+  readonly table: SourceTableName;
+  readonly cursorColumn: string;
+  readonly kind: 'id' | 'time';
+  /** `null`: no validated batch yet. Exact (`--json`: a number while exact, else its text). */
+  readonly value: bigint | null;
+  readonly updatedAt: string | null;
+  /** `time` cursors: now − watermark, seconds (negative: the watermark is ahead of the clock). */
+  readonly lagSeconds: number | null;
+  /** With a source configured: its greatest cursor value now. */
+  readonly sourceMax: bigint | null;
+  /** `id` cursors: how far the watermark trails the source's max id. */
+  readonly idsBehind: bigint | null;
+  /** `time` cursors: the watermark is ahead of the clock, so the next run stops with this fix. */
+  readonly ahead: string | null;
+  /** Why a value is missing (a changed cursor, an unreadable source). */
+  readonly note: string | null;
+}
+
+export interface TableCount {
+  readonly schema: string;
+  readonly table: string;
+  readonly exists: boolean;
+  /** 0 when the table does not exist. */
+  readonly rows: number;
+  /** `rows` is the server's estimate, not a count (`ESTIMATED_FROM`). */
+  readonly estimated: boolean;
+}
+
+/**
+ * Tables the server estimates at this many rows or more are reported by the estimate (marked as
+ * such) instead of counted: on PostgreSQL `count(*)` reads the table whole, seconds at bench SF 1
+ * and minutes for a production mart, where `status` is what one runs to look around.
+ */
+export const ESTIMATED_FROM = 1_000_000;
+
+export interface HistTable extends TableCount {
+  readonly mart: MartName;
+}
+
+export interface HistPeriod {
+  /** `2025_h2`. */
+  readonly period: string;
+  readonly rows: number;
+  /** Some of the period's tables are estimated. */
+  readonly estimated: boolean;
+  readonly tables: readonly HistTable[];
+}
+
+export interface OpenExceptions {
+  readonly type: string;
+  readonly count: number;
+  readonly oldest: string | null;
+}
+
+/** Everything `order-tracking status` reports (SPEC §8); `--json` prints it as is. */
+export interface StatusReport {
+  readonly warehouse: string;
+  /** The clock lags are measured against, epoch seconds. */
+  readonly now: number;
+  readonly source: {
+    readonly url: string;
+    readonly error: string | null;
+    /** The source server's clock, epoch seconds, when it could be read. */
+    readonly clock: number | null;
+    /** Its clock minus ours, seconds (negative: behind ours). */
+    readonly clockSkew: number | null;
+    /**
+     * Set when the clocks differ by more than a time cursor's overlap: rows stamped ahead of our
+     * clock wait for it to catch up (a day ahead: FUTURE_TIMESTAMP), and lags mislead.
+     */
+    readonly clockWarning: string | null;
+  } | null;
+  readonly runs: readonly RunLine[];
+  readonly watermarks: readonly WatermarkLine[];
+  readonly tables: { readonly raw: readonly TableCount[]; readonly marts: readonly TableCount[] };
+  readonly hist: readonly HistPeriod[];
+  readonly exceptions: { readonly open: number; readonly byType: readonly OpenExceptions[] };
+  /** A run holding the pipeline's lease as `status` read (SPEC §7), or `null`; set by the reader. */
+  readonly activeRun?: ActiveLease | null;
+  /**
+   * Set when this is the last snapshot rather than a live read: a run held the embedded
+   * warehouse's file, so it could not be opened. `takenAt` is when the snapshot was written.
+   */
+  readonly snapshot?: { readonly takenAt: string } | null;
+}
