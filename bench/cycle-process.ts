@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Settings } from '../src/config/settings.js';
-import { initCommand } from '../src/cli/init.js';
+import { initWarehouse } from '../src/runner/init.js';
 import { runCycle, type RunSummary } from '../src/runner/run-cycle.js';
 import { sampleMemory, statementRecorder } from './probes.js';
 import type { MemoryAtPeak, StatementTiming, TaskTiming } from './results.js';
@@ -118,7 +118,7 @@ const serve = (request: CycleRequest): Promise<CycleReply> => {
     let init: TaskTiming | null = null;
     if (request.init) {
       const t = performance.now();
-      await initCommand(request.settings);
+      await initWarehouse(request.settings);
       init = { task: 'init', state: 'success', seconds: (performance.now() - t) / 1000 };
     }
     const summary = await runCycle({ settings: request.settings, log: recorder.log, now: request.now });

@@ -11,7 +11,7 @@ import { exceptionsTable } from '../pipeline/meta.js';
 import { CYCLE_SECONDS, createGenerator, openSqliteWriter, summaryLines } from '../generator/index.js';
 import { createLogger } from '../runner/logger.js';
 import { runCycle } from '../runner/run-cycle.js';
-import { initCommand } from './init.js';
+import { initWarehouse } from '../runner/init.js';
 import { formatSummary } from './run.js';
 
 const DAY = 86_400;
@@ -102,7 +102,7 @@ export const demoCommand = async (cli: CliOptions, days: number): Promise<void> 
     `Generating ${INITIAL_DAYS} days of history (${isoDay(DEMO_START)} … ${isoDay(firstLoad)}) into ${sourcePath}`,
   );
   await generator.advanceTo(writer, firstLoad);
-  await initCommand(settings);
+  await initWarehouse(settings);
   const first = await runCycle({ settings, log, now: firstLoad + 120 });
   out(
     `Initial load: run ${first.runId} in ${first.seconds.toFixed(1)} s (${first.tasks.find((t) => t.task === 'extract')?.note ?? ''})`,

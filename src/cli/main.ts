@@ -6,7 +6,7 @@ import { createLogger } from '../runner/logger.js';
 import { runCycle } from '../runner/run-cycle.js';
 import { reportError } from './errors.js';
 import { listExceptions, resolveExceptions, type ListFlags, type ResolveFlags } from './exceptions.js';
-import { initCommand } from './init.js';
+import { initWarehouse } from '../runner/init.js';
 import { formatSummary } from './run.js';
 import { statusCommand } from './status.js';
 
@@ -55,7 +55,7 @@ program
   .command('init')
   .description('create schemas, raw, exceptions and metadata tables (idempotent)')
   .action(async () => {
-    const statements = await initCommand(settings());
+    const statements = await initWarehouse(settings());
     process.stdout.write(`initialized: ${statements.length} statements, all idempotent\n`);
   });
 

@@ -5,10 +5,14 @@ import { compareColumns } from '../pipeline/drift.js';
 import { planInit } from '../pipeline/init.js';
 import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
 import { sourceTables, type SourceTableName } from '../pipeline/tables.js';
-import { withPipeline } from '../runner/run-cycle.js';
+import { withPipeline } from './run-cycle.js';
 
-/** `order-tracking init`: reads the source's shape, then creates every table; idempotent. */
-export const initCommand = async (settings: Settings): Promise<string[]> =>
+/**
+ * `order-tracking init` (SPEC §8): reads the source's shape, then creates every table under the
+ * lease, in one transaction; idempotent. Returns the statements run. The demo and the bench call it
+ * too.
+ */
+export const initWarehouse = async (settings: Settings): Promise<string[]> =>
   withPipeline(
     settings,
     async (source) => {
