@@ -91,16 +91,16 @@ describe.skipIf(!runMysqlSuites)('a MySQL source that drops or stalls mid-stream
     await admin?.end();
   });
 
-  /** The source and a snapshot streaming the table, its first batch read. */
+  /** The source and a snapshot streaming the table, its first batch read unless `firstBatch` is false. */
   const streaming = async (
     port: number,
     readTimeoutSeconds?: number,
+    firstBatch = true,
   ): Promise<{ source: Source; snapshot: SourceSnapshot; rows: AsyncIterator<readonly Row[]> }> => {
     const source = await open(port, readTimeoutSeconds);
     const snapshot = await source.snapshot();
     const rows = snapshot.stream(TABLE, columns, everything, BATCH)[Symbol.asyncIterator]();
-    const first = await rows.next();
-    expect(first.value).toHaveLength(BATCH);
+    if (firstBatch) expect((await rows.next()).value).toHaveLength(BATCH);
     return { source, snapshot, rows };
   };
 
@@ -153,7 +153,8 @@ describe.skipIf(!runMysqlSuites)('a MySQL source that drops or stalls mid-stream
     it(`fails the read when a proxy in between ${how === 'destroy' ? 'closes' : 'resets'} the connection`, async () => {
       const proxy = await startTcpProxy(mysqlServer, AFTER_BYTES, how);
       try {
-        const { source, snapshot, rows } = await streaming(proxy.port);
+        // A reset may come before the first batch is read: the client drops what it had not read.
+        const { source, snapshot, rows } = await streaming(proxy.port, undefined, false);
         await expect(settles(drain(rows), `reading through a proxy that ${how}s`)).rejects.toThrow(readError);
         await recovers(source, snapshot);
       } finally {

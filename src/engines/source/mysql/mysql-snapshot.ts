@@ -5,7 +5,7 @@ import type { CursorRange, SourceSnapshot } from '../source.js';
 import { oneLineReason } from './mysql-connect.js';
 import { CopyTextRowParser, UnloadableValue, type FieldInfo } from './mysql-copy-text.js';
 import { countSql, selectSql } from './mysql-sql.js';
-import { ResultWatch, sessionLost, socketOf, stallReason } from './mysql-stream-watch.js';
+import { answered, ResultWatch, sessionLost, socketOf } from './mysql-stream-watch.js';
 import { normalizeMysqlRow } from './mysql-values.js';
 
 /**
@@ -22,16 +22,16 @@ const netWriteTimeoutSeconds = 3600;
  */
 export const beginMysqlSnapshot = async (connection: PoolConnection, timeoutMs: number): Promise<void> => {
   const session = connection.promise();
+  const run = (sql: string) => answered(connection, timeoutMs, () => session.query(sql));
   // `sql_select_limit` at its maximum: a server default below it would cut the stream short,
   // and `FOUND_ROWS()`, the count validate checks the rows against, with it.
-  await session.query({
-    sql: `set session time_zone = '+00:00', session net_write_timeout = ${netWriteTimeoutSeconds}, session sql_select_limit = 18446744073709551615`,
-    timeout: timeoutMs,
-  });
+  await run(
+    `set session time_zone = '+00:00', session net_write_timeout = ${netWriteTimeoutSeconds}, session sql_select_limit = 18446744073709551615`,
+  );
   // `SET SESSION TRANSACTION`, not the variable: it is `tx_isolation` on MariaDB 10.x and
   // `transaction_isolation` on MySQL 8.
-  await session.query({ sql: 'set session transaction isolation level repeatable read', timeout: timeoutMs });
-  await session.query({ sql: 'start transaction with consistent snapshot, read only', timeout: timeoutMs });
+  await run('set session transaction isolation level repeatable read');
+  await run('start transaction with consistent snapshot, read only');
 };
 
 /** How a snapshot reports, and how long it waits on a silent server. */
@@ -46,13 +46,8 @@ export interface MysqlSnapshotOptions {
   readonly onEnd?: () => void;
 }
 
-/** mysql2's error for a statement that got no answer within its `timeout`. */
-const timedOut = (error: unknown): boolean =>
-  (error as { code?: unknown } | null)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';
-
-/** Whether the session is unusable after `error`: the connection is gone or a statement hangs on it. */
-const breaks = (error: unknown): boolean =>
-  (error as { fatal?: unknown } | null)?.fatal === true || timedOut(error);
+/** Whether the session is unusable after `error`: its connection is gone. */
+const breaks = (error: unknown): boolean => (error as { fatal?: unknown } | null)?.fatal === true;
 
 const ignoreError = (): void => undefined;
 
@@ -195,9 +190,9 @@ export class MysqlSnapshot implements SourceSnapshot {
       ? { sql: 'select found_rows() as n', values: [] }
       : countSql(table, range);
     try {
-      const [rows] = await this.connection
-        .promise()
-        .query<RowDataPacket[]>({ sql, timeout: this.options.readTimeoutMs }, values);
+      const [rows] = await answered(this.connection, this.options.readTimeoutMs, () =>
+        this.connection.promise().query<RowDataPacket[]>(sql, values),
+      );
       this.#state = 'idle';
       return Number(rows[0]?.['n'] ?? 0);
     } catch (error) {
@@ -306,7 +301,9 @@ export class MysqlSnapshot implements SourceSnapshot {
     if (state === 'busy') return this.interrupt('the snapshot was closed while it was reading');
     this.#state = 'closed';
     try {
-      await this.connection.promise().query({ sql: 'commit', timeout: this.options.readTimeoutMs });
+      await answered(this.connection, this.options.readTimeoutMs, () =>
+        this.connection.promise().query('commit'),
+      );
       this.connection.off('error', ignoreError);
       this.connection.release();
     } catch {
@@ -356,10 +353,12 @@ export class MysqlSnapshot implements SourceSnapshot {
     } else {
       this.#state = 'idle';
     }
-    const reason = timedOut(error)
-      ? stallReason(this.options.readTimeoutMs / 1000, 'an answer')
-      : oneLineReason(error, this.password);
-    return new Error(`${what} from source ${this.displayUrl} failed: ${reason}`, { cause: error });
+    return new Error(
+      `${what} from source ${this.displayUrl} failed: ${oneLineReason(error, this.password)}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   private abandon(rows: NodeJS.EventEmitter, query: NodeJS.EventEmitter): void {

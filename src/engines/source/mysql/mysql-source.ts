@@ -10,7 +10,7 @@ import {
 import { mysqlPoolOptions, oneLineReason, openFailure } from './mysql-connect.js';
 import { beginMysqlSnapshot, MysqlSnapshot } from './mysql-snapshot.js';
 import { describeColumnsSql, quoteMysql } from './mysql-sql.js';
-import { socketOf, stallReason } from './mysql-stream-watch.js';
+import { answered, socketOf } from './mysql-stream-watch.js';
 import { mysqlLogicalType } from './mysql-types.js';
 
 /** How long closing waits for the pool's sessions to say goodbye before it closes their sockets. */
@@ -50,9 +50,7 @@ class MysqlSource implements Source {
   }
 
   async describeTable(table: string): Promise<Column[] | null> {
-    const [rows] = await this.run(`describing ${table}`, () =>
-      this.session.query<RowDataPacket[]>({ sql: describeColumnsSql, timeout: this.#readTimeoutMs }, [table]),
-    );
+    const rows = await this.query(`describing ${table}`, describeColumnsSql, [table]);
     if (rows.length === 0) return null;
     return rows.map((row) => {
       const sourceName = String(row['name']);
@@ -71,11 +69,9 @@ class MysqlSource implements Source {
   }
 
   async max(table: string, column: string): Promise<number | null> {
-    const [rows] = await this.run(`reading max(${column}) of ${table}`, () =>
-      this.session.query<RowDataPacket[]>({
-        sql: `select max(${quoteMysql(column)}) as m from ${quoteMysql(table)}`,
-        timeout: this.#readTimeoutMs,
-      }),
+    const rows = await this.query(
+      `reading max(${column}) of ${table}`,
+      `select max(${quoteMysql(column)}) as m from ${quoteMysql(table)}`,
     );
     return numberOrNull(rows[0]?.['m']);
   }
@@ -99,9 +95,10 @@ class MysqlSource implements Source {
         connection.destroy();
         socketOf(connection)?.destroy();
         if (attempt >= 2 || !isFatal(error))
-          throw new Error(`opening a snapshot of source ${this.displayUrl} failed: ${this.reason(error)}`, {
-            cause: error,
-          });
+          throw new Error(
+            `opening a snapshot of source ${this.displayUrl} failed: ${oneLineReason(error, this.password)}`,
+            { cause: error },
+          );
       }
     }
   }
@@ -138,19 +135,31 @@ class MysqlSource implements Source {
     await Promise.all([...this.#snapshots].map((s) => s.interrupt(reason)));
   }
 
-  private reason(error: unknown): string {
-    return (error as { code?: unknown } | null)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT'
-      ? stallReason(this.#readTimeoutMs / 1000, 'an answer')
-      : oneLineReason(error, this.password);
+  /** One statement on a pooled session, failed when the server stops answering. */
+  private async query(what: string, sql: string, values: readonly unknown[] = []): Promise<RowDataPacket[]> {
+    const connection = await this.run(what, () => getConnection(this.pool));
+    try {
+      const [rows] = await this.run(what, () =>
+        answered(connection, this.#readTimeoutMs, () =>
+          connection.promise().query<RowDataPacket[]>(sql, [...values]),
+        ),
+      );
+      return rows;
+    } finally {
+      connection.release();
+    }
   }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw new Error(`${what} from source ${this.displayUrl} failed: ${this.reason(error)}`, {
-        cause: error,
-      });
+      throw new Error(
+        `${what} from source ${this.displayUrl} failed: ${oneLineReason(error, this.password)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

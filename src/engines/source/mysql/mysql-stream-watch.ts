@@ -16,6 +16,36 @@ export const stallReason = (seconds: number, waitingFor: string): string =>
   `(raise sourceReadTimeoutSeconds or ORDER_TRACKING_SOURCE_READ_TIMEOUT if the server is only slow)`;
 
 /**
+ * Runs one statement on `connection` and fails it once the server has sent nothing for
+ * `timeoutMs`: the socket is closed, the driver fails the statement, and the error says the read
+ * stalled. Not mysql2's own `timeout`: its timer outlives a connection lost mid-statement and holds
+ * the process open for the whole timeout.
+ */
+export const answered = async <T>(
+  connection: PoolConnection,
+  timeoutMs: number,
+  statement: () => Promise<T>,
+): Promise<T> => {
+  const socket = socketOf(connection);
+  let stalled = false;
+  const timer = setTimeout(() => {
+    stalled = true;
+    socket?.destroy();
+  }, timeoutMs);
+  const onBytes = (): void => void timer.refresh();
+  socket?.on('data', onBytes);
+  try {
+    return await statement();
+  } catch (error) {
+    if (stalled) throw sessionLost(stallReason(timeoutMs / 1000, 'an answer'), error);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    socket?.off('data', onBytes);
+  }
+};
+
+/**
  * Turns every way a streamed result can stop arriving into an error for its reader. mysql2 reports
  * a lost connection to a query through its callback, and a streamed query has none: the error goes
  * to the connection and the stream would wait forever, holding the run and its lease (SPEC §7).
@@ -79,6 +109,8 @@ export class ResultWatch {
     if (!on) return;
     const seconds = this.readTimeoutMs / 1000;
     this.#timer = setTimeout(() => this.fail(sessionLost(stallReason(seconds, 'rows'))), this.readTimeoutMs);
+    // The socket the reader waits on keeps the process alive; this timer alone must not.
+    this.#timer.unref();
   }
 
   /** Fails the read from outside (the source is closing, the run is stopping). */
