@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_READ_TIMEOUT_SECONDS } from '../engines/source/source.js';
 import { sourceTables, type CursorSpec, type SourceTableName } from '../pipeline/tables.js';
 import { ConfigError } from './errors.js';
 import {
@@ -26,6 +27,11 @@ export interface Settings {
   readonly schemas: Schemas;
   /** Rows per streamed batch: the extract's memory bound (default `DEFAULT_BATCH_SIZE`, 5,000). */
   readonly batchSize: number;
+  /**
+   * Seconds a source read may get no data before the run fails naming the table (default
+   * `DEFAULT_READ_TIMEOUT_SECONDS`, 300): a dead proxy or a stuck session must not hold the lease.
+   */
+  readonly sourceReadTimeoutSeconds: number;
   readonly cursors: Readonly<Record<SourceTableName, CursorSpec>>;
   /**
    * Archive periods (`2025_h2`) that must not be written: rows that would go there stay in their
@@ -45,6 +51,9 @@ export interface CliOptions {
 const identifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and _, starting with a letter or _');
+
+/** A day: a read silent for longer is not coming back. */
+const maxReadTimeoutSeconds = 86_400;
 
 const count = (max: number) => z.coerce.number().int().min(0).max(max);
 
@@ -66,6 +75,7 @@ const fileSchema = z
     source: z.string().optional(),
     schemas: z.object({ raw: identifier, mart: identifier, meta: identifier }).partial().strict().optional(),
     batchSize: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    sourceReadTimeoutSeconds: z.number().int().min(1).max(maxReadTimeoutSeconds).optional(),
     frozenPeriods: z.array(z.string().regex(/^\d{4}_h[12]$/, 'must be a period like 2025_h2')).optional(),
     tables: z
       .object(Object.fromEntries(sourceTables.map((t) => [t.name, cursorOverride.optional()])))
@@ -102,6 +112,15 @@ const parseBatchSize = (raw: string, where: string): number => {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 1_000_000)
     throw new ConfigError(`${where} "${raw}" is not a whole number between 1 and 1000000`);
+  return n;
+};
+
+const parseReadTimeout = (raw: string): number => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > maxReadTimeoutSeconds)
+    throw new ConfigError(
+      `ORDER_TRACKING_SOURCE_READ_TIMEOUT "${raw}" is not a whole number of seconds between 1 and ${maxReadTimeoutSeconds}`,
+    );
   return n;
 };
 
@@ -184,10 +203,14 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
     }),
   ) as Record<SourceTableName, CursorSpec>;
 
+  const sourceReadTimeoutSeconds = env.ORDER_TRACKING_SOURCE_READ_TIMEOUT
+    ? parseReadTimeout(env.ORDER_TRACKING_SOURCE_READ_TIMEOUT)
+    : (file.sourceReadTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS);
+
   const frozenRaw = env.ORDER_TRACKING_FROZEN_PERIODS;
   const frozenPeriods = frozenRaw !== undefined ? parsePeriods(frozenRaw) : (file.frozenPeriods ?? []);
 
-  return { warehouse, source, schemas, batchSize, cursors, frozenPeriods };
+  return { warehouse, source, schemas, batchSize, sourceReadTimeoutSeconds, cursors, frozenPeriods };
 };
 
 /** The source URL, or a one-line error telling how to give one. */
