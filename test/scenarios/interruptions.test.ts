@@ -6,8 +6,12 @@
  * converge. Driven through the real CLI; the MariaDB cases go through a TCP proxy on 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { resolveSettings } from '../../src/config/settings.js';
 import { cli, type CliResult } from '../support/cli.js';
 import { embeddedPair, serverPair, skipServers, type EnginePair } from '../support/engines.js';
 import { startTcpProxy, type Break, type TcpProxy } from '../support/tcp-proxy.js';
@@ -25,6 +29,11 @@ const REMARK = 'r'.repeat(200);
 /** The proxy breaks a connection once the server has sent it this much: only the scans' stream does. */
 const AFTER_BYTES = 500_000;
 const BATCH_SIZE = '200';
+/**
+ * For a stop: just past the first batch of scans (200 × 250 bytes), so the stream soon waits on
+ * the server, and the stop arrives while it waits, as from a source slower than the warehouse.
+ */
+const STOP_AFTER_BYTES = 60_000;
 const MARIADB = { host: '127.0.0.1', port: 3306 } as const;
 
 const bin = fileURLToPath(new URL('../../bin/order-tracking.mjs', import.meta.url));
@@ -106,8 +115,11 @@ const env = (p: EnginePair, sourceUrl = p.sourceUrl): Record<string, string> => 
   ORDER_TRACKING_NOW: String(NOW),
 });
 
-/** A fresh, initialised pair whose source holds `scans` scans, one tracking row and one order. */
-const seeded = async (stack: StackName, scans = SCANS): Promise<EnginePair> => {
+/**
+ * A fresh, initialised pair whose source holds `scans` scans and, unless `scansOnly`, one tracking
+ * row and one order.
+ */
+const seeded = async (stack: StackName, scans = SCANS, scansOnly = false): Promise<EnginePair> => {
   const p = await stacks[stack].create();
   opened.push(p);
   const init = await cli(['init'], env(p));
@@ -119,6 +131,7 @@ const seeded = async (stack: StackName, scans = SCANS): Promise<EnginePair> => {
       ids.flatMap((id) => [id, `OT${id}`, 1, NOW - HOUR, 'Zürich', 'ARRIVE', REMARK]),
     );
   }
+  if (scansOnly) return p;
   await p.source(
     'insert into uni_tracking_info (id, order_id, tracking_no, status, carrier, location, update_time) values (?, ?, ?, ?, ?, ?, ?)',
     [1, 'OT1', 'TN1', 'IN_TRANSIT', 'DHL', 'Köln', NOW - HOUR],
@@ -131,8 +144,12 @@ const seeded = async (stack: StackName, scans = SCANS): Promise<EnginePair> => {
 };
 
 /** The pair's MariaDB source reached through a proxy that breaks the scans' stream as asked. */
-const proxied = async (p: EnginePair, how: Break): Promise<{ proxy: TcpProxy; url: string }> => {
-  const proxy = await startTcpProxy(MARIADB, AFTER_BYTES, how);
+const proxied = async (
+  p: EnginePair,
+  how: Break,
+  afterBytes = AFTER_BYTES,
+): Promise<{ proxy: TcpProxy; url: string }> => {
+  const proxy = await startTcpProxy(MARIADB, afterBytes, how);
   proxies.push(proxy);
   return { proxy, url: p.sourceUrl.replace(`:${MARIADB.port}/`, `:${proxy.port}/`) };
 };
@@ -246,10 +263,16 @@ for (const stack of ['duckdb+sqlite', 'postgres+mariadb', 'duckdb+mariadb'] as c
       ['SIGINT', 'int:during:extract'],
     ] as const)
       it(`exits 130 with one line on ${signal} mid-extract, and the next run converges`, async () => {
-        const p = await seeded(stack);
-        // From MariaDB, through a proxy that holds the rest of the scans: the source is slower than
-        // the warehouse, so the stop arrives while the stream waits on the server.
-        const url = p.sourceDialect === 'mysql' ? (await proxied(p, 'hold')).url : p.sourceUrl;
+        // Scans only: the fault fires after the first batch of the scans' stream, not of another table.
+        const p = await seeded(stack, SCANS, true);
+        // From MariaDB through a proxy that holds the rest of the scans for a while: the source is
+        // slower than the warehouse, so the stop arrives while the stream waits on the server.
+        let url = p.sourceUrl;
+        if (p.sourceDialect === 'mysql') {
+          const slow = await proxied(p, 'hold', STOP_AFTER_BYTES);
+          url = slow.url;
+          void slow.proxy.broken.then(() => setTimeout(() => slow.proxy.release(), 2_000));
+        }
         const stopped = await runCli(['run'], {
           ...env(p, url),
           ORDER_TRACKING_BATCH_SIZE: BATCH_SIZE,
@@ -290,3 +313,41 @@ for (const stack of ['duckdb+sqlite', 'postgres+mariadb'] as const)
       expect(after.find((r) => r.runId === 2)?.state).toBe('success');
     });
   });
+
+describe('the source read timeout setting', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ot-read-timeout-'));
+  const file = (settings: unknown): string => {
+    const path = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, JSON.stringify(settings));
+    return path;
+  };
+
+  it('is 300 s unless set, in the file or (winning) the environment', () => {
+    expect(resolveSettings({}, {}).sourceReadTimeoutSeconds).toBe(300);
+    const config = file({ sourceReadTimeoutSeconds: 45 });
+    expect(resolveSettings({ config }, {}).sourceReadTimeoutSeconds).toBe(45);
+    expect(
+      resolveSettings({ config }, { ORDER_TRACKING_SOURCE_READ_TIMEOUT: '7' }).sourceReadTimeoutSeconds,
+    ).toBe(7);
+  });
+
+  it('refuses anything but a whole number of seconds, naming the setting', async () => {
+    for (const [env, message] of [
+      [
+        { ORDER_TRACKING_SOURCE_READ_TIMEOUT: '2.5' },
+        /^order-tracking: ORDER_TRACKING_SOURCE_READ_TIMEOUT "2\.5" is not a whole number of seconds between 1 and 86400$/,
+      ],
+      [
+        { ORDER_TRACKING_CONFIG: file({ sourceReadTimeoutSeconds: 'soon' }) },
+        /^order-tracking: config file .*\.json sourceReadTimeoutSeconds: /,
+      ],
+    ] as const) {
+      const r = await runCli(['status'], {
+        ORDER_TRACKING_WAREHOUSE: `duckdb:${join(dir, 'w.duckdb')}`,
+        ...env,
+      });
+      expect(r.code, r.stderr).toBe(2);
+      expect(oneLine(r)).toMatch(message);
+    }
+  });
+});
