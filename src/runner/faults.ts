@@ -1,6 +1,7 @@
 /**
  * Crash injection for the crash-safety tests: `ORDER_TRACKING_FAULT=after:extract` kills the
- * process with SIGKILL at that point, exactly as an OOM kill or a lost host would;
+ * process with SIGKILL at that point (also `start:<task>`, `during:extract`, `during:mart_uti`…),
+ * exactly as an OOM kill or a lost host would;
  * `ORDER_TRACKING_FAULT=term:during:extract` sends it SIGTERM there instead, as a scheduler
  * stopping the run would, and `int:during:extract` SIGINT, as Ctrl-C in a terminal would. Never
  * set in production; a no-op unless the variable names this point.

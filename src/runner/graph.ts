@@ -1,4 +1,5 @@
-import type { WarehouseConnection } from '../engines/warehouse/warehouse.js';
+import type { Column, CopyTextBatch, Value } from '../engines/types.js';
+import type { ResultRow, WarehouseConnection } from '../engines/warehouse/warehouse.js';
 import type { RunContext, TaskOutcome } from './context.js';
 import { faultPoint } from './faults.js';
 import type { Task, TaskScope } from './task.js';
@@ -50,6 +51,45 @@ const settledWithin = async (promise: Promise<unknown>, ms: number): Promise<voi
 };
 
 /**
+ * `connection`, refusing new statements once `signal` has aborted: cancelling on the server stops
+ * the statement running at that moment only, and a task between two statements would otherwise go
+ * on to its commit. Rollback stays possible: transactions end inside the connection.
+ */
+const stoppable = (connection: WarehouseConnection, signal: AbortSignal): WarehouseConnection => {
+  const { loadCopyText } = connection;
+  return {
+    async query<T extends ResultRow = ResultRow>(sql: string, params?: readonly Value[]): Promise<T[]> {
+      signal.throwIfAborted();
+      return connection.query<T>(sql, params);
+    },
+    async execute(sql, params) {
+      signal.throwIfAborted();
+      return connection.execute(sql, params);
+    },
+    transaction: (fn) => connection.transaction(fn),
+    async load(schema, table, columns, rows) {
+      signal.throwIfAborted();
+      return connection.load(schema, table, columns, rows);
+    },
+    ...(loadCopyText
+      ? {
+          async loadCopyText(
+            schema: string,
+            table: string,
+            columns: readonly Column[],
+            batches: AsyncIterable<CopyTextBatch>,
+          ) {
+            signal.throwIfAborted();
+            return loadCopyText.call(connection, schema, table, columns, batches);
+          },
+        }
+      : {}),
+    cancel: () => connection.cancel(),
+    release: () => connection.release(),
+  };
+};
+
+/**
  * A scope whose sessions are cancelled on the server when `signal` aborts (SPEC §7 timeouts), and
  * `idle`, which resolves once every session it handed out is released.
  */
@@ -71,7 +111,7 @@ const scopeFor = (
       const cancel = (): void => void connection.cancel().catch(() => undefined);
       signal.addEventListener('abort', cancel, { once: true });
       try {
-        return await fn(connection);
+        return await fn(stoppable(connection, signal));
       } finally {
         signal.removeEventListener('abort', cancel);
         try {
@@ -110,6 +150,7 @@ const runOne = async (
   aborted.catch(() => undefined);
   const { scope, idle } = scopeFor(context, controller.signal);
   if (outer?.aborted) onOuter();
+  faultPoint(`start:${task.name}`);
   const run = task.run(context, scope);
   let finished: TaskOutcome | undefined;
   run.then(

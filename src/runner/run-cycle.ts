@@ -122,9 +122,9 @@ const interrupted = (runId: number, signal: AbortSignal, reports: readonly TaskR
   const name = typeof signal.reason === 'string' ? signal.reason : 'asked to stop';
   const running = reports.filter((r) => r.state === 'failed').map((r) => r.task);
   const next = reports.find((r) => r.state === 'cancelled')?.task;
-  const where =
-    running.length > 0 ? `during ${running.join(' and ')}` : next ? `before ${next}` : 'at its end';
-  return `run ${runId} was interrupted (${name}) ${where}; nothing it was doing was kept, the lease is released`;
+  if (running.length === 0)
+    return `run ${runId} was interrupted (${name}) ${next ? `before ${next}` : 'at its end'}; it started nothing more, the lease is released`;
+  return `run ${runId} was interrupted (${name}) during ${running.join(' and ')}; nothing it was doing was kept, the lease is released`;
 };
 
 /** One 15-minute cycle (SPEC §3), recorded in the run ledger. */

@@ -167,11 +167,14 @@ const nothingHalfLanded = async (p: EnginePair): Promise<void> => {
   expect(await watermarks(p), 'watermarks moved by a failed run').toEqual([]);
 };
 
-/** The next run, on a healthy path, exits 0 and lands every scan exactly once, into the mart too. */
-const converges = async (p: EnginePair, scans = SCANS): Promise<void> => {
+/**
+ * The next run, on a healthy path, exits 0 and lands every scan exactly once, into the mart too
+ * (into raw too, unless the stopped run had validated its batches: then the overlap reads them again).
+ */
+const converges = async (p: EnginePair, scans = SCANS, rawOnce = true): Promise<void> => {
   const again = await runCli(['run'], env(p));
   expect(again.code, `the next run: ${again.stderr}`).toBe(0);
-  expect(await scansInRaw(p)).toEqual(Array.from({ length: scans }, (_, i) => i + 1));
+  if (rawOnce) expect(await scansInRaw(p)).toEqual(Array.from({ length: scans }, (_, i) => i + 1));
   const [mart] = await p.warehouse('select count(*) as n from settlement_ods.mart_uni_tracking_spath');
   expect(Number(mart?.n)).toBe(scans);
   const marks = await watermarks(p);
@@ -290,6 +293,42 @@ for (const stack of ['duckdb+sqlite', 'postgres+mariadb', 'duckdb+mariadb'] as c
         expect(runs.find((r) => r.runId === 1)?.state).toBe('interrupted');
         await converges(p);
       });
+  });
+
+for (const stack of ['duckdb+sqlite', 'postgres+mariadb'] as const)
+  describe.skipIf(await stacks[stack].skip())(`a run stopped by a signal in another task on ${stack}`, () => {
+    it('exits 130 naming the mart it stopped, keeps none of that mart, and the next run converges', async () => {
+      const p = await seeded(stack);
+      const stopped = await runCli(['run'], { ...env(p), ORDER_TRACKING_FAULT: 'term:start:mart_uti' });
+      expect(stopped.code, stopped.stderr).toBe(130);
+      expect(oneLine(stopped)).toBe(
+        'order-tracking: run 1 was interrupted (SIGTERM) during mart_uti; nothing it was doing was kept, the lease is released',
+      );
+      const [uti] = await p.warehouse('select count(*) as n from settlement_ods.mart_uni_tracking_info');
+      expect(Number(uti?.n), 'mart_uti rows kept from the stopped task').toBe(0);
+      const tasks = await p.warehouse(
+        'select task, state from order_tracking_meta.task_instances where run_id = 1 order by task',
+      );
+      expect(tasks.filter((t) => String(t.task).startsWith('mart_'))).toEqual([
+        { task: 'mart_ecs', state: 'upstream_failed' },
+        { task: 'mart_uti', state: 'failed' },
+        { task: 'mart_uts', state: 'upstream_failed' },
+      ]);
+      await converges(p, SCANS, false);
+      const [after] = await p.warehouse('select count(*) as n from settlement_ods.mart_uni_tracking_info');
+      expect(Number(after?.n)).toBe(1);
+    });
+
+    it('exits 130 naming the task it did not start when stopped between tasks', async () => {
+      const p = await seeded(stack);
+      const stopped = await runCli(['run'], { ...env(p), ORDER_TRACKING_FAULT: 'term:after:extract' });
+      expect(stopped.code, stopped.stderr).toBe(130);
+      expect(oneLine(stopped)).toBe(
+        'order-tracking: run 1 was interrupted (SIGTERM) before validate; it started nothing more, the lease is released',
+      );
+      expect(await watermarks(p), 'watermarks moved without validate').toEqual([]);
+      await converges(p);
+    });
   });
 
 for (const stack of ['duckdb+sqlite', 'postgres+mariadb'] as const)
