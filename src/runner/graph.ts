@@ -20,7 +20,7 @@ export interface TaskReport {
 }
 
 /** Why a running task was cancelled when the run was asked to stop (SIGTERM, SIGINT). */
-export class RunStopped extends Error {
+class RunStopped extends Error {
   constructor(readonly task: string) {
     super(`${task} was cancelled: the run is stopping`);
     this.name = 'RunStopped';

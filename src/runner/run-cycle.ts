@@ -82,6 +82,9 @@ export const withPipeline = async <P, T>(
       try {
         return await fn(warehouse, source, checked);
       } finally {
+        // Reads a task left open past its wind-down fail now, so their loads roll back while the
+        // warehouse is still open and the lease still held.
+        await source.close();
         await lease.release();
       }
     } finally {
