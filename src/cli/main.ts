@@ -66,9 +66,10 @@ program
   .action(async (options: { json?: boolean }) => {
     const resolved = settings();
     const log = createLogger(Boolean(globals().verbose));
+    // SIGTERM or SIGINT stops the run cleanly (exit 130, one line); the same signal again falls
+    // through to Node's default and ends the process at once.
     const controller = new AbortController();
-    process.once('SIGTERM', () => controller.abort());
-    process.once('SIGINT', () => controller.abort());
+    for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => controller.abort(name));
     const summary = await runCycle({
       settings: resolved,
       log,

@@ -23,6 +23,11 @@ export const ExitCode = {
   drift: 3,
   /** Landed rows did not match the source count (SPEC §3 validate). */
   validation: 4,
+  /**
+   * The run was stopped by SIGTERM or SIGINT: its current task was cancelled and rolled back, the
+   * lease released (SPEC §7). 130 as a shell reports a run stopped by Ctrl-C.
+   */
+  interrupted: 130,
 } as const;
 
 export class ConfigError extends UserError {

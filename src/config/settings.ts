@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_READ_TIMEOUT_SECONDS } from '../engines/source/source.js';
 import { sourceTables, type CursorSpec, type SourceTableName } from '../pipeline/tables.js';
 import { ConfigError } from './errors.js';
 import { parseEpoch } from './time.js';
@@ -27,6 +28,11 @@ export interface Settings {
   readonly schemas: Schemas;
   /** Rows per streamed batch: the extract's memory bound (default `DEFAULT_BATCH_SIZE`, 5,000). */
   readonly batchSize: number;
+  /**
+   * Seconds a source read may get no data before the run fails naming the table (default
+   * `DEFAULT_READ_TIMEOUT_SECONDS`, 300): a dead proxy or a stuck session must not hold the lease.
+   */
+  readonly sourceReadTimeoutSeconds: number;
   readonly cursors: Readonly<Record<SourceTableName, CursorSpec>>;
   /**
    * Archive periods (`2025_h2`) that must not be written: rows that would go there stay in their
@@ -79,6 +85,10 @@ const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
 
 const BATCH_SIZE = whole(1, 1_000_000);
 
+/** A day: a read silent for longer is not coming back. */
+const maxReadTimeoutSeconds = 86_400;
+const READ_TIMEOUT = whole(1, maxReadTimeoutSeconds);
+
 const cursorOverride = z
   .object({
     cursor: z
@@ -98,6 +108,7 @@ const fileSchema = z
     schemas: z.object({ raw: identifier, mart: identifier, meta: identifier }).partial().strict().optional(),
     batchSize: BATCH_SIZE.optional(),
     timestampFloor: time.optional(),
+    sourceReadTimeoutSeconds: READ_TIMEOUT.optional(),
     frozenPeriods: z.array(z.string().regex(/^\d{4}_h[12]$/, 'must be a period like 2025_h2')).optional(),
     tables: z
       .object(Object.fromEntries(sourceTables.map((t) => [t.name, cursorOverride.optional()])))
@@ -222,10 +233,23 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
     }),
   ) as Record<SourceTableName, CursorSpec>;
 
+  const sourceReadTimeoutSeconds = env.ORDER_TRACKING_SOURCE_READ_TIMEOUT
+    ? parseWith(READ_TIMEOUT, env.ORDER_TRACKING_SOURCE_READ_TIMEOUT, 'ORDER_TRACKING_SOURCE_READ_TIMEOUT')
+    : (file.sourceReadTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS);
+
   const frozenRaw = env.ORDER_TRACKING_FROZEN_PERIODS;
   const frozenPeriods = frozenRaw !== undefined ? parsePeriods(frozenRaw) : (file.frozenPeriods ?? []);
 
-  return { warehouse, source, schemas, batchSize, cursors, frozenPeriods, timestampFloor };
+  return {
+    warehouse,
+    source,
+    schemas,
+    batchSize,
+    sourceReadTimeoutSeconds,
+    cursors,
+    frozenPeriods,
+    timestampFloor,
+  };
 };
 
 /** The source URL, or a one-line error telling how to give one. */

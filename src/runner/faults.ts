@@ -2,15 +2,18 @@ import { existsSync, writeFileSync } from 'node:fs';
 
 /**
  * Crash injection for the crash-safety tests: `ORDER_TRACKING_FAULT=after:extract` kills the
- * process with SIGKILL at that point, exactly as an OOM kill or a lost host would;
+ * process with SIGKILL at that point (also `start:<task>`, `during:extract`, `during:mart_uti`…),
+ * exactly as an OOM kill or a lost host would;
  * `ORDER_TRACKING_FAULT=term:during:extract` sends it SIGTERM there instead, as a scheduler
- * stopping the run would; `pause:during:mart_uts` holds the run there (see `pause`). Never set in
- * production; a no-op unless the variable names this point.
+ * stopping the run would, and `int:during:extract` SIGINT, as Ctrl-C in a terminal would;
+ * `pause:during:mart_uts` holds the run there (see `pause`). Never set in production; a no-op
+ * unless the variable names this point.
  */
 export const faultPoint = (point: string): void => {
   const fault = process.env.ORDER_TRACKING_FAULT;
   if (fault === point) process.kill(process.pid, 'SIGKILL');
   else if (fault === `term:${point}`) process.kill(process.pid, 'SIGTERM');
+  else if (fault === `int:${point}`) process.kill(process.pid, 'SIGINT');
   else if (fault === `pause:${point}`) pause();
 };
 

@@ -1,11 +1,13 @@
-import type { WarehouseConnection } from '../engines/warehouse/warehouse.js';
-import type { RunContext } from './context.js';
+import type { Column, CopyTextBatch, Value } from '../engines/types.js';
+import type { ResultRow, WarehouseConnection } from '../engines/warehouse/warehouse.js';
+import type { RunContext, TaskOutcome } from './context.js';
 import { faultPoint } from './faults.js';
 import type { Task, TaskScope } from './task.js';
 
 export interface TaskReport {
   readonly task: string;
-  readonly state: 'success' | 'failed' | 'upstream_failed';
+  /** `cancelled`: not started, the run was stopping. */
+  readonly state: 'success' | 'failed' | 'upstream_failed' | 'cancelled';
   readonly startedAt: string;
   readonly endedAt: string;
   readonly seconds: number;
@@ -17,25 +19,112 @@ export interface TaskReport {
   readonly cause?: unknown;
 }
 
+/** Why a running task was cancelled when the run was asked to stop (SIGTERM, SIGINT). */
+class RunStopped extends Error {
+  constructor(readonly task: string) {
+    super(`${task} was cancelled: the run is stopping`);
+    this.name = 'RunStopped';
+  }
+}
+
+/**
+ * How long a failed, timed-out or stopped task gets to wind down (roll back, hand back its
+ * sessions) before it is reported anyway: one that ignores its signal must not keep the run, and
+ * its lease, past the grace a scheduler gives a stopping process.
+ */
+const windDownMs = 10_000;
+
 const firstLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
 
-/** A scope whose sessions are cancelled on the server when `signal` aborts (SPEC §7 timeouts). */
-const scopeFor = (context: RunContext, signal: AbortSignal): TaskScope => ({
-  signal,
-  async withConnection(fn) {
-    signal.throwIfAborted();
-    const connection: WarehouseConnection = await context.warehouse.connect();
-    const cancel = (): void => void connection.cancel().catch(() => undefined);
-    signal.addEventListener('abort', cancel, { once: true });
-    try {
-      return await fn(connection);
-    } finally {
-      signal.removeEventListener('abort', cancel);
-      await connection.release();
-    }
-  },
-});
+/** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
+const settledWithin = async (promise: Promise<unknown>, ms: number): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+};
+
+/**
+ * `connection`, refusing new statements once `signal` has aborted: cancelling on the server stops
+ * the statement running at that moment only, and a task between two statements would otherwise go
+ * on to its commit. Rollback stays possible: transactions end inside the connection.
+ */
+const stoppable = (connection: WarehouseConnection, signal: AbortSignal): WarehouseConnection => {
+  const { loadCopyText } = connection;
+  return {
+    async query<T extends ResultRow = ResultRow>(sql: string, params?: readonly Value[]): Promise<T[]> {
+      signal.throwIfAborted();
+      return connection.query<T>(sql, params);
+    },
+    async execute(sql, params) {
+      signal.throwIfAborted();
+      return connection.execute(sql, params);
+    },
+    transaction: (fn) => connection.transaction(fn),
+    async load(schema, table, columns, rows) {
+      signal.throwIfAborted();
+      return connection.load(schema, table, columns, rows);
+    },
+    ...(loadCopyText
+      ? {
+          async loadCopyText(
+            schema: string,
+            table: string,
+            columns: readonly Column[],
+            batches: AsyncIterable<CopyTextBatch>,
+          ) {
+            signal.throwIfAborted();
+            return loadCopyText.call(connection, schema, table, columns, batches);
+          },
+        }
+      : {}),
+    cancel: () => connection.cancel(),
+    release: () => connection.release(),
+  };
+};
+
+/**
+ * A scope whose sessions are cancelled on the server when `signal` aborts (SPEC §7 timeouts), and
+ * `idle`, which resolves once every session it handed out is released.
+ */
+const scopeFor = (
+  context: RunContext,
+  signal: AbortSignal,
+): { scope: TaskScope; idle: () => Promise<void> } => {
+  let open = 0;
+  let wake: (() => void) | undefined;
+  const idle = async (): Promise<void> => {
+    while (open > 0) await new Promise<void>((resolve) => (wake = resolve));
+  };
+  const scope: TaskScope = {
+    signal,
+    async withConnection(fn) {
+      signal.throwIfAborted();
+      const connection: WarehouseConnection = await context.warehouse.connect();
+      open++;
+      const cancel = (): void => void connection.cancel().catch(() => undefined);
+      signal.addEventListener('abort', cancel, { once: true });
+      try {
+        return await fn(stoppable(connection, signal));
+      } finally {
+        signal.removeEventListener('abort', cancel);
+        try {
+          await connection.release();
+        } finally {
+          open--;
+          wake?.();
+        }
+      }
+    },
+  };
+  return { scope, idle };
+};
 
 const runOne = async (
   task: Task,
@@ -51,7 +140,7 @@ const runOne = async (
       ),
     timeoutMs,
   );
-  const onOuter = (): void => controller.abort(new Error(`${task.name} was cancelled: the run is stopping`));
+  const onOuter = (): void => controller.abort(new RunStopped(task.name));
   outer?.addEventListener('abort', onOuter, { once: true });
   const startedAt = new Date().toISOString();
   const started = performance.now();
@@ -59,31 +148,36 @@ const runOne = async (
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
   );
   aborted.catch(() => undefined);
+  const { scope, idle } = scopeFor(context, controller.signal);
+  if (outer?.aborted) onOuter();
+  faultPoint(`start:${task.name}`);
+  const run = task.run(context, scope);
+  let finished: TaskOutcome | undefined;
+  run.then(
+    (outcome) => void (finished = outcome),
+    () => undefined,
+  );
+  const report = (outcome: Partial<TaskReport> & Pick<TaskReport, 'state'>): TaskReport => ({
+    task: task.name,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    seconds: (performance.now() - started) / 1000,
+    ...outcome,
+  });
   try {
-    if (outer?.aborted) onOuter();
-    const run = task.run(context, scopeFor(context, controller.signal));
-    run.catch(() => undefined);
     const outcome = await Promise.race([run, aborted]);
     faultPoint(`after:${task.name}`);
-    return {
-      task: task.name,
-      state: 'success',
-      startedAt,
-      endedAt: new Date().toISOString(),
-      seconds: (performance.now() - started) / 1000,
-      ...outcome,
-    };
+    return report({ state: 'success', ...outcome });
   } catch (error) {
     context.log.debug({ err: error, task: task.name }, 'task failed');
-    return {
-      task: task.name,
-      state: 'failed',
-      startedAt,
-      endedAt: new Date().toISOString(),
-      seconds: (performance.now() - started) / 1000,
-      error: firstLine(error),
-      cause: error,
-    };
+    // Whatever the task left running (an extract's other tables) is cancelled, and the report
+    // waits for the task to wind down: nothing it started may outlive its report, nor write
+    // while the pipeline closes the warehouse and the source under it.
+    if (!controller.signal.aborted) controller.abort(new Error(`${task.name} failed`));
+    await settledWithin(Promise.allSettled([run, idle()]), windDownMs);
+    // Done before the stop reached it (its commit was on the way): what it did is kept, say so.
+    if (finished) return report({ state: 'success', ...finished });
+    return report({ state: 'failed', error: firstLine(error), cause: error });
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuter);
@@ -116,6 +210,20 @@ export const executeGraph = async (
           startedAt: now,
           endedAt: now,
           seconds: 0,
+        };
+        reports.set(task.name, report);
+        await onReport(report);
+      } else if (upstream.every((r) => r?.state === 'success') && signal?.aborted) {
+        // The run is stopping (SPEC §7): finish or cancel what runs, start nothing new.
+        pending.delete(task);
+        const now = new Date().toISOString();
+        const report: TaskReport = {
+          task: task.name,
+          state: 'cancelled',
+          startedAt: now,
+          endedAt: now,
+          seconds: 0,
+          error: 'not started: the run is stopping',
         };
         reports.set(task.name, report);
         await onReport(report);

@@ -4,7 +4,7 @@ import { ExitCode, UserError } from '../config/errors.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
-import type { Lease, Warehouse } from '../engines/warehouse/warehouse.js';
+import type { Lease, Warehouse, WarehouseConnection } from '../engines/warehouse/warehouse.js';
 import { exceptionsTable, metaTables } from '../pipeline/meta.js';
 import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
@@ -14,7 +14,8 @@ import { executeGraph, type TaskReport } from './graph.js';
 
 export interface RunSummary {
   readonly runId: number;
-  readonly state: 'success' | 'failed';
+  /** `interrupted`: stopped by SIGTERM or SIGINT (exit `ExitCode.interrupted`). */
+  readonly state: 'success' | 'failed' | 'interrupted';
   readonly seconds: number;
   readonly tasks: readonly TaskReport[];
   readonly error?: string;
@@ -25,7 +26,10 @@ export interface CycleOptions {
   readonly log: Logger;
   /** The run's clock, epoch seconds; defaults to the wall clock. */
   readonly now?: number;
-  /** Stops the run (SIGTERM): the current task is cancelled and the lease released. */
+  /**
+   * Stops the run (SIGTERM, SIGINT; the abort reason names the signal): the current task is
+   * cancelled and rolled back, nothing new starts, the lease is released.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -71,14 +75,19 @@ export const takeLease = async (warehouse: Warehouse, settings: Settings): Promi
 /**
  * Opens the source, runs `preflight` on it, then opens the warehouse and runs `fn` under the
  * pipeline's lease; always releases and closes. Source problems surface before the warehouse is
- * touched (an embedded warehouse file is not even created).
+ * touched (an embedded warehouse file is not even created). `signal` aborting fails source reads
+ * in progress at once.
  */
 export const withPipeline = async <P, T>(
   settings: Settings,
   preflight: (source: Source) => Promise<P>,
   fn: (warehouse: Warehouse, source: Source, checked: P) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> => {
-  const source = await openSource(requireSource(settings));
+  const source = await openSource(requireSource(settings), {
+    readTimeoutSeconds: settings.sourceReadTimeoutSeconds,
+    ...(signal ? { signal } : {}),
+  });
   try {
     const checked = await preflight(source);
     const warehouse = await openWarehouse(settings.warehouse);
@@ -87,6 +96,9 @@ export const withPipeline = async <P, T>(
       try {
         return await fn(warehouse, source, checked);
       } finally {
+        // Reads a task left open past its wind-down fail now, so their loads roll back while the
+        // warehouse is still open and the lease still held.
+        await source.close();
         await lease.release();
       }
     } finally {
@@ -95,6 +107,41 @@ export const withPipeline = async <P, T>(
   } finally {
     await source.close();
   }
+};
+
+/**
+ * Marks runs the ledger still shows `running` as `abandoned`, with the time this run noticed: under
+ * the lease no other run is active, so their process ended (SIGKILL, OOM, a lost host) without
+ * recording an end, and `status` would show them running forever.
+ */
+const markAbandoned = async (
+  connection: WarehouseConnection,
+  runs: string,
+  runId: number,
+  log: Logger,
+): Promise<void> => {
+  const open = await connection.query<{ run_id: number }>(
+    `select run_id from ${runs} where state = 'running' order by run_id`,
+  );
+  if (open.length === 0) return;
+  await connection.execute(
+    `update ${runs} set state = 'abandoned', ended_at = current_timestamp, error = $1 where state = 'running'`,
+    [`abandoned: the process ended without recording an end; noticed by run ${runId}`],
+  );
+  log.warn(
+    { runs: open.map((r) => Number(r.run_id)) },
+    'marked runs abandoned: their process ended without recording an end',
+  );
+};
+
+/** The one line for a run stopped by a signal (SPEC §7): where it was, and that nothing is left half-done. */
+const interrupted = (runId: number, signal: AbortSignal, reports: readonly TaskReport[]): string => {
+  const name = typeof signal.reason === 'string' ? signal.reason : 'asked to stop';
+  const running = reports.filter((r) => r.state === 'failed').map((r) => r.task);
+  const next = reports.find((r) => r.state === 'cancelled')?.task;
+  if (running.length === 0)
+    return `run ${runId} was interrupted (${name}) ${next ? `before ${next}` : 'at its end'}; it started nothing more, the lease is released`;
+  return `run ${runId} was interrupted (${name}) during ${running.join(' and ')}; nothing it was doing was kept, the lease is released`;
 };
 
 /** One 15-minute cycle (SPEC §3), recorded in the run ledger. */
@@ -115,6 +162,7 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
           `select coalesce(max(run_id), 0) as m from ${runs}`,
         );
         const runId = Number(last[0]?.m ?? 0) + 1;
+        await markAbandoned(connection, runs, runId, log);
         const startedAt = isoNow();
         await connection.execute(
           `insert into ${runs} (run_id, kind, state, started_at) values ($1, 'run', 'running', cast($2 as timestamp))`,
@@ -148,17 +196,21 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
           );
         });
         const failed = reports.find((r) => r.state === 'failed');
+        const stopped = options.signal?.aborted && reports.some((r) => r.state !== 'success');
+        const interruption = stopped ? interrupted(runId, options.signal as AbortSignal, reports) : undefined;
         const summary: RunSummary = {
           runId,
-          state: failed ? 'failed' : 'success',
+          state: interruption ? 'interrupted' : failed ? 'failed' : 'success',
           seconds: (performance.now() - started) / 1000,
           tasks: reports,
-          ...(failed ? { error: failed.error } : {}),
+          ...(interruption ? { error: interruption } : failed ? { error: failed.error } : {}),
         };
         await connection.execute(
           `update ${runs} set state = $1, ended_at = current_timestamp, error = $2, summary = $3 where run_id = $4`,
           [summary.state, summary.error ?? null, JSON.stringify(summary), runId],
         );
+        // The lease is released by `withPipeline` before the CLI prints this line.
+        if (interruption) throw new UserError(interruption, ExitCode.interrupted);
         // What `status` shows while the next run holds the warehouse (DuckDB's file lock, SPEC §7);
         // after a failure the source is not read again: it may be why the run failed.
         await saveStatusSnapshot(
@@ -179,5 +231,6 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
         await connection.release();
       }
     },
+    options.signal,
   );
 };

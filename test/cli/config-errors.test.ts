@@ -86,6 +86,39 @@ describe('configuration errors', () => {
     );
   });
 
+  it('holds numbers to one rule in the config file and the environment', async () => {
+    const file = join(dir, 'exponent.json');
+    writeFileSync(file, JSON.stringify({ batchSize: '1e3' }));
+    await expectOneLine(
+      ['init', '--source', `sqlite:${source}`, '--config', file],
+      {},
+      2,
+      /config file .*exponent\.json batchSize: "1e3" is not a whole number between 1 and 1000000$/,
+    );
+    await expectOneLine(
+      ['init', '--source', `sqlite:${source}`],
+      { ORDER_TRACKING_BATCH_SIZE: '1e3' },
+      2,
+      /ORDER_TRACKING_BATCH_SIZE "1e3" is not a whole number between 1 and 1000000$/,
+    );
+  });
+
+  it('names a clock no calendar holds, before anything is opened', () =>
+    expectOneLine(
+      ['run', '--source', `sqlite:${source}`],
+      { ORDER_TRACKING_NOW: '99999999999999999999' },
+      2,
+      /ORDER_TRACKING_NOW "99999999999999999999" is not epoch seconds between 1970 and 9999$/,
+    ));
+
+  it('names a bad timestamp floor', () =>
+    expectOneLine(
+      ['init', '--source', `sqlite:${source}`],
+      { ORDER_TRACKING_TIMESTAMP_FLOOR: '2000-13-01' },
+      2,
+      /ORDER_TRACKING_TIMESTAMP_FLOOR "2000-13-01" is not a time/,
+    ));
+
   it('names an unknown table in the config file', () => {
     const file = join(dir, 'unknown.json');
     writeFileSync(file, JSON.stringify({ tables: { orders: { overlap: 5 } } }));

@@ -44,6 +44,20 @@ export interface SourceSnapshot {
   close(): Promise<void>;
 }
 
+/** Seconds a source read may get no data before it fails, unless configured (`sourceReadTimeoutSeconds`). */
+export const DEFAULT_READ_TIMEOUT_SECONDS = 300;
+
+/** How a source is opened for a run. */
+export interface SourceOptions {
+  /**
+   * A read (or a statement) that gets no bytes from the server for this long fails, naming the
+   * table, instead of holding the run and its lease (SPEC §7). Default `DEFAULT_READ_TIMEOUT_SECONDS`.
+   */
+  readonly readTimeoutSeconds?: number;
+  /** Aborted when the run is stopping: reads waiting on the server fail at once. */
+  readonly signal?: AbortSignal;
+}
+
 export interface Source {
   /** The URL with its password redacted. */
   readonly displayUrl: string;
@@ -55,5 +69,6 @@ export interface Source {
   clock(): Promise<number>;
   /** Opens a consistent snapshot on a session of its own; close it when done. */
   snapshot(): Promise<SourceSnapshot>;
+  /** Ends every session, failing reads still open (idempotent). */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { CursorRange, SourceSnapshot } from '../source.js';
 import { oneLineReason } from './mysql-connect.js';
 import { CopyTextRowParser, UnloadableValue, type FieldInfo } from './mysql-copy-text.js';
 import { countSql, selectSql } from './mysql-sql.js';
+import { answered, ResultWatch, sessionLost, socketOf } from './mysql-stream-watch.js';
 import { normalizeMysqlRow } from './mysql-values.js';
 
 /**
@@ -16,20 +17,39 @@ const netWriteTimeoutSeconds = 3600;
 
 /**
  * Opens a consistent, read-only snapshot on `connection`. TIMESTAMP columns are read in UTC so the
- * values do not depend on the server's or the session's time zone.
+ * values do not depend on the server's or the session's time zone. Each statement fails after
+ * `timeoutMs` without an answer instead of waiting on a server that stopped talking.
  */
-export const beginMysqlSnapshot = async (connection: PoolConnection): Promise<void> => {
+export const beginMysqlSnapshot = async (connection: PoolConnection, timeoutMs: number): Promise<void> => {
   const session = connection.promise();
+  const run = (sql: string) => answered(connection, timeoutMs, () => session.query(sql));
   // `sql_select_limit` at its maximum: a server default below it would cut the stream short,
   // and `FOUND_ROWS()`, the count validate checks the rows against, with it.
-  await session.query(
+  await run(
     `set session time_zone = '+00:00', session net_write_timeout = ${netWriteTimeoutSeconds}, session sql_select_limit = 18446744073709551615`,
   );
   // `SET SESSION TRANSACTION`, not the variable: it is `tx_isolation` on MariaDB 10.x and
   // `transaction_isolation` on MySQL 8.
-  await session.query('set session transaction isolation level repeatable read');
-  await session.query('start transaction with consistent snapshot, read only');
+  await run('set session transaction isolation level repeatable read');
+  await run('start transaction with consistent snapshot, read only');
 };
+
+/** How a snapshot reports, and how long it waits on a silent server. */
+export interface MysqlSnapshotOptions {
+  /** The source URL with its password redacted. */
+  readonly displayUrl: string;
+  /** Masked out of the driver's messages. */
+  readonly password: string;
+  /** A statement or a read that gets no bytes for this long fails (`sourceReadTimeoutSeconds`). */
+  readonly readTimeoutMs: number;
+  /** Called when the snapshot is closed or its session is gone (possibly more than once). */
+  readonly onEnd?: () => void;
+}
+
+/** Whether the session is unusable after `error`: its connection is gone. */
+const breaks = (error: unknown): boolean => (error as { fatal?: unknown } | null)?.fatal === true;
+
+const ignoreError = (): void => undefined;
 
 type State = 'idle' | 'busy' | 'closed' | 'broken';
 
@@ -58,6 +78,7 @@ async function* collectBatches<T>(
   batchSize: number,
   convert: (raw: unknown) => T,
   reading: { failed: boolean },
+  watch: ResultWatch,
 ): AsyncGenerator<T[]> {
   const full: T[][] = [];
   let batch: T[] = [];
@@ -88,18 +109,21 @@ async function* collectBatches<T>(
       signal();
     }
   };
-  const onEnd = (): void => {
-    ended = true;
-    signal();
-  };
   const onError = (error: unknown): void => {
     reading.failed = true;
     failure ??= error;
     signal();
   };
+  const onEnd = (): void => {
+    // The driver's stream also ends when it is destroyed mid-result: only the final packet counts.
+    if (!watch.complete) return onError(sessionLost('the result ended before its last row'));
+    ended = true;
+    signal();
+  };
   rows.on('data', onData);
   rows.once('end', onEnd);
   rows.on('error', onError);
+  watch.start(onError);
   try {
     for (;;) {
       if (failure !== undefined) throw failure;
@@ -113,9 +137,12 @@ async function* collectBatches<T>(
         if (batch.length > 0) yield batch;
         return;
       }
+      watch.waiting(true);
       await new Promise<void>((resolve) => (wake = resolve));
+      watch.waiting(false);
     }
   } finally {
+    watch.stop();
     rows.off('data', onData);
     rows.off('end', onEnd);
     // Still listening: an error the stream reports after this (the caller abandoning it closes the
@@ -134,12 +161,20 @@ export class MysqlSnapshot implements SourceSnapshot {
   #state: State = 'idle';
   /** The window of the session's last statement when that was a stream read to its end. */
   #streamed: string | undefined;
+  /** The stream in progress, if any: `interrupt` fails it. */
+  #watch: ResultWatch | undefined;
+  private readonly displayUrl: string;
+  private readonly password: string;
 
   constructor(
     private readonly connection: PoolConnection,
-    private readonly displayUrl: string,
-    private readonly password: string,
-  ) {}
+    private readonly options: MysqlSnapshotOptions,
+  ) {
+    this.displayUrl = options.displayUrl;
+    this.password = options.password;
+    // mysql2 may report a lost session to the connection more than once; the pool listens only once.
+    connection.on('error', ignoreError);
+  }
 
   /**
    * Right after a stream of the same window read to its end, the server's own count of the rows
@@ -154,7 +189,9 @@ export class MysqlSnapshot implements SourceSnapshot {
       ? { sql: 'select found_rows() as n', values: [] }
       : countSql(table, range);
     try {
-      const [rows] = await this.connection.promise().query<RowDataPacket[]>(sql, values);
+      const [rows] = await answered(this.connection, this.options.readTimeoutMs, () =>
+        this.connection.promise().query<RowDataPacket[]>(sql, values),
+      );
       this.#state = 'idle';
       return Number(rows[0]?.['n'] ?? 0);
     } catch (error) {
@@ -216,6 +253,8 @@ export class MysqlSnapshot implements SourceSnapshot {
       range,
     );
     const query = this.connection.query({ sql, values, rowsAsArray: true });
+    const watch = new ResultWatch(this.connection, query, this.options.readTimeoutMs);
+    this.#watch = watch;
     prepare?.(query);
     // The driver pauses the socket once this many rows wait unread: memory stays ~2 batches.
     const rows = query.stream({ highWaterMark: batchSize });
@@ -229,7 +268,7 @@ export class MysqlSnapshot implements SourceSnapshot {
       this.#streamed = windowKey(table, range);
     };
     try {
-      for await (const batch of collectBatches(rows, batchSize, convert, reading)) {
+      for await (const batch of collectBatches(rows, batchSize, convert, reading, watch)) {
         if (rows.readableEnded) ended();
         yield batch;
       }
@@ -243,6 +282,7 @@ export class MysqlSnapshot implements SourceSnapshot {
         });
       throw error;
     } finally {
+      if (this.#watch === watch) this.#watch = undefined;
       if (this.#state === 'busy') {
         if (rows.readableEnded && !rows.errored) ended();
         else if (rows.errored) this.#state = 'idle';
@@ -257,18 +297,39 @@ export class MysqlSnapshot implements SourceSnapshot {
   async close(): Promise<void> {
     const state = this.#state;
     if (state === 'closed' || state === 'broken') return;
+    if (state === 'busy') return this.interrupt('the snapshot was closed while it was reading');
     this.#state = 'closed';
-    if (state === 'busy') {
-      this.destroy();
-      return;
-    }
     try {
-      await this.connection.promise().query('commit');
+      await answered(this.connection, this.options.readTimeoutMs, () =>
+        this.connection.promise().query('commit'),
+      );
+      this.connection.off('error', ignoreError);
       this.connection.release();
     } catch {
       // Nothing was written: a failed commit of a read-only snapshot loses nothing.
       this.destroy();
     }
+    this.options.onEnd?.();
+  }
+
+  /**
+   * Ends the session at once (the source is closing, the run is stopping): a read in progress fails
+   * with `reason`, a statement in flight with the lost connection. Resolves once the socket is
+   * closed, so the pool no longer counts the session.
+   */
+  async interrupt(reason: string): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'broken') return;
+    this.#state = 'broken';
+    this.#watch?.fail(sessionLost(reason));
+    const socket = socketOf(this.connection);
+    // The socket only, not the driver's `destroy()`: the driver then reports the lost connection to
+    // a statement in flight instead of leaving it waiting.
+    if (socket && !socket.destroyed)
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.destroy();
+      });
+    this.destroy();
   }
 
   private enter(what: string): void {
@@ -285,7 +346,7 @@ export class MysqlSnapshot implements SourceSnapshot {
   }
 
   private failed(what: string, error: unknown): Error {
-    if ((error as { fatal?: unknown } | null)?.fatal === true) {
+    if (this.#state === 'broken' || breaks(error)) {
       this.#state = 'broken';
       this.destroy();
     } else {
@@ -311,8 +372,9 @@ export class MysqlSnapshot implements SourceSnapshot {
   private destroy(): void {
     // mysql2's destroy() only half-closes the socket (FIN); the server, blocked writing to it,
     // would keep the thread and its read view until net_write_timeout. Close it outright.
-    const socket = (this.connection as unknown as { stream?: { destroy?: () => void } }).stream;
+    const socket = socketOf(this.connection);
     this.connection.destroy();
-    socket?.destroy?.();
+    socket?.destroy();
+    this.options.onEnd?.();
   }
 }
