@@ -2,7 +2,8 @@ import { BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR } from '@duc
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { Column, LogicalType, Row, Value } from '../../types.js';
 import { valueCheck, type ValueCheck } from '../value-checks.js';
-import { Quarantine, type LoadResult } from '../warehouse.js';
+import { Quarantine } from '../quarantine.js';
+import type { LoadResult } from '../warehouse.js';
 import { duckdbLogicalType } from './duckdb-dialect.js';
 
 /** DuckDB's vector size: a data chunk holds at most this many rows. */

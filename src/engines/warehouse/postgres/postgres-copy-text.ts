@@ -1,6 +1,7 @@
 import type { Column, QuarantinedValue, Row, Value } from '../../types.js';
 import { valueCheck, type ValueCheck } from '../value-checks.js';
-import { Quarantine, type WarehouseCapabilities } from '../warehouse.js';
+import { Quarantine } from '../quarantine.js';
+import type { WarehouseCapabilities } from '../warehouse.js';
 
 /** Characters that need work in COPY text format; NUL and U+FFFD are here so one test covers every check. */
 const special = /[\\\t\n\r\0\uFFFD]/;

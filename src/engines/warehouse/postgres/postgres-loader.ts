@@ -3,7 +3,8 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { CopyStreamQuery } from 'pg-copy-streams';
 import type { Column, CopyTextBatch, Row } from '../../types.js';
-import { Quarantine, type Dialect, type LoadResult } from '../warehouse.js';
+import { Quarantine } from '../quarantine.js';
+import type { Dialect, LoadResult } from '../warehouse.js';
 import { CopyTextEncoder } from './postgres-copy-text.js';
 
 /**
