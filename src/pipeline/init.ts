@@ -53,6 +53,9 @@ export const planInit = (
   return statements;
 };
 
+/** Said (by `init`, `check_drift`) of a source decimal wider than the warehouse's (`storedType`). */
+export const storedAsTextWarning = 'decimal wider than the warehouse holds: stored as text, every digit kept';
+
 /** A source column the warehouse keeps in another type than the source's (`storedType`). */
 export interface StoredAsText {
   readonly table: SourceTableName;

@@ -6,14 +6,12 @@ import type { Task } from '../../runner/task.js';
 import { addColumn, alterColumnType } from '../ddl.js';
 import { compareColumns } from '../drift.js';
 import { listHistTables } from '../hist.js';
+import { storedAsTextWarning } from '../init.js';
 import { marts } from '../marts.js';
 import { metaTables } from '../meta.js';
 import { loadColumns, narrowRequired, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
 
 const loadColumnNames = new Set(loadColumns.map((c) => c.name));
-
-/** Said when a source decimal is wider than the warehouse's (`storedType`). */
-export const storedAsTextWarning = 'decimal wider than the warehouse holds: stored as text, every digit kept';
 
 /**
  * SPEC §3 check_drift: every problem in every table is collected first and reported at once, so a
