@@ -34,6 +34,22 @@ export type Row = Value[];
 export interface CopyTextBatch {
   readonly rows: number;
   readonly text: Buffer;
+  /** Values the source wrote as NULL or replaced while writing these rows (see `QuarantinedValue`). */
+  readonly quarantined?: readonly QuarantinedValue[];
+}
+
+/**
+ * A value a load could not store as the source holds it (SPEC §5): `BAD_VALUE`, one the warehouse
+ * cannot hold, stored as NULL and its row kept out of the marts; `INVALID_UTF8`, bytes that are not
+ * UTF-8, replaced with U+FFFD (one per row, naming its first such column), the row flowing on.
+ */
+export interface QuarantinedValue {
+  readonly type: 'BAD_VALUE' | 'INVALID_UTF8';
+  readonly column: string;
+  /** The row's source `id` as text, as exact as the source sent it; `null` when the row has none. */
+  readonly id: string | null;
+  /** Why, naming the value (shortened): `'abc' is not a decimal(10,2)`. */
+  readonly reason: string;
 }
 
 export const typeName = (t: LogicalType): string => {
@@ -47,6 +63,9 @@ export const typeName = (t: LogicalType): string => {
   }
 };
 
+/** Decimal digits of the largest integer and bigint. */
+const integerDigits = { integer: 10, bigint: 19 } as const;
+
 /** Whether a value of `from` always fits a column of `to` (used by drift checks). */
 export const widens = (from: LogicalType, to: LogicalType): boolean => {
   if (from.kind === to.kind) {
@@ -55,8 +74,12 @@ export const widens = (from: LogicalType, to: LogicalType): boolean => {
       return from.precision - from.scale <= to.precision - to.scale && from.scale <= to.scale;
     return true;
   }
-  if (to.kind === 'text') return from.kind === 'varchar' || from.kind === 'text';
+  // Any decimal's digits fit text exactly: a decimal the warehouse stores as text (`storedType`).
+  if (to.kind === 'text') return from.kind === 'varchar' || from.kind === 'text' || from.kind === 'decimal';
   if (to.kind === 'bigint') return from.kind === 'integer';
+  // MySQL's BIGINT UNSIGNED (decimal(20,0)) where an older release kept bigint.
+  if (to.kind === 'decimal' && (from.kind === 'integer' || from.kind === 'bigint'))
+    return to.precision - to.scale >= integerDigits[from.kind];
   return false;
 };
 

@@ -1,4 +1,4 @@
-import { typeName, widens, type Column } from '../engines/types.js';
+import { typeName, widens, type Column, type LogicalType } from '../engines/types.js';
 import type { SourceTableSpec } from './tables.js';
 
 export interface Drift {
@@ -12,12 +12,17 @@ export interface Drift {
   readonly dropped: readonly string[];
 }
 
-/** Compares a source table's columns with its raw table's (pure; `raw` null: not created yet). */
+/**
+ * Compares a source table's columns with its raw table's (pure; `raw` null: not created yet).
+ * `stored` gives the type the warehouse keeps a source type as (`storedType`: a decimal wider than
+ * the engine holds is text), so such a column is not reported as changed on every run.
+ */
 export const compareColumns = (
   spec: SourceTableSpec,
   source: readonly Column[],
   raw: readonly Column[] | null,
   loadColumnNames: ReadonlySet<string>,
+  stored: (type: LogicalType) => LogicalType = (type) => type,
 ): Drift => {
   const errors: string[] = [];
   const byName = new Map(source.map((c) => [c.name, c]));
@@ -37,8 +42,8 @@ export const compareColumns = (
   for (const column of source) {
     const existing = rawByName.get(column.name);
     if (!existing) added.push(column);
-    else if (!widens(column.type, existing.type)) {
-      if (widens(existing.type, column.type)) widened.push(column);
+    else if (!widens(stored(column.type), existing.type)) {
+      if (widens(existing.type, stored(column.type))) widened.push(column);
       else if (!spec.required.some((r) => r.name.toLowerCase() === column.name))
         errors.push(
           `source column ${spec.name}.${column.sourceName} changed type from ${typeName(existing.type)} to ${typeName(column.type)}; the warehouse cannot follow it automatically`,

@@ -1,14 +1,20 @@
 import type { Schemas } from '../config/settings.js';
-import type { Value } from '../engines/types.js';
+import type { QuarantinedValue, Value } from '../engines/types.js';
 import type { Dialect } from '../engines/warehouse/warehouse.js';
+import { exceptionIdentity } from './mart-sql/fragments.js';
+import { marts } from './marts.js';
 import { exceptionsTable } from './meta.js';
 import type { Statement } from './statement.js';
+import { rawTableName, type SourceTableName } from './tables.js';
 
 /** Exception types the cycle writes (SPEC §4 safety net, §5 bad rows); monitoring adds `DQ_*` (§6). */
 export const cycleExceptionTypes = [
   'NULL_ORDER_ID',
   'NULL_KEY',
   'FUTURE_TIMESTAMP',
+  'TIMESTAMP_BEFORE_FLOOR',
+  'BAD_VALUE',
+  'INVALID_UTF8',
   'ARCHIVE_ROUTING_GAP',
   'ARCHIVE_ROUTING_GAP_UTS',
 ] as const;
@@ -39,6 +45,7 @@ export interface ExceptionRow {
   readonly detected_at: string | null;
   readonly resolved_at: string | null;
   readonly notes: string | null;
+  readonly column_name: string | null;
   readonly [column: string]: Value;
 }
 
@@ -51,6 +58,7 @@ const listedColumns = [
   'traceseq',
   'pathtime',
   'event_time',
+  'column_name',
   'detected_at',
   'resolved_at',
   'notes',
@@ -193,6 +201,66 @@ from (${values}) f
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = cast($${t} as varchar)
                      and e.source_id = f.id and e.event_time = f.ts)`,
+    params,
+  };
+};
+
+const INT64 = [-(2n ** 63n), 2n ** 63n - 1n] as const;
+
+/** A source id as the ledger's bigint `source_id` holds it, or `null` when it cannot. */
+const ledgerId = (id: string | null): bigint | null => {
+  if (id === null || !/^-?\d{1,20}$/.test(id)) return null;
+  const n = BigInt(id);
+  return n >= INT64[0] && n <= INT64[1] ? n : null;
+};
+
+/** What a value's exception says: the column, why, and what happened to the row. */
+const quarantineNote = (v: QuarantinedValue): string => {
+  const id = v.id !== null && ledgerId(v.id) === null ? ` (source id ${v.id.slice(0, 40)})` : '';
+  const outcome =
+    v.type === 'BAD_VALUE' ? 'stored as NULL in raw, the row kept out of the marts' : 'the row flows on';
+  return `${v.column}: ${v.reason}; ${outcome}${id}`.slice(0, 512);
+};
+
+/**
+ * One exception per value a load of batch `batchId` stored as NULL (`BAD_VALUE`) or per row whose
+ * bytes it replaced (`INVALID_UTF8`), with the order, event time and identity of the row as raw
+ * holds it, unless the same row, column and version (event time) has one already: re-reading the
+ * overlap never opens a second one (SPEC §5). A source id past the ledger's bigint is in the notes.
+ */
+export const planOpenQuarantined = (
+  d: Dialect,
+  schemas: Schemas,
+  table: SourceTableName,
+  batchId: number,
+  values: readonly QuarantinedValue[],
+): Statement => {
+  const spec = marts.find((m) => m.source === table);
+  if (!spec) throw new Error(`no mart reads ${table}`);
+  const params: Value[] = [];
+  const bind = (v: Value, type: string): string => {
+    params.push(v);
+    return `cast($${params.length} as ${type})`;
+  };
+  const rows = values
+    .map(
+      (v) =>
+        `select ${bind(ledgerId(v.id), 'bigint')} as id, ${bind(v.column, 'varchar')} as col, ${bind(v.type, 'varchar')} as kind, ${bind(quarantineNote(v), 'varchar')} as notes`,
+    )
+    .join('\n  union all ');
+  params.push(table, batchId);
+  const [t, batch] = [params.length - 1, params.length];
+  const ledger = qualified(d, schemas);
+  const ts = `r.${d.quote(spec.ts)}`;
+  return {
+    sql: `insert into ${ledger} (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, column_name, detected_at, notes)
+select r.order_id, q.kind, cast($${t} as varchar), q.id, ${exceptionIdentity(d, spec, 'r')}, ${ts}, q.col, current_timestamp, q.notes
+from (${rows}) q
+  left join ${d.table(schemas.raw, rawTableName(table))} r on r._batch_id = $${batch} and r.id = q.id
+where not exists (select 1 from ${ledger} e
+                   where e.exception_type = q.kind and e.source_table = cast($${t} as varchar) and e.column_name = q.col
+                     and (e.source_id = q.id or (e.source_id is null and q.id is null and e.notes = q.notes))
+                     and (e.event_time = ${ts} or (e.event_time is null and ${ts} is null)))`,
     params,
   };
 };

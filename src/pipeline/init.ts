@@ -1,9 +1,10 @@
 import type { Settings } from '../config/settings.js';
-import type { Column } from '../engines/types.js';
-import type { Dialect } from '../engines/warehouse/warehouse.js';
+import { typeName, type Column } from '../engines/types.js';
+import { storedType, type Dialect } from '../engines/warehouse/warehouse.js';
 import { addColumnIfMissing, createSchema, createSequence, createTable } from './ddl.js';
 import { marts } from './marts.js';
 import { exceptionIdSequence, exceptionsTable, metaTables } from './meta.js';
+import { stmt, type Statement } from './statement.js';
 import { loadColumns, rawTableName, sourceTables, type SourceTableName } from './tables.js';
 
 /**
@@ -50,4 +51,45 @@ export const planInit = (
   for (const table of [exceptionsTable(schemas), ...Object.values(metaTables(schemas))])
     for (const column of table.added ?? []) statements.push(addColumnIfMissing(d, table, column));
   return statements;
+};
+
+/** Said (by `init`, `check_drift`) of a source decimal wider than the warehouse's (`storedType`). */
+export const storedAsTextWarning = 'decimal wider than the warehouse holds: stored as text, every digit kept';
+
+/** A source column the warehouse keeps in another type than the source's (`storedType`). */
+export interface StoredAsText {
+  readonly table: SourceTableName;
+  readonly column: Column;
+}
+
+/** The source columns this warehouse stores as text: decimals wider than it holds. */
+export const storedAsText = (
+  d: Dialect,
+  sourceColumns: ReadonlyMap<SourceTableName, readonly Column[]>,
+): StoredAsText[] =>
+  [...sourceColumns].flatMap(([table, columns]) =>
+    columns
+      .filter((column) => storedType(d, column.type) !== column.type)
+      .map((column) => ({ table, column })),
+  );
+
+/**
+ * Records each column stored as text in `schema_changes` (`stored_as_text`, with the source's
+ * type), once however often `init` runs. After `planInit`, in its transaction.
+ */
+export const planRecordStoredAsText = (
+  d: Dialect,
+  settings: Settings,
+  columns: readonly StoredAsText[],
+): Statement[] => {
+  const log = metaTables(settings.schemas).schemaChanges;
+  const t = d.table(log.schema, log.name);
+  return columns.map(({ table, column }) =>
+    stmt(
+      `insert into ${t} (run_id, table_name, column_name, change, column_type, detected_at)
+select cast(null as bigint), cast($1 as varchar), cast($2 as varchar), 'stored_as_text', cast($3 as varchar), current_timestamp
+ where not exists (select 1 from ${t} where table_name = $1 and column_name = $2 and change = 'stored_as_text')`,
+      [table, column.name, typeName(column.type)],
+    ),
+  );
 };

@@ -129,5 +129,8 @@ export const exceptionsTable = (schemas: Schemas): TableSpec => ({
     col('detected_at', 'timestamp'),
     col('resolved_at', 'timestamp'),
     varchar('notes', 512),
+    // The column holding a BAD_VALUE or INVALID_UTF8 (SPEC §5).
+    varchar('column_name', 64),
   ],
+  added: ['column_name'],
 });

@@ -81,6 +81,28 @@ export const sourceTable = (name: SourceTableName): SourceTableSpec => {
 
 export const rawTableName = (name: SourceTableName): string => `${name}_raw`;
 
+/**
+ * The source's columns as the pipeline keeps them: a required integer column (or the cursor
+ * column) that arrives as `decimal(p,0)` with p ≤ 20, as MySQL's `BIGINT UNSIGNED` does, stays a
+ * bigint, so the keys and cursors of an `id BIGINT UNSIGNED` source keep their type; a value past
+ * 2^63 − 1 in it is a bad value (SPEC §5). Applied right after a source table is described.
+ */
+export const narrowRequired = (
+  spec: SourceTableSpec,
+  columns: readonly Column[],
+  cursorColumn: string = spec.cursor.column,
+): Column[] => {
+  const integers = new Set([
+    ...spec.required.filter((r) => r.kinds.includes('bigint')).map((r) => r.name.toLowerCase()),
+    cursorColumn.toLowerCase(),
+  ]);
+  return columns.map((c) =>
+    integers.has(c.name) && c.type.kind === 'decimal' && c.type.scale === 0 && c.type.precision <= 20
+      ? { ...c, type: { kind: 'bigint' } }
+      : c,
+  );
+};
+
 /** Load metadata appended to every raw row (SPEC §2). */
 export const loadColumns: readonly Column[] = [
   { name: '_batch_id', sourceName: '_batch_id', type: { kind: 'bigint' } },

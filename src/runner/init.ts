@@ -1,10 +1,10 @@
 import { ExitCode, UserError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
-import type { Column } from '../engines/types.js';
+import { typeName, type Column } from '../engines/types.js';
 import { compareColumns } from '../pipeline/drift.js';
-import { planInit } from '../pipeline/init.js';
+import { planInit, planRecordStoredAsText, storedAsText, storedAsTextWarning } from '../pipeline/init.js';
 import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
-import { sourceTables, type SourceTableName } from '../pipeline/tables.js';
+import { narrowRequired, sourceTables, type SourceTableName } from '../pipeline/tables.js';
 import { withPipeline } from './run-cycle.js';
 
 /**
@@ -24,22 +24,30 @@ export const initWarehouse = async (settings: Settings): Promise<string[]> =>
           errors.push(`source table ${spec.name} does not exist in ${source.displayUrl}`);
           continue;
         }
-        errors.push(...compareColumns(spec, described, null, new Set()).errors);
-        columns.set(spec.name, described);
+        const narrowed = narrowRequired(spec, described, settings.cursors[spec.name].column);
+        errors.push(...compareColumns(spec, narrowed, null, new Set()).errors);
+        columns.set(spec.name, narrowed);
       }
       if (errors.length > 0) throw new UserError(`init: ${errors.join('; ')}`, ExitCode.drift);
       return columns;
     },
     async (warehouse, source, columns) => {
       const statements = planInit(warehouse.dialect, settings, columns);
+      const asText = storedAsText(warehouse.dialect, columns);
       const connection = await warehouse.connect();
       try {
         await connection.transaction(async () => {
           for (const statement of statements) await connection.execute(statement);
+          for (const s of planRecordStoredAsText(warehouse.dialect, settings, asText))
+            await connection.execute(s.sql, s.params);
         });
       } finally {
         await connection.release();
       }
+      for (const { table, column } of asText)
+        process.stderr.write(
+          `warning: ${storedAsTextWarning} column=${table}.${column.name} type=${typeName(column.type)}\n`,
+        );
       // The first snapshot, so `status` has something to show while the first run holds the file.
       await saveStatusSnapshot(
         warehouse,

@@ -38,6 +38,8 @@ const columns: Record<string, Column[]> = {
   ],
 };
 const NOW = 1_780_000_000; // 2026-05-28: the cutoff falls in 2025_h2
+/** The default timestampFloor, 2000-01-01. */
+const FLOOR = 946_684_800;
 /** The oldest aged row, stage or mart: 2025-03-01, so the archive visits 2025_h1 and 2025_h2. */
 const OLDEST = Date.UTC(2025, 2, 1) / 1000;
 
@@ -59,22 +61,30 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
   describe(`mart SQL on ${dialect.name}`, () => {
     for (const spec of marts) {
       const cols = [...(columns[spec.source] as Column[]), ...loadColumns];
+      const cycle: MartFacts = {
+        schemas,
+        columns: cols,
+        fromBatch: 40,
+        toBatch: 43,
+        now: NOW,
+        floor: FLOOR,
+        badValues: false,
+        histTables: [histTableName(spec, '2025_h2')],
+        frozen: ['2025_h1'],
+        fromUtiBatch: 39,
+        toUtiBatch: 42,
+        futureBatches: [3, 41],
+      };
       it(`pins ${spec.name}: a cycle into a mart with history, one period frozen`, async () => {
-        const facts: MartFacts = {
-          schemas,
-          columns: cols,
-          fromBatch: 40,
-          toBatch: 43,
-          now: NOW,
-          histTables: [histTableName(spec, '2025_h2')],
-          frozen: ['2025_h1'],
-          fromUtiBatch: 39,
-          toUtiBatch: 42,
-          futureBatches: [3, 41],
-        };
-        const text = await renderPlan(planMart(dialect, spec, facts), answers);
+        const text = await renderPlan(planMart(dialect, spec, cycle), answers);
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.sql`);
       });
+
+      if (spec.name === 'mart_uts')
+        it(`pins ${spec.name}: a cycle while its table has open BAD_VALUE exceptions`, async () => {
+          const text = await renderPlan(planMart(dialect, spec, { ...cycle, badValues: true }), answers);
+          await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.bad-values.sql`);
+        });
 
       it(`pins ${spec.name}: the initial load into an empty mart`, async () => {
         const facts: MartFacts = {
@@ -83,6 +93,8 @@ for (const dialect of [duckdbDialect, postgresDialect]) {
           fromBatch: 0,
           toBatch: 3,
           now: NOW,
+          floor: FLOOR,
+          badValues: false,
           histTables: [],
           frozen: [],
           ...(spec.retention === 'order' ? { fromUtiBatch: 0, toUtiBatch: 1 } : {}),

@@ -92,21 +92,67 @@ describe('CopyTextRowParser', () => {
     );
   });
 
-  it('sends bytes that are not UTF-8 as mysql2 decodes them, U+FFFD for each bad sequence', () => {
+  it('sends bytes that are not UTF-8 as mysql2 decodes them, U+FFFD for each bad sequence, reported once per row', () => {
     const parser = new CopyTextRowParser(fields.slice(0, 4), columns.slice(0, 4), []);
     const row = parser.next(packet(['1', '0', '2024-01-02', Buffer.from([0xff, 0x41, 0x09])]));
     // Bytes compared: decoding the result would turn a stray 0xff into U+FFFD by itself.
     expect(row).toEqual(Buffer.from('1\t0\t2024-01-02\t\uFFFDA\\t\n', 'utf8'));
+    expect(parser.takeQuarantined()).toEqual([
+      {
+        type: 'INVALID_UTF8',
+        column: 'note',
+        id: '1',
+        reason: 'bytes that are not UTF-8, replaced with U+FFFD',
+      },
+    ]);
+    expect(parser.takeQuarantined()).toEqual([]);
   });
 
-  it('returns a U+0000 as an error naming the column and row, and carries on with the next row', () => {
+  it('writes a U+0000 in text as NULL, names the column and row, and carries on with the next row', () => {
     const parser = new CopyTextRowParser(fields.slice(0, 4), columns.slice(0, 4), [3]);
-    const bad = parser.next(packet(['42', '1', '2024-01-02', 'a\u0000b']));
-    expect(bad).toBeInstanceOf(UnloadableValue);
-    expect((bad as Error).message).toBe(
-      'column note of row id 42 holds the character U+0000, which text columns here cannot store; strip it at the source',
+    expect(text(parser.next(packet(['42', '1', '2024-01-02', 'a\u0000b'])))).toBe(
+      '42\t1\t2024-01-02\t\\N\t3\n',
     );
     expect(text(parser.next(packet(['43', '1', '2024-01-02', 'fine'])))).toBe('43\t1\t2024-01-02\tfine\t3\n');
+    expect(parser.takeQuarantined()).toEqual([
+      {
+        type: 'BAD_VALUE',
+        column: 'note',
+        id: '42',
+        reason: 'holds the character U+0000, which text here cannot store',
+      },
+    ]);
+  });
+
+  it('writes zero and invalid dates, and integers past a bigint, as NULL, naming the row whatever the column order', () => {
+    const dated = [field('at', Types.DATETIME), field('day', Types.DATE), field('id', Types.LONGLONG)];
+    const unsigned = { ...dated[2]!, flags: 32 };
+    const parser = new CopyTextRowParser(
+      [dated[0]!, dated[1]!, unsigned],
+      [
+        column('at', { kind: 'timestamp' }),
+        column('day', { kind: 'date' }),
+        column('id', { kind: 'bigint' }),
+      ],
+      [],
+    );
+    const rows = [
+      ['0000-00-00 00:00:00', '2024-02-29', '1'],
+      ['2024-01-02 03:04:05', '2023-02-29', '9223372036854775807'],
+      ['2024-00-10 00:00:00', '0000-00-00', '18446744073709551615'],
+    ].map((r) => text(parser.next(packet(r))));
+    expect(rows).toEqual([
+      '\\N\t2024-02-29\t1\n',
+      '2024-01-02 03:04:05\t\\N\t9223372036854775807\n',
+      '\\N\t\\N\t\\N\n',
+    ]);
+    expect(parser.takeQuarantined().map((q) => `${q.column} ${q.id}: ${q.reason}`)).toEqual([
+      'at 1: "0000-00-00 00:00:00" is a zero date',
+      'day 9223372036854775807: "2023-02-29" is not a valid date',
+      'at 18446744073709551615: "2024-00-10 00:00:00" is not a valid date',
+      'day 18446744073709551615: "0000-00-00" is a zero date',
+      'id 18446744073709551615: "18446744073709551615" is out of range for bigint',
+    ]);
   });
 
   it('returns, never throws, a failure reading the packet, naming the row', () => {

@@ -31,8 +31,9 @@ export interface SourceSnapshot {
   /**
    * The same rows as `stream`, each followed by the `append` values, as COPY text batches for a
    * warehouse that loads them as they are (`WarehouseConnection.loadCopyText`). Values hold what
-   * `stream` would give; one holding U+0000 fails the read. Optional: a source that must parse
-   * its values anyway (SQLite) leaves it out.
+   * `stream` would give, except that one the warehouse cannot hold (U+0000 in text, a zero date)
+   * is written as NULL and reported in the batch's `quarantined`, as the row loaders do (SPEC §5).
+   * Optional: a source that must parse its values anyway (SQLite) leaves it out.
    */
   streamCopyText?(
     table: string,

@@ -1,11 +1,11 @@
 import { ExitCode, UserError } from '../../config/errors.js';
-import type { Column, CopyTextBatch, LogicalType, Row, Value } from '../types.js';
+import type { Column, CopyTextBatch, LogicalType, QuarantinedValue, Row, Value } from '../types.js';
 
 /** What differs between warehouse engines, as flags the generic code reads (never `if engine === …`). */
 export interface WarehouseCapabilities {
   /** DDL inside a transaction rolls back with it. */
   readonly transactionalDdl: boolean;
-  /** Text columns cannot hold U+0000 (PostgreSQL, Redshift): such a value must fail the load by name. */
+  /** Text columns cannot hold U+0000 (PostgreSQL, Redshift): such a value is quarantined by name. */
   readonly rejectsNulInText: boolean;
   /** How `varchar(n)` counts: characters (PostgreSQL), bytes (Redshift), or not enforced (DuckDB). */
   readonly varcharCounts: 'chars' | 'bytes' | 'none';
@@ -38,6 +38,21 @@ export interface WarehouseCapabilities {
    * moved rows dead, which costs less than a pass over its stage to find them.
    */
   readonly archiveStageFirst: boolean;
+  /** The widest decimal the engine stores (digits); a wider one is stored as text (`storedType`). */
+  readonly maxDecimalPrecision: number;
+}
+
+/**
+ * The logical type a column of `type` has in this warehouse: a decimal wider than the engine holds
+ * is stored as text, which keeps its digits exactly (a double would round them).
+ */
+export const storedType = (d: Dialect, type: LogicalType): LogicalType =>
+  type.kind === 'decimal' && type.precision > d.capabilities.maxDecimalPrecision ? { kind: 'text' } : type;
+
+/** What a load landed: its row count, and the values it stored as NULL or replaced (SPEC §5). */
+export interface LoadResult {
+  readonly rows: number;
+  readonly quarantined: readonly QuarantinedValue[];
 }
 
 /** One engine's SQL spelling. Pure: planning code uses it to build statements without a connection. */
@@ -90,24 +105,28 @@ export interface WarehouseConnection {
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /**
    * Bulk-loads a stream of row batches into `schema.table` (COPY on PostgreSQL, the appender on
-   * DuckDB). Memory stays bounded by one batch. Returns the number of rows loaded.
+   * DuckDB). Memory stays bounded by one batch. A value the warehouse cannot hold (out of range,
+   * not a number or date, too long for `varchar(n)`, U+0000 where text cannot hold it) is stored as
+   * NULL and reported, a string holding U+FFFD reported once per row (`QuarantinedValue`); the rest
+   * of the row lands. Returns the rows loaded and those values.
    */
   load(
     schema: string,
     table: string,
     columns: readonly Column[],
     rows: AsyncIterable<readonly Row[]>,
-  ): Promise<number>;
+  ): Promise<LoadResult>;
   /**
    * `load` for batches the source already wrote as COPY text (`SourceSnapshot.streamCopyText`),
-   * sent as they are. Only where COPY text is the load format (PostgreSQL).
+   * sent as they are, with the values the source quarantined while writing them. Only where COPY
+   * text is the load format (PostgreSQL).
    */
   loadCopyText?(
     schema: string,
     table: string,
     columns: readonly Column[],
     batches: AsyncIterable<CopyTextBatch>,
-  ): Promise<number>;
+  ): Promise<LoadResult>;
   /** Cancels the statement running on this session on the server (used by task timeouts). */
   cancel(): Promise<void>;
   /** Returns the session to its pool (or closes it). */

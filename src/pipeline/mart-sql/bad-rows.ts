@@ -7,7 +7,11 @@ import { rawTableName } from '../tables.js';
 import type { MartFacts } from './facts.js';
 import { complete, exceptionColumns, exceptionIdentity, exceptionKey } from './fragments.js';
 
-/** SPEC §5: one open exception per bad source row, never duplicated by re-extraction. */
+/**
+ * SPEC §5: one open exception per bad source row, never duplicated by re-extraction. A timestamp
+ * before the floor (0, a negative or pre-2000 `pathTime`) would file its row in a hist table of a
+ * period long gone, one table per half-year back to 1969; it stays out, like a future one.
+ */
 export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
   const raw = d.table(f.schemas.raw, rawTableName(spec.source));
   const e = exceptionsTable(f.schemas);
@@ -17,18 +21,25 @@ export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement
     .map((k) => `, max(${d.quote(k)}) as ${d.quote(k)}`)
     .join('');
   const limit = f.now + FUTURE_TOLERANCE_SECONDS;
-  const bad = (type: string, where: string, notes: string): Statement =>
-    stmt(
+  const bad = (type: string, where: string, notes: string): Statement => {
+    // A row's timestamp is what makes it one of these: the same row with a new time is a new case.
+    const byTime = type === 'FUTURE_TIMESTAMP' || type === 'TIMESTAMP_BEFORE_FLOOR';
+    return stmt(
       `insert into ${ledger} (${exceptionColumns})
 select ${type === 'NULL_ORDER_ID' ? 'null' : 'b.order_id'}, '${type}', '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, current_timestamp, ${notes}
 from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${raw}
        where _batch_id > $1 and _batch_id <= $2 and ${where} group by id) b
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = '${type}' and e.source_table = '${spec.source}' and e.source_id = b.id
-                     and ${type === 'FUTURE_TIMESTAMP' ? 'e.event_time = b.ts' : '(e.resolved_at is null or e.event_time = b.ts)'})`,
-      type === 'FUTURE_TIMESTAMP' ? [f.fromBatch, f.toBatch, limit] : [f.fromBatch, f.toBatch],
+                     and ${byTime ? 'e.event_time = b.ts' : '(e.resolved_at is null or e.event_time = b.ts)'})`,
+      type === 'FUTURE_TIMESTAMP'
+        ? [f.fromBatch, f.toBatch, limit]
+        : type === 'TIMESTAMP_BEFORE_FLOOR'
+          ? [f.fromBatch, f.toBatch, f.floor]
+          : [f.fromBatch, f.toBatch],
       `exceptions:${type}`,
     );
+  };
   return [
     bad('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
     bad(
@@ -40,6 +51,11 @@ where not exists (select 1 from ${ledger} e
       'FUTURE_TIMESTAMP',
       `order_id is not null and ${ts} > $3`,
       `'${spec.ts} more than 1 day after the run clock; folded in once it is no longer in the future'`,
+    ),
+    bad(
+      'TIMESTAMP_BEFORE_FLOOR',
+      `order_id is not null and ${ts} < $3`,
+      `'${spec.ts} before the timestampFloor setting; kept out of the marts'`,
     ),
     stmt(
       `update ${ledger} set resolved_at = current_timestamp

@@ -12,6 +12,16 @@ export interface MartFacts {
   readonly toBatch: number;
   /** The run's clock, epoch seconds. */
   readonly now: number;
+  /**
+   * Event times before this (epoch seconds, `Settings.timestampFloor`) are no real event: such rows
+   * stay out of the mart under a TIMESTAMP_BEFORE_FLOOR, and never make a hist table (SPEC §5).
+   */
+  readonly floor: number;
+  /**
+   * The source table has open BAD_VALUE exceptions: rows holding a value the load stored as NULL
+   * are kept out (SPEC §5). Without any, the stage's SQL is the clean path's.
+   */
+  readonly badValues: boolean;
   /** Hist tables of this mart that exist now. */
   readonly histTables: readonly string[];
   /** Archive periods that must not be written (`Settings.frozenPeriods`, SPEC §4 safety net). */

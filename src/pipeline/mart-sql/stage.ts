@@ -23,7 +23,8 @@ import {
 
 /**
  * Stage: the batches' rows, deduplicated to one winner per key by the version order (SPEC §2),
- * without NULL keys or future timestamps, then kept only where they are newer than what the mart
+ * without NULL keys, future timestamps, timestamps before the floor or rows holding a quarantined
+ * value (SPEC §5), then kept only where they are newer than what the mart
  * or any hist table already holds for the key (a mart never goes back to an older version).
  *
  * The mart is read once, for the rows sharing a key with the batch (`ot_match_*`: in a 15-minute
@@ -70,15 +71,23 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     f.futureBatches === 'all'
       ? ''
       : `r._batch_id in (${f.futureBatches.map((b) => Math.trunc(b)).join(', ')}) and `;
+  // Rows holding a value the load stored as NULL, while their BAD_VALUE is open (SPEC §5); a NULL
+  // id is one the ledger's source_id could not hold.
+  const quarantined = f.badValues
+    ? `
+       and r.id is not null and not exists (select 1 from ${d.table(e.schema, e.name)} e
+                    where e.exception_type = 'BAD_VALUE' and e.resolved_at is null and e.source_table = '${spec.source}'
+                      and e.source_id = r.id and e.event_time = r.${ts})`
+    : '';
   const due =
     f.futureBatches === 'all' || f.futureBatches.length > 0
       ? `
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select ${names(d, f.columns, 'r')} from ${raw} r
-     where ${heldIn}${complete(d, spec, 'r')} and r.${ts} <= $3
+     where ${heldIn}${complete(d, spec, 'r')} and r.${ts} <= $3 and r.${ts} >= $4
        and (r.id, r.${ts}) in (select e.source_id, e.event_time from ${d.table(e.schema, e.name)} e
-                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = '${spec.source}')`
+                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = '${spec.source}')${quarantined}`
       : '';
   return [
     stmt(`drop table if exists ${delta}`),
@@ -89,11 +98,11 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
         delta,
         f.columns,
         `(
-    select ${cols} from ${raw}
-     where _batch_id > $1 and _batch_id <= $2 and ${complete(d, spec)} and ${ts} <= $3${due}
+    select ${cols} from ${raw}${f.badValues ? ' r' : ''}
+     where _batch_id > $1 and _batch_id <= $2 and ${complete(d, spec)} and ${ts} <= $3 and ${ts} >= $4${quarantined}${due}
   ) candidates`,
       ),
-      [f.fromBatch, f.toBatch, limit],
+      [f.fromBatch, f.toBatch, limit, f.floor],
     ),
     ...analyzeIfFilled(d, delta),
     stmt(`drop table if exists ${match}`),
@@ -165,5 +174,20 @@ where b.table_name = '${spec.source}' and b.state = 'validated'
        or (${value} <= b.window_to and (b.window_from is null or ${value} > b.window_from)))
 order by b.batch_id`,
     [f.now + FUTURE_TOLERANCE_SECONDS],
+  );
+};
+
+/** One row when the mart's source table has an open BAD_VALUE (`MartFacts.badValues`), else none. */
+export const planHasOpenBadValues = (
+  d: Dialect,
+  spec: MartSpec,
+  schemas: MartFacts['schemas'],
+): Statement => {
+  const e = exceptionsTable(schemas);
+  return stmt(
+    `select 1 as b from ${d.table(e.schema, e.name)}
+where exception_type = 'BAD_VALUE' and resolved_at is null and source_table = $1
+limit 1`,
+    [spec.source],
   );
 };

@@ -1,13 +1,15 @@
 import { ExitCode, UserError } from '../../config/errors.js';
-import type { Column } from '../../engines/types.js';
+import { typeName, type Column } from '../../engines/types.js';
+import { storedType } from '../../engines/warehouse/warehouse.js';
 import type { TaskOutcome } from '../../runner/context.js';
 import type { Task } from '../../runner/task.js';
 import { addColumn, alterColumnType } from '../ddl.js';
 import { compareColumns } from '../drift.js';
 import { listHistTables } from '../hist.js';
+import { storedAsTextWarning } from '../init.js';
 import { marts } from '../marts.js';
 import { metaTables } from '../meta.js';
-import { loadColumns, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
+import { loadColumns, narrowRequired, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
 
 const loadColumnNames = new Set(loadColumns.map((c) => c.name));
 
@@ -28,11 +30,12 @@ export const checkDrift: Task = {
     const dropped: string[] = [];
     const changes: { table: SourceTableName; column: Column; change: 'added' | 'widened' }[] = [];
     for (const spec of sourceTables) {
-      const sourceColumns = await source.describeTable(spec.name);
-      if (!sourceColumns) {
+      const described = await source.describeTable(spec.name);
+      if (!described) {
         errors.push(`source table ${spec.name} does not exist in ${source.displayUrl}`);
         continue;
       }
+      const sourceColumns = narrowRequired(spec, described, settings.cursors[spec.name].column);
       const cursor = settings.cursors[spec.name].column.toLowerCase();
       if (
         !sourceColumns.some(
@@ -50,7 +53,7 @@ export const checkDrift: Task = {
         );
         continue;
       }
-      const drift = compareColumns(spec, sourceColumns, rawColumns, loadColumnNames);
+      const drift = compareColumns(spec, sourceColumns, rawColumns, loadColumnNames, (t) => storedType(d, t));
       errors.push(...drift.errors);
       for (const c of drift.added) changes.push({ table: spec.name, column: c, change: 'added' });
       for (const c of drift.widened) changes.push({ table: spec.name, column: c, change: 'widened' });
@@ -85,6 +88,17 @@ export const checkDrift: Task = {
                values ($1, $2, $3, $4, $5, current_timestamp)`,
               [ctx.runId, change.table, change.column.name, change.change, d.columnType(change.column.type)],
             );
+            if (storedType(d, change.column.type) !== change.column.type) {
+              ctx.log.warn(
+                { column: `${change.table}.${change.column.name}`, type: typeName(change.column.type) },
+                storedAsTextWarning,
+              );
+              await connection.execute(
+                `insert into ${d.table(log.schema, log.name)} (run_id, table_name, column_name, change, column_type, detected_at)
+                 values ($1, $2, $3, 'stored_as_text', $4, current_timestamp)`,
+                [ctx.runId, change.table, change.column.name, typeName(change.column.type)],
+              );
+            }
           }
         }),
       );

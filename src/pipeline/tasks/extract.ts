@@ -1,10 +1,10 @@
 import type { SourceSnapshot } from '../../engines/source/source.js';
-import type { Column, CopyTextBatch, Row } from '../../engines/types.js';
+import type { Column, CopyTextBatch, QuarantinedValue, Row } from '../../engines/types.js';
 import type { WarehouseConnection } from '../../engines/warehouse/warehouse.js';
 import type { LandedBatch, RunContext, TaskOutcome } from '../../runner/context.js';
 import { faultPoint, losesRow } from '../../runner/faults.js';
 import { queryOne, type Task, type TaskScope } from '../../runner/task.js';
-import { planOpenFutureRows } from '../exceptions.js';
+import { planOpenFutureRows, planOpenQuarantined } from '../exceptions.js';
 import { planLandedMax } from '../landed.js';
 import { metaTables } from '../meta.js';
 import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
@@ -110,12 +110,41 @@ const openFutureRows = async (
   return n;
 };
 
+/** Quarantined values' exceptions are opened this many per statement. */
+const QUARANTINE_BATCH = 500;
+
+/**
+ * SPEC §5: one open exception per value the load stored as NULL (BAD_VALUE) and per row whose bytes
+ * it replaced (INVALID_UTF8), in the load's transaction, so the marts see them with the batch.
+ */
+const openQuarantined = async (
+  ctx: RunContext,
+  c: WarehouseConnection,
+  table: SourceTableName,
+  batchId: number,
+  values: readonly QuarantinedValue[],
+): Promise<void> => {
+  for (let i = 0; i < values.length; i += QUARANTINE_BATCH) {
+    const open = planOpenQuarantined(
+      ctx.warehouse.dialect,
+      ctx.settings.schemas,
+      table,
+      batchId,
+      values.slice(i, i + QUARANTINE_BATCH),
+    );
+    await c.execute(open.sql, open.params);
+  }
+};
+
+/** A landed batch and how many of its values were quarantined, by exception type. */
+type Extracted = LandedBatch & { readonly badValues: number; readonly replaced: number };
+
 const extractTable = async (
   ctx: RunContext,
   scope: TaskScope,
   table: SourceTableName,
   batchId: number,
-): Promise<LandedBatch> => {
+): Promise<Extracted> => {
   const { settings, warehouse, source } = ctx;
   const d = warehouse.dialect;
   const columns = ctx.state.columns?.get(table);
@@ -127,7 +156,7 @@ const extractTable = async (
   try {
     const loadedAt = timestampText(new Date());
     const {
-      landed: landedCount,
+      landed: { rows: landedCount, quarantined },
       sourceCount,
       watermark,
       future,
@@ -174,11 +203,12 @@ const extractTable = async (
           strayMax: toBigInt(found?.s),
         });
         const future = await openFutureRows(ctx, c, snapshot, table, columns);
+        await openQuarantined(ctx, c, table, batchId, landed.quarantined);
         await c.execute(
           `insert into ${d.table(batches.schema, batches.name)}
              (batch_id, run_id, table_name, cursor_column, window_from, window_to, source_count, landed_count, state, created_at)
            values ($1, $2, $3, $4, $5, $6, $7, $8, 'landed', current_timestamp)`,
-          [batchId, ctx.runId, table, range.column, range.from, range.to, sourceCount, landed],
+          [batchId, ctx.runId, table, range.column, range.from, range.to, sourceCount, landed.rows],
         );
         // A stop that arrived while the last rows were in flight (the batch checks above only see
         // one that came between batches): roll back rather than land what the run reports failed.
@@ -186,7 +216,18 @@ const extractTable = async (
         return { landed, sourceCount, watermark, future };
       }),
     );
-    return { table, batchId, range, sourceCount, landedCount, watermark, future };
+    const badValues = quarantined.filter((v) => v.type === 'BAD_VALUE').length;
+    return {
+      table,
+      batchId,
+      range,
+      sourceCount,
+      landedCount,
+      watermark,
+      future,
+      badValues,
+      replaced: quarantined.length - badValues,
+    };
   } finally {
     await snapshot.close();
   }
@@ -217,10 +258,14 @@ export const extract: Task = {
       rowsRead: landed.reduce((n, b) => n + b.sourceCount, 0),
       rowsWritten: total,
       note: landed
-        .map(
-          (b) =>
-            `${b.table} ${b.landedCount}${b.future > 0 ? ` (+${b.future} FUTURE_TIMESTAMP held at the source)` : ''}`,
-        )
+        .map((b) => {
+          const held = [
+            b.future > 0 ? `+${b.future} FUTURE_TIMESTAMP held at the source` : '',
+            b.badValues > 0 ? `+${b.badValues} BAD_VALUE stored as NULL` : '',
+            b.replaced > 0 ? `+${b.replaced} INVALID_UTF8` : '',
+          ].filter(Boolean);
+          return `${b.table} ${b.landedCount}${held.length > 0 ? ` (${held.join(', ')})` : ''}`;
+        })
         .join(', '),
     };
   },

@@ -6,7 +6,7 @@ import { queryOne, type Task } from '../../runner/task.js';
 import { listHistTables } from '../hist.js';
 import type { MartFacts } from '../mart-sql/facts.js';
 import { planMart } from '../mart-sql/plan.js';
-import { planFutureBatches } from '../mart-sql/stage.js';
+import { planFutureBatches, planHasOpenBadValues } from '../mart-sql/stage.js';
 import { mart as martSpec, type MartSpec } from '../marts.js';
 import { metaTables } from '../meta.js';
 
@@ -50,7 +50,10 @@ export const gatherMartFacts = async (
   const uti = martSpec('mart_uti');
   const due = planFutureBatches(d, spec, { schemas: settings.schemas, now: ctx.now });
   const dueBatches = await c.query<{ b: number; exact: boolean }>(due.sql, due.params);
+  const badValues = planHasOpenBadValues(d, spec, settings.schemas);
   return {
+    floor: settings.timestampFloor,
+    badValues: (await c.query(badValues.sql, badValues.params)).length > 0,
     futureBatches: dueBatches.every((r) => r.exact) ? dueBatches.map((r) => Number(r.b)) : 'all',
     schemas: settings.schemas,
     columns,

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Source } from '../../../src/engines/source/source.js';
 import type { Column, Row, Value } from '../../../src/engines/types.js';
 import { openPostgresWarehouse } from '../../../src/engines/warehouse/postgres/postgres-warehouse.js';
-import { withConnection, type ResultRow, type Warehouse } from '../../../src/engines/warehouse/warehouse.js';
+import {
+  withConnection,
+  type LoadResult,
+  type ResultRow,
+  type Warehouse,
+} from '../../../src/engines/warehouse/warehouse.js';
 import { createTestDatabase, pgUp, type TestDatabase } from '../warehouse/postgres/test-database.js';
 import { mariadbHarness, mysqlUp } from './harness.js';
 
@@ -69,7 +74,7 @@ describe.skipIf(!(mysqlUp && pgUp) && process.env.CI !== 'true')(
     };
 
     /** Loads `table` into `target` by rows (the driver's values) or as COPY text. */
-    const load = async (table: string, target: string, how: 'rows' | 'text'): Promise<number> => {
+    const load = async (table: string, target: string, how: 'rows' | 'text'): Promise<LoadResult> => {
       const columns = (await source.describeTable(table)) as Column[];
       await createTable(target, [...columns, ...loadColumns]);
       const snapshot = await source.snapshot();
@@ -125,8 +130,8 @@ describe.skipIf(!(mysqlUp && pgUp) && process.env.CI !== 'true')(
         ]),
       );
 
-      expect(await load('ot_wire', 'via_rows', 'rows')).toBe(5_003);
-      expect(await load('ot_wire', 'via_text', 'text')).toBe(5_003);
+      expect(await load('ot_wire', 'via_rows', 'rows')).toEqual({ rows: 5_003, quarantined: [] });
+      expect(await load('ot_wire', 'via_text', 'text')).toEqual({ rows: 5_003, quarantined: [] });
 
       // Doubles aside: mysql2's own float parser is an ulp off for some (90.28571428571429 read as
       // …428), where the text path keeps the server's digits.
@@ -171,26 +176,33 @@ describe.skipIf(!(mysqlUp && pgUp) && process.env.CI !== 'true')(
       expect(long?.note).toBe('x\t'.repeat(150_000));
     });
 
-    it('fails the read on a U+0000 in text, naming the table, column and row, and lands nothing', async () => {
+    it('writes a U+0000 in text as NULL and names it, landing every row, on both paths', async () => {
       await mysql.exec('create table ot_nul (id BIGINT PRIMARY KEY, note TEXT)');
-      // The bad row comes after three batches have gone to the server: their rows must go too.
+      // The bad row comes after three batches have gone to the server.
       await mysql.insertRows(
         'ot_nul',
         ['id', 'note'],
         [
           ...Array.from({ length: 1_500 }, (_, i) => [i + 1, `fine ${i}`]),
           [5_000, 'a\u0000b'],
-          [5_001, 'never read'],
+          [5_001, 'after'],
         ],
       );
-      await expect(load('ot_nul', 'nul_text', 'text')).rejects.toThrow(
-        /^reading ot_nul from source mysql:\/\/\S+ failed: column note of row id 5000 holds the character U\+0000, which text columns here cannot store; strip it at the source$/,
-      );
-      const [n] = await query<{ n: number }>('select count(*)::int as n from nul_text');
-      expect(n?.n).toBe(0);
-      // The source carries on: the failed read ended its own session only.
-      const columns = (await source.describeTable('ot_nul')) as Column[];
-      expect(columns.map((c) => c.name)).toEqual(['id', 'note']);
+      const nul = {
+        type: 'BAD_VALUE',
+        column: 'note',
+        id: '5000',
+        reason: 'holds the character U+0000, which text here cannot store',
+      };
+      expect(await load('ot_nul', 'nul_text', 'text')).toEqual({ rows: 1_502, quarantined: [nul] });
+      expect(await load('ot_nul', 'nul_rows', 'rows')).toEqual({ rows: 1_502, quarantined: [nul] });
+      for (const target of ['nul_text', 'nul_rows'])
+        expect(await query(`select id::int as id, note from ${target} where id >= 5000 order by id`)).toEqual(
+          [
+            { id: 5_000, note: null },
+            { id: 5_001, note: 'after' },
+          ],
+        );
     });
   },
 );

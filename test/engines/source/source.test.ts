@@ -71,11 +71,13 @@ for (const { harness, run } of engines()) {
 
     it('describes columns in source order, lower-cased, keeping the source spelling', async () => {
       const columns = await source.describeTable('ot_types');
+      // SQLite's INT holds 64-bit integers (INTEGER affinity); MySQL's holds 32 bits.
+      const int = harness.name === 'sqlite' ? 'bigint' : 'integer';
       expect(columns).toEqual([
         { name: 'id', sourceName: 'id', type: { kind: 'bigint' } },
         { name: 'order_id', sourceName: 'order_id', type: { kind: 'varchar', length: 64 } },
-        { name: 'traceseq', sourceName: 'traceSeq', type: { kind: 'integer' } },
-        { name: 'pathtime', sourceName: 'pathTime', type: { kind: 'integer' } },
+        { name: 'traceseq', sourceName: 'traceSeq', type: { kind: int } },
+        { name: 'pathtime', sourceName: 'pathTime', type: { kind: int } },
         { name: 'amount', sourceName: 'amount', type: { kind: 'decimal', precision: 12, scale: 2 } },
         { name: 'ratio', sourceName: 'ratio', type: { kind: 'double' } },
         { name: 'created_at', sourceName: 'created_at', type: { kind: 'timestamp' } },

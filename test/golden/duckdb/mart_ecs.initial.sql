@@ -7,11 +7,11 @@ select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" fro
   select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at", row_number() over (partition by "order_id" order by "add_time" desc, "id" desc, "_batch_id" desc) as ot_rank
   from (
     select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from "settlement_public"."ecs_order_info_raw"
-     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "add_time" is not null and "add_time" <= $3
+     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "add_time" is not null and "add_time" <= $3 and "add_time" >= $4
   ) candidates
 ) ranked
 where ot_rank = 1;
--- params: [0,3,1780086400]
+-- params: [0,3,1780086400,946684800]
 
 drop table if exists ot_match_mart_ecs;
 
@@ -59,6 +59,16 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                      and e.event_time = b.ts);
 -- params: [0,3,1780086400]
 -- counts: exceptions:FUTURE_TIMESTAMP
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'TIMESTAMP_BEFORE_FLOOR', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'add_time before the timestampFloor setting; kept out of the marts'
+from (select id, max(order_id) as order_id, max("add_time") as ts from "settlement_public"."ecs_order_info_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "add_time" < $3 group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'TIMESTAMP_BEFORE_FLOOR' and e.source_table = 'ecs_order_info' and e.source_id = b.id
+                     and e.event_time = b.ts);
+-- params: [0,3,946684800]
+-- counts: exceptions:TIMESTAMP_BEFORE_FLOOR
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'ecs_order_info' and event_time <= $1;

@@ -7,17 +7,17 @@ select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from 
   select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at", row_number() over (partition by "pathtime", "order_id", "traceseq" order by "id" desc, "_batch_id" desc) as ot_rank
   from (
     select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_spath_raw"
-     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" <= $3
+     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" <= $3 and "pathtime" >= $4
     union all
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select r."id", r."order_id", r."traceseq", r."pathtime", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_spath_raw" r
-     where r._batch_id in (3, 41) and r."order_id" is not null and r."traceseq" is not null and r."pathtime" is not null and r."pathtime" <= $3
+     where r._batch_id in (3, 41) and r."order_id" is not null and r."traceseq" is not null and r."pathtime" is not null and r."pathtime" <= $3 and r."pathtime" >= $4
        and (r.id, r."pathtime") in (select e.source_id, e.event_time from "settlement_ods"."order_tracking_exceptions" e
                     where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = 'uni_tracking_spath')
   ) candidates
 ) ranked
 where ot_rank = 1;
--- params: [40,43,1780086400]
+-- params: [40,43,1780086400,946684800]
 
 drop table if exists ot_match_mart_uts;
 
@@ -66,6 +66,16 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                      and e.event_time = b.ts);
 -- params: [40,43,1780086400]
 -- counts: exceptions:FUTURE_TIMESTAMP
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'TIMESTAMP_BEFORE_FLOOR', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'pathtime before the timestampFloor setting; kept out of the marts'
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "pathtime" < $3 group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'TIMESTAMP_BEFORE_FLOOR' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                     and e.event_time = b.ts);
+-- params: [40,43,946684800]
+-- counts: exceptions:TIMESTAMP_BEFORE_FLOOR
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_spath' and event_time <= $1;

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import mysql from 'mysql2';
-import type { Column, Value } from '../../types.js';
+import type { Column, QuarantinedValue, Value } from '../../types.js';
+import { invalidDate } from '../../warehouse/value-checks.js';
 import { normalizeMysqlValue, unsignedBytesToValue } from './mysql-values.js';
 
 // Getters on the CommonJS module: ESM cannot import them by name.
@@ -23,14 +24,18 @@ export interface FieldInfo {
   readonly characterSet: number;
   readonly encoding: string;
   readonly extendedFormat?: string;
+  /** Column flags (`UNSIGNED` is 32). */
+  readonly flags?: number;
 }
 
 /**
  * How one field's wire bytes become COPY text. The text protocol already sends every value as
  * text: numbers, decimals, dates and times in the very form PostgreSQL reads (what mysql2 would
- * parse and the row path print back), UTF-8 strings needing only COPY's escapes.
+ * parse and the row path print back), UTF-8 strings needing only COPY's escapes. Two plain kinds
+ * are checked on the way (SPEC §5): `date`, which MySQL may hold as a zero or invalid date that
+ * PostgreSQL refuses, and `int64`, an unsigned or decimal value landing in a bigint column.
  */
-type Kind = 'plain' | 'escaped' | 'bytes' | 'value';
+type Kind = 'plain' | 'date' | 'int64' | 'escaped' | 'bytes' | 'value';
 
 const plainTypes = new Set<number>([
   Types.TINY,
@@ -43,14 +48,23 @@ const plainTypes = new Set<number>([
   Types.DOUBLE,
   Types.DECIMAL,
   Types.NEWDECIMAL,
-  Types.DATE,
-  Types.DATETIME,
-  Types.TIMESTAMP,
   Types.TIME,
 ]);
 
+const dateTypes = new Set<number>([Types.DATE, Types.NEWDATE, Types.DATETIME, Types.TIMESTAMP]);
+
+const UNSIGNED_FLAG = 32;
+
 /** Mirrors mysql2's text parser (`readCodeFor`, with this source's pool options). */
-const kindOf = (field: FieldInfo): Kind => {
+const kindOf = (field: FieldInfo, column: Column | undefined): Kind => {
+  if (dateTypes.has(field.columnType)) return 'date';
+  if (
+    column?.type.kind === 'bigint' &&
+    ((field.columnType === Types.LONGLONG && ((field.flags ?? 0) & UNSIGNED_FLAG) !== 0) ||
+      field.columnType === Types.DECIMAL ||
+      field.columnType === Types.NEWDECIMAL)
+  )
+    return 'int64';
   if (plainTypes.has(field.columnType)) return 'plain';
   if (field.columnType === Types.JSON || field.extendedFormat === 'json') return 'escaped';
   if (
@@ -73,8 +87,43 @@ escapeLetter[0x0a] = 0x6e;
 escapeLetter[0x0d] = 0x72;
 escapeLetter[0x5c] = 0x5c;
 
-/** A row that cannot be written as COPY text (a U+0000 in text, a packet that fails to read); the snapshot fails the read with it. */
+/** A row that cannot be written as COPY text (a packet that fails to read); the snapshot fails the read with it. */
 export class UnloadableValue extends Error {}
+
+const INT64_MAX = '9223372036854775807';
+const INT64_MIN = '9223372036854775808';
+
+/** Why a bigint column cannot hold the integer text `bytes[from, to)`, or `null` when it can. */
+const int64Overflow = (bytes: Buffer, from: number, to: number): string | null => {
+  let at = from;
+  const negative = bytes[at] === 0x2d;
+  if (negative) at++;
+  while (at < to - 1 && bytes[at] === 0x30) at++; // ZEROFILL's leading zeros
+  const digits = to - at;
+  if (digits < 19) return null;
+  const text = bytes.toString('latin1', at, to);
+  if (digits === 19 && text <= (negative ? INT64_MIN : INT64_MAX)) return null;
+  return `${JSON.stringify(bytes.toString('latin1', from, to))} is out of range for bigint`;
+};
+
+/** Why `bytes[from, to)`, a MySQL date or datetime, is no date PostgreSQL stores, or `null`. */
+const dateProblem = (bytes: Buffer, from: number, to: number): string | null => {
+  const digits = (at: number, n: number): number => {
+    let v = 0;
+    for (let k = at; k < at + n; k++) v = v * 10 + (bytes[k]! - 0x30);
+    return v;
+  };
+  if (to - from < 10) return null;
+  return invalidDate(
+    digits(from, 4),
+    digits(from + 5, 2),
+    digits(from + 8, 2),
+    JSON.stringify(bytes.toString('latin1', from, to)),
+  );
+};
+
+/** A value of the row being parsed that is written as NULL (BAD_VALUE) or was replaced (INVALID_UTF8). */
+type Pending = Omit<QuarantinedValue, 'id'>;
 
 /**
  * A mysql2 row parser (what the driver calls `_rowParser`) that writes each row of a result
@@ -83,10 +132,11 @@ export class UnloadableValue extends Error {}
  * string: decoding them to strings and encoding them back took most of the extract's time.
  *
  * Rows are written one after another into an arena and returned as views of it; a new arena is
- * started when one fills, so a view stays valid until its batch is sent. A value holding U+0000
- * (which PostgreSQL's text columns reject), or any failure to read the packet, is returned as an
- * `UnloadableValue` naming the row, which the consumer throws: thrown inside the driver it would
- * end the command mid-result.
+ * started when one fills, so a view stays valid until its batch is sent. A value PostgreSQL would
+ * reject (U+0000 in text, a zero or invalid date, an integer past a bigint) is written as NULL and
+ * kept, with bytes that are not UTF-8 (replaced as mysql2 would), for `takeQuarantined` (SPEC §5).
+ * A failure to read the packet is returned as an `UnloadableValue` naming the row, which the
+ * consumer throws: thrown inside the driver it would end the command mid-result.
  */
 export class CopyTextRowParser {
   private readonly kinds: readonly Kind[];
@@ -102,6 +152,10 @@ export class CopyTextRowParser {
   private packet: RowPacket | undefined;
   /** Rows parsed so far, the current one included. */
   private rows = 0;
+  /** The current row's bad or replaced values; `replaced` once it has its INVALID_UTF8. */
+  private pending: Pending[] = [];
+  private replaced = false;
+  private quarantined: QuarantinedValue[] = [];
 
   constructor(
     private readonly fields: readonly FieldInfo[],
@@ -109,7 +163,7 @@ export class CopyTextRowParser {
     append: readonly Value[],
     private readonly arenaBytes = 1 << 18,
   ) {
-    this.kinds = fields.map(kindOf);
+    this.kinds = fields.map((f, i) => kindOf(f, columns[i]));
     this.idField = columns.findIndex((c) => c.name === 'id');
     this.arena = Buffer.allocUnsafe(arenaBytes);
     // The load columns, written once as any value is, then copied after every row.
@@ -127,6 +181,8 @@ export class CopyTextRowParser {
     this.idAt = -1;
     this.rows++;
     this.packet = packet;
+    if (this.pending.length > 0) this.pending = [];
+    this.replaced = false;
     try {
       for (let i = 0; i < this.kinds.length; i++) {
         if (i > 0) this.byte(TAB);
@@ -134,12 +190,22 @@ export class CopyTextRowParser {
       }
     } catch (error) {
       this.pos = this.rowStart;
-      if (error instanceof UnloadableValue) return error;
       const reason = error instanceof Error ? error.message : String(error);
       return new UnloadableValue(`row ${this.rowRef()} cannot be read as text: ${reason}`, { cause: error });
     }
     this.copy(this.suffix, 0, this.suffix.length);
+    if (this.pending.length > 0) {
+      const id = this.idText();
+      for (const value of this.pending) this.quarantined.push({ ...value, id });
+    }
     return this.arena.subarray(this.rowStart, this.pos);
+  }
+
+  /** The values written as NULL or replaced since the last call, each naming its row's id. */
+  takeQuarantined(): QuarantinedValue[] {
+    const taken = this.quarantined;
+    if (taken.length > 0) this.quarantined = [];
+    return taken;
   }
 
   private field(packet: RowPacket, i: number): void {
@@ -162,7 +228,19 @@ export class CopyTextRowParser {
     packet.offset += length;
     if (i === this.idField) [this.idAt, this.idEnd] = [at, at + Math.min(length, 64)];
     if (kind === 'plain') return this.copy(packet.buffer, at, at + length);
-    if (kind === 'escaped') return this.escaped(packet.buffer, at, at + length, i);
+    if (kind === 'escaped') {
+      if (!this.escaped(packet.buffer, at, at + length, i)) this.nul(i);
+      return;
+    }
+    if (kind === 'date' || kind === 'int64') {
+      const problem =
+        kind === 'date'
+          ? dateProblem(packet.buffer, at, at + length)
+          : int64Overflow(packet.buffer, at, at + length);
+      if (problem === null) return this.copy(packet.buffer, at, at + length);
+      this.pending.push({ type: 'BAD_VALUE', column: this.nameOf(i), reason: problem });
+      return this.copy(nullText, 0, nullText.length);
+    }
     const bytes = packet.buffer.subarray(at, at + length);
     const type = this.columns[i]!.type.kind;
     // As the row path: bit(n) into an integer column is a number, other bytes are hex.
@@ -176,7 +254,21 @@ export class CopyTextRowParser {
   private value(value: Value, field: number): void {
     if (value === null) return this.copy(nullText, 0, nullText.length);
     const bytes = Buffer.from(typeof value === 'boolean' ? (value ? 't' : 'f') : String(value), 'utf8');
-    this.escaped(bytes, 0, bytes.length, field);
+    if (!this.escaped(bytes, 0, bytes.length, field)) this.nul(field);
+  }
+
+  /** A text value holding U+0000, which PostgreSQL's text cannot store: NULL in its place. */
+  private nul(field: number): void {
+    this.pending.push({
+      type: 'BAD_VALUE',
+      column: this.nameOf(field),
+      reason: 'holds the character U+0000, which text here cannot store',
+    });
+    this.copy(nullText, 0, nullText.length);
+  }
+
+  private nameOf(field: number): string {
+    return this.columns[field]?.name ?? this.fields[field]?.name ?? '(a load column)';
   }
 
   private byte(b: number): void {
@@ -197,7 +289,8 @@ export class CopyTextRowParser {
     this.pos = pos;
   }
 
-  private escaped(source: Buffer, from: number, to: number, field: number): void {
+  /** Writes `source[from, to)` escaped; `false`, writing nothing, when it holds U+0000. */
+  private escaped(source: Buffer, from: number, to: number, field: number): boolean {
     this.reserve(2 * (to - from));
     const out = this.arena;
     let pos = this.pos;
@@ -209,26 +302,38 @@ export class CopyTextRowParser {
       if (letter !== 0) {
         out[pos++] = BACKSLASH;
         out[pos++] = letter;
-      } else if (b === 0) {
-        throw new UnloadableValue(
-          `column ${this.columns[field]?.name ?? this.fields[field]?.name ?? '(a load column)'} of row ${this.rowRef()} holds the character U+0000, which text columns here cannot store; strip it at the source`,
-        );
-      } else out[pos++] = b;
+      } else if (b === 0) return false;
+      else out[pos++] = b;
     }
     // Bytes that are not UTF-8 (a legacy import can leave them): PostgreSQL would reject the
-    // whole COPY. Send what mysql2 would have decoded, U+FFFD for each bad sequence.
+    // whole COPY. Send what mysql2 would have decoded, U+FFFD for each bad sequence, and report the row.
     if (high >= 0x80 && !isUtf8(source.subarray(from, to))) {
+      if (!this.replaced && field >= 0) {
+        this.replaced = true;
+        this.pending.push({
+          type: 'INVALID_UTF8',
+          column: this.nameOf(field),
+          reason: 'bytes that are not UTF-8, replaced with U+FFFD',
+        });
+      }
       const decoded = Buffer.from(source.toString('utf8', from, to), 'utf8');
       return this.escaped(decoded, 0, decoded.length, field);
     }
     this.pos = pos;
+    return true;
   }
 
-  /** `id 42` when the row's id came before the bad value, else its position in this read (`#17`). */
-  private rowRef(): string {
+  /** The row's id as the wire sent it, once read, else `null`. */
+  private idText(): string | null {
     return this.idAt >= 0 && this.packet
-      ? `id ${this.packet.buffer.toString('utf8', this.idAt, this.idEnd).replace(/\s+/g, ' ')}`
-      : `#${this.rows}`;
+      ? this.packet.buffer.toString('utf8', this.idAt, this.idEnd).replace(/\s+/g, ' ')
+      : null;
+  }
+
+  /** `id 42` when the row's id came before the failure, else its position in this read (`#17`). */
+  private rowRef(): string {
+    const id = this.idText();
+    return id === null ? `#${this.rows}` : `id ${id}`;
   }
 
   /** Room for `n` more bytes; a new arena takes the row written so far along. */

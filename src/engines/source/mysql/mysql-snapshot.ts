@@ -219,6 +219,8 @@ export class MysqlSnapshot implements SourceSnapshot {
     batchSize: number,
     append: readonly Value[],
   ): AsyncGenerator<CopyTextBatch> {
+    // Kept past the driver's reset, for the values it quarantined in the last rows.
+    let written: CopyTextRowParser | undefined;
     const rows = this.read(table, columns, range, batchSize, toRowText, (query) => {
       let fields: readonly FieldInfo[] = [];
       let parser: CopyTextRowParser | undefined;
@@ -228,11 +230,12 @@ export class MysqlSnapshot implements SourceSnapshot {
         configurable: true,
         get: () => parser,
         set: (driverParser: unknown) => {
-          parser = driverParser ? new CopyTextRowParser(fields, columns, append) : undefined;
+          parser = driverParser ? (written = new CopyTextRowParser(fields, columns, append)) : undefined;
         },
       });
     });
-    for await (const batch of rows) yield { rows: batch.length, text: Buffer.concat(batch) };
+    for await (const batch of rows)
+      yield { rows: batch.length, text: Buffer.concat(batch), quarantined: written?.takeQuarantined() };
   }
 
   private async *read<T>(

@@ -17,7 +17,8 @@ const text: LogicalType = { kind: 'text' };
 
 /**
  * Maps a MySQL / MariaDB column onto the pipeline's logical types. Unsigned `int` widens to
- * `bigint` (its range passes 2^31); binary strings, blobs, `time`, spatial and MariaDB's `uuid` /
+ * `bigint` (its range passes 2^31), unsigned `bigint` to `decimal(20,0)` (its range passes 2^63; a
+ * required integer column narrows back, `narrowRequired`); binary strings, blobs, `time`, spatial and MariaDB's `uuid` /
  * `inet6` become `text` (the source hands binary values over as hex).
  */
 export const mysqlLogicalType = (info: MysqlColumnInfo): LogicalType => {
@@ -33,7 +34,8 @@ export const mysqlLogicalType = (info: MysqlColumnInfo): LogicalType => {
     case 'integer':
       return unsigned ? bigint : integer;
     case 'bigint':
-      return bigint;
+      // Up to 18446744073709551615: past a signed bigint, so the digits are kept exact.
+      return unsigned ? { kind: 'decimal', precision: 20, scale: 0 } : bigint;
     case 'bit':
       // bit(n) arrives as an unsigned number of n bits.
       return (info.numericPrecision ?? 64) <= 31 ? integer : bigint;

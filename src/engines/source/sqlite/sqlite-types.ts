@@ -15,18 +15,15 @@ const lengthOf = (declared: string): number | null => {
 
 /**
  * Maps a declared SQLite type onto the pipeline's logical types, in the spirit of SQLite's own
- * affinity rules but keeping what the declaration promises: `BIGINT` → bigint, other `…INT…` →
- * integer, except an `INTEGER PRIMARY KEY` (a 64-bit rowid) → bigint; `VARCHAR(n)` → varchar(n);
- * `DECIMAL(p,s)` → decimal; `DATETIME` / `TIMESTAMP` → timestamp; `DATE` → date; REAL, FLOAT, DOUBLE
- * → double. Anything else (TEXT, CLOB, BLOB, no type, a bare NUMERIC) → text or double as noted.
+ * affinity rules but keeping what the declaration promises: any type containing `INT` → bigint
+ * (INTEGER affinity stores 64-bit integers whatever the declaration says: an `INT` column holds
+ * 3,000,000,000 as readily as 3); `VARCHAR(n)` → varchar(n); `DECIMAL(p,s)` → decimal; `DATETIME`
+ * / `TIMESTAMP` → timestamp; `DATE` → date; REAL, FLOAT, DOUBLE → double. Anything else (TEXT,
+ * CLOB, BLOB, no type, a bare NUMERIC) → text or double as noted.
  */
 export const sqliteLogicalType = (info: SqliteColumnInfo): LogicalType => {
   const declared = info.declaredType.trim().toUpperCase();
-  if (declared.includes('BIGINT') || declared === 'INT8' || /\bUNSIGNED\s+BIG\s+INT\b/.test(declared))
-    return { kind: 'bigint' };
-  if (declared === 'INTEGER' && info.pk > 0) return { kind: 'bigint' };
-  if (/\bINT(EGER)?\b.*\bUNSIGNED\b/.test(declared)) return { kind: 'bigint' };
-  if (declared.includes('INT')) return { kind: 'integer' };
+  if (declared.includes('INT')) return { kind: 'bigint' };
   if (declared.includes('CHAR')) {
     const length = lengthOf(declared);
     return length === null ? { kind: 'text' } : { kind: 'varchar', length };

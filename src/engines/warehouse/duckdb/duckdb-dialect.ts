@@ -3,7 +3,13 @@ import type { Dialect } from '../warehouse.js';
 
 const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
 
-/** DuckDB: `varchar(n)` is accepted but not enforced, so strings are never truncated (SPEC §5). */
+/** DuckDB's DECIMAL holds at most 38 digits. */
+const maxDecimalPrecision = 38;
+
+/**
+ * DuckDB: `varchar(n)` is accepted but not enforced, so strings are never truncated (SPEC §5);
+ * decimals hold at most 38 digits, so a wider one is stored as text (`storedType`).
+ */
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   capabilities: {
@@ -14,6 +20,7 @@ export const duckdbDialect: Dialect = {
     stageByLeftJoin: true,
     distinctOn: false,
     archiveStageFirst: true,
+    maxDecimalPrecision,
   },
   quote,
   table: (schema, table) => `${quote(schema)}.${quote(table)}`,
@@ -30,7 +37,7 @@ export const duckdbDialect: Dialect = {
       case 'double':
         return 'double';
       case 'decimal':
-        return `decimal(${type.precision},${type.scale})`;
+        return type.precision > maxDecimalPrecision ? 'varchar' : `decimal(${type.precision},${type.scale})`;
       case 'varchar':
       case 'text':
         return 'varchar';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Column, CopyTextBatch, Row, Value } from '../../types.js';
-import type { ResultRow, WarehouseConnection } from '../warehouse.js';
+import type { LoadResult, ResultRow, WarehouseConnection } from '../warehouse.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { copyInto, copyTextInto } from './postgres-loader.js';
 
@@ -71,7 +71,7 @@ export class PostgresConnection implements WarehouseConnection {
     table: string,
     columns: readonly Column[],
     rows: AsyncIterable<readonly Row[]>,
-  ): Promise<number> {
+  ): Promise<LoadResult> {
     return this.copying((signal) =>
       copyInto(this.client, postgresDialect, schema, table, columns, rows, signal),
     );
@@ -82,13 +82,13 @@ export class PostgresConnection implements WarehouseConnection {
     table: string,
     columns: readonly Column[],
     batches: AsyncIterable<CopyTextBatch>,
-  ): Promise<number> {
+  ): Promise<LoadResult> {
     return this.copying((signal) =>
       copyTextInto(this.client, postgresDialect, schema, table, columns, batches, signal),
     );
   }
 
-  private async copying(copy: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  private async copying(copy: (signal: AbortSignal) => Promise<LoadResult>): Promise<LoadResult> {
     await this.settleCancel();
     const abort = new AbortController();
     this.loadAbort = abort;

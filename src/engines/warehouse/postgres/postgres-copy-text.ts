@@ -1,8 +1,10 @@
-import type { Column, Row, Value } from '../../types.js';
+import type { Column, QuarantinedValue, Row, Value } from '../../types.js';
+import { valueCheck, type ValueCheck } from '../value-checks.js';
+import { Quarantine } from '../quarantine.js';
 import type { WarehouseCapabilities } from '../warehouse.js';
 
-/** Characters that need work in COPY text format; NUL is here so one test covers both checks. */
-const special = /[\\\t\n\r\0]/;
+/** Characters that need work in COPY text format; NUL and U+FFFD are here so one test covers every check. */
+const special = /[\\\t\n\r\0\uFFFD]/;
 const escapable = /[\\\t\n\r]/g;
 const escapes: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const escapeChar = (c: string): string => escapes[c] ?? c;
@@ -25,12 +27,15 @@ export const codePointLength = (s: string): number => {
 
 /**
  * Turns batches of rows into COPY `text` format (tab-separated, `\N` for NULL, backslash escapes),
- * checking each value against its column first so a value the server would reject fails the load
- * with a message naming the table, column and row rather than a byte offset in the COPY stream.
+ * checking each value against its column first: a value the server would reject is written as NULL
+ * and kept in `quarantined`, naming its column and row, so the rest of the window lands (SPEC §5)
+ * rather than the whole COPY failing at a byte offset.
  *
- * Checks follow the dialect's capabilities: U+0000 when `rejectsNulInText`, and `varchar(n)`
- * lengths in characters or bytes per `varcharCounts`. The length is only measured when the UTF-16
- * length alone cannot prove the value fits, so the common path costs one comparison.
+ * Checks follow the column's type (`valueCheck`) and the dialect's capabilities: U+0000 when
+ * `rejectsNulInText`, and `varchar(n)` lengths in characters or bytes per `varcharCounts`. The
+ * length is only measured when the UTF-16 length alone cannot prove the value fits, so the common
+ * path costs one comparison. A string holding U+FFFD (bytes the source could not decode as UTF-8)
+ * is written as it is and reported once per row.
  */
 export class CopyTextEncoder {
   private rowNumber = 0;
@@ -40,6 +45,12 @@ export class CopyTextEncoder {
   /** Per column: the UTF-16 length above which the value must be measured. */
   private readonly thresholds: readonly number[];
   private readonly names: readonly string[];
+  private readonly checks: readonly (ValueCheck | null)[];
+  /** Per column: the last value that passed its check (the load columns repeat one value per load). */
+  private readonly passed: Value[];
+  private readonly quarantine: Quarantine;
+  /** The row whose U+FFFD is reported already: one INVALID_UTF8 per row. */
+  private replacedRow = 0;
 
   constructor(
     private readonly target: string,
@@ -54,6 +65,9 @@ export class CopyTextEncoder {
     // A UTF-16 unit is at most one character and at most 3 UTF-8 bytes (a surrogate pair: 4 for 2).
     const perUnit = capabilities.varcharCounts === 'bytes' ? 3 : 1;
     this.thresholds = this.limits.map((limit) => Math.floor(limit / perUnit));
+    this.checks = columns.map((c) => valueCheck(c.type));
+    this.passed = columns.map(() => null);
+    this.quarantine = new Quarantine(target);
   }
 
   /** Rows encoded so far. */
@@ -61,8 +75,13 @@ export class CopyTextEncoder {
     return this.rowNumber;
   }
 
+  /** The values written as NULL or reported so far (fails the load past `QUARANTINE_LIMIT`). */
+  get quarantined(): readonly QuarantinedValue[] {
+    return this.quarantine.values;
+  }
+
   /**
-   * One batch as COPY text in UTF-8, every row ending in a newline. Throws on the first bad value.
+   * One batch as COPY text in UTF-8, every row ending in a newline.
    *
    * Each row is built as a short string and written into one buffer: concatenating the whole batch
    * into a single string (a rope of every field, flattened when sent) kept the garbage collector
@@ -93,6 +112,13 @@ export class CopyTextEncoder {
   }
 
   private field(value: Value, column: number, row: Row): string {
+    if (value === null || value === undefined) return '\\N';
+    const check = this.checks[column];
+    if (check && value !== this.passed[column]) {
+      const reason = check(value);
+      if (reason !== null) return this.bad(column, row, reason);
+      this.passed[column] = value;
+    }
     switch (typeof value) {
       case 'string':
         return this.text(value, column, row);
@@ -103,7 +129,6 @@ export class CopyTextEncoder {
       case 'boolean':
         return value ? 't' : 'f';
       default:
-        if (value === null || value === undefined) return '\\N';
         throw new Error(
           `cannot load ${this.target}: column ${this.names[column]} of row ${this.rowRef(row)} holds a ${describe(value)}, not a string, number, bigint, boolean or null`,
         );
@@ -111,31 +136,48 @@ export class CopyTextEncoder {
   }
 
   private text(s: string, column: number, row: Row): string {
-    if (s.length > (this.thresholds[column] ?? Infinity))
-      this.checkLength(s, this.limits[column] ?? Infinity, column, row);
+    if (s.length > (this.thresholds[column] ?? Infinity)) {
+      const tooLong = this.tooLong(s, this.limits[column] ?? Infinity);
+      if (tooLong) return this.bad(column, row, tooLong);
+    }
     if (!special.test(s)) return s;
     if (this.capabilities.rejectsNulInText && s.includes('\0'))
-      throw new Error(
-        `cannot load ${this.target}: column ${this.names[column]} of row ${this.rowRef(row)} holds the character U+0000, which text columns here cannot store; strip it at the source`,
-      );
+      return this.bad(column, row, 'holds the character U+0000, which text here cannot store');
+    if (s.includes('\uFFFD') && this.replacedRow !== this.rowNumber) {
+      this.replacedRow = this.rowNumber;
+      this.quarantine.add({
+        type: 'INVALID_UTF8',
+        column: this.names[column] ?? '',
+        id: this.idOf(row),
+        reason: 'bytes that are not UTF-8, replaced with U+FFFD',
+      });
+    }
     return s.replace(escapable, escapeChar);
   }
 
-  private checkLength(s: string, limit: number, column: number, row: Row): void {
+  /** Records a value the column cannot hold and writes NULL in its place. */
+  private bad(column: number, row: Row, reason: string): string {
+    this.quarantine.add({ type: 'BAD_VALUE', column: this.names[column] ?? '', id: this.idOf(row), reason });
+    return '\\N';
+  }
+
+  private tooLong(s: string, limit: number): string | null {
     const [size, unit] =
       this.capabilities.varcharCounts === 'bytes'
         ? [Buffer.byteLength(s, 'utf8'), 'bytes']
         : [codePointLength(s), 'characters'];
-    if (size > limit)
-      throw new Error(
-        `cannot load ${this.target}: column ${this.names[column]} of row ${this.rowRef(row)} holds ${size} ${unit}, more than varchar(${limit})`,
-      );
+    return size > limit ? `${size} ${unit}, more than varchar(${limit})` : null;
+  }
+
+  private idOf(row: Row): string | null {
+    const id = this.idIndex >= 0 ? row[this.idIndex] : undefined;
+    return id === null || id === undefined ? null : String(id);
   }
 
   /** `id 42` when the row has an `id`, else its 1-based position in this load (`#17`). */
   private rowRef(row: Row): string {
-    const id = this.idIndex >= 0 ? row[this.idIndex] : undefined;
-    return id === null || id === undefined ? `#${this.rowNumber}` : `id ${String(id).slice(0, 64)}`;
+    const id = this.idOf(row);
+    return id === null ? `#${this.rowNumber}` : `id ${id.slice(0, 64)}`;
   }
 }
 

@@ -14,6 +14,9 @@ export const quoteIdentifier = (identifier: string): string => {
 export const qualifiedTable = (schema: string, table: string): string =>
   `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
 
+/** PostgreSQL's `numeric(p,s)` takes a precision of at most 1000. */
+const maxDecimalPrecision = 1000;
+
 /** DDL type of a logical type on PostgreSQL. */
 export const postgresColumnType = (type: LogicalType): string => {
   switch (type.kind) {
@@ -24,7 +27,7 @@ export const postgresColumnType = (type: LogicalType): string => {
     case 'double':
       return 'double precision';
     case 'decimal':
-      return `numeric(${type.precision},${type.scale})`;
+      return type.precision > maxDecimalPrecision ? 'text' : `numeric(${type.precision},${type.scale})`;
     case 'varchar':
       return `varchar(${type.length})`;
     case 'text':
@@ -50,6 +53,7 @@ export const postgresCapabilities: WarehouseCapabilities = {
   stageByLeftJoin: false,
   distinctOn: true,
   archiveStageFirst: false,
+  maxDecimalPrecision,
 };
 
 export const postgresDialect: Dialect = {

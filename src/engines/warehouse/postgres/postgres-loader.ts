@@ -3,7 +3,8 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { CopyStreamQuery } from 'pg-copy-streams';
 import type { Column, CopyTextBatch, Row } from '../../types.js';
-import type { Dialect } from '../warehouse.js';
+import { Quarantine } from '../quarantine.js';
+import type { Dialect, LoadResult } from '../warehouse.js';
 import { CopyTextEncoder } from './postgres-copy-text.js';
 
 /**
@@ -14,16 +15,17 @@ const highWaterMark = 1 << 20;
 
 /**
  * `COPY schema.table (columns) FROM STDIN` in text format, one chunk per batch with backpressure.
- * Returns the rows the server reports loaded.
+ * Returns the rows the server reports loaded, and the values written as NULL or reported on the
+ * way (`CopyTextEncoder`).
  *
  * `signal` aborts the load at once with CopyFail. A server-side cancel alone would not do: the
  * server only notices it when the next batch arrives, which a slow source may take long to send.
  *
- * A bad value (see `CopyTextEncoder`) or a failing `rows` iterator aborts the COPY with CopyFail,
+ * Too many bad values (`Quarantine`) or a failing `rows` iterator aborts the COPY with CopyFail,
  * and a server error ends it; either way nothing of this COPY stays in the table, the promise
  * rejects, and the session is ready for the next statement (inside a transaction: ROLLBACK).
  */
-export const copyInto = (
+export const copyInto = async (
   client: pg.ClientBase,
   dialect: Dialect,
   schema: string,
@@ -31,13 +33,26 @@ export const copyInto = (
   columns: readonly Column[],
   rows: AsyncIterable<readonly Row[]>,
   signal?: AbortSignal,
-): Promise<number> => {
+): Promise<LoadResult> => {
   const encoder = new CopyTextEncoder(`${schema}.${table}`, columns, dialect.capabilities);
-  return copyBatches(client, dialect, schema, table, columns, rows, (batch) => encoder.encode(batch), signal);
+  const loaded = await copyBatches(
+    client,
+    dialect,
+    schema,
+    table,
+    columns,
+    rows,
+    (batch) => encoder.encode(batch),
+    signal,
+  );
+  return { rows: loaded, quarantined: encoder.quarantined };
 };
 
-/** `copyInto` for batches a source already wrote as COPY text (`SourceSnapshot.streamCopyText`). */
-export const copyTextInto = (
+/**
+ * `copyInto` for batches a source already wrote as COPY text (`SourceSnapshot.streamCopyText`),
+ * with the values the source quarantined while writing them.
+ */
+export const copyTextInto = async (
   client: pg.ClientBase,
   dialect: Dialect,
   schema: string,
@@ -45,8 +60,23 @@ export const copyTextInto = (
   columns: readonly Column[],
   batches: AsyncIterable<CopyTextBatch>,
   signal?: AbortSignal,
-): Promise<number> =>
-  copyBatches(client, dialect, schema, table, columns, batches, (batch) => batch.text, signal);
+): Promise<LoadResult> => {
+  const quarantine = new Quarantine(`${schema}.${table}`);
+  const loaded = await copyBatches(
+    client,
+    dialect,
+    schema,
+    table,
+    columns,
+    batches,
+    (batch) => {
+      quarantine.addAll(batch.quarantined);
+      return batch.text;
+    },
+    signal,
+  );
+  return { rows: loaded, quarantined: quarantine.values };
+};
 
 const copyBatches = async <B>(
   client: pg.ClientBase,

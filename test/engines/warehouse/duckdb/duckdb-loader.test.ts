@@ -50,7 +50,7 @@ describe('DuckDB appender load', () => {
     // a chunk that held longer batches' values and NULLs.
     const sizes = [5000, 3, 2048, 1, 4100];
     const total = sizes.reduce((a, b) => a + b, 0);
-    expect(await c.load('raw', 't', columns, batches(sizes))).toBe(total);
+    expect(await c.load('raw', 't', columns, batches(sizes))).toEqual({ rows: total, quarantined: [] });
     const landed = await c.query<{
       id: number;
       order_id: string | null;
@@ -66,5 +66,76 @@ describe('DuckDB appender load', () => {
       const [id, orderId, seq, amount, seenAt] = row(k + 1);
       expect([r.id, r.order_id, r.seq, r.amount, r.seen_at]).toEqual([id, orderId, seq, amount, seenAt]);
     });
+  });
+
+  it('appends a value its column cannot hold as NULL, naming column and id, and lands the rest', async () => {
+    await c.execute(
+      'create table raw.typed (id bigint, n integer, amount decimal(10,2), "at" timestamp, day date, note varchar)',
+    );
+    const typed: Column[] = [
+      { name: 'id', sourceName: 'id', type: { kind: 'bigint' } },
+      { name: 'n', sourceName: 'n', type: { kind: 'integer' } },
+      { name: 'amount', sourceName: 'amount', type: { kind: 'decimal', precision: 10, scale: 2 } },
+      { name: 'at', sourceName: 'at', type: { kind: 'timestamp' } },
+      { name: 'day', sourceName: 'day', type: { kind: 'date' } },
+      { name: 'note', sourceName: 'note', type: { kind: 'text' } },
+    ];
+    async function* rows(): AsyncIterable<Row[]> {
+      yield [
+        [1, 3_000_000_000, '123456789012.345', '0000-00-00 00:00:00', '2024-02-29', 'K\uFFFDln'],
+        [2, 7, 'abc', '2024-01-02 03:04:05', '2023-02-29', 'fine'],
+        ['18446744073709551615', 1.5, '99999999.99', 'soon', null, '\uFFFD \uFFFD'],
+        [4, -2_147_483_648, '-0.5', '2024-01-02T03:04:05Z', '2024-01-02', 'a\u0000b'],
+      ];
+    }
+    const loaded = await c.load('raw', 'typed', typed, rows());
+    expect(loaded.rows).toBe(4);
+    expect(loaded.quarantined.map((q) => `${q.type} ${q.column} ${q.id}: ${q.reason}`)).toEqual([
+      'BAD_VALUE id 18446744073709551615: "18446744073709551615" is out of range for bigint',
+      'BAD_VALUE n 1: 3000000000 is out of range for integer',
+      'BAD_VALUE n 18446744073709551615: 1.5 is not an integer',
+      'BAD_VALUE amount 1: "123456789012.345" does not fit decimal(10,2) (8 digits before the point)',
+      'BAD_VALUE amount 2: "abc" is not a decimal(10,2)',
+      'BAD_VALUE at 1: "0000-00-00 00:00:00" is a zero date',
+      'BAD_VALUE at 18446744073709551615: "soon" is not a timestamp',
+      'BAD_VALUE day 2: "2023-02-29" is not a valid date',
+      'INVALID_UTF8 note 1: bytes that are not UTF-8, replaced with U+FFFD',
+      'INVALID_UTF8 note 18446744073709551615: bytes that are not UTF-8, replaced with U+FFFD',
+    ]);
+    expect(
+      await c.query(
+        `select id, n, cast(amount as varchar) as amount, strftime("at", '%Y-%m-%d %H:%M:%S') as "at",
+                cast(day as varchar) as day, note from raw.typed order by id nulls last`,
+      ),
+    ).toEqual([
+      { id: 1, n: null, amount: null, at: null, day: '2024-02-29', note: 'K\uFFFDln' },
+      { id: 2, n: 7, amount: null, at: '2024-01-02 03:04:05', day: null, note: 'fine' },
+      {
+        id: 4,
+        n: -2_147_483_648,
+        amount: '-0.50',
+        at: '2024-01-02 03:04:05',
+        day: '2024-01-02',
+        note: 'a\u0000b',
+      },
+      { id: null, n: null, amount: '99999999.99', at: null, day: null, note: '\uFFFD \uFFFD' },
+    ]);
+  });
+
+  it('fails a load with more than 10,000 bad values in one line, naming the first ones', async () => {
+    await c.execute('create table raw.many (id bigint, n integer)');
+    const many: Column[] = [
+      { name: 'id', sourceName: 'id', type: { kind: 'bigint' } },
+      { name: 'n', sourceName: 'n', type: { kind: 'integer' } },
+    ];
+    async function* rows(): AsyncIterable<Row[]> {
+      for (let b = 0; b < 11; b++) yield Array.from({ length: 1000 }, (_, i) => [b * 1000 + i + 1, 'x']);
+    }
+    await expect(c.transaction(() => c.load('raw', 'many', many, rows()))).rejects.toThrow(
+      new Error(
+        'cannot load raw.many: more than 10000 values in this window cannot be stored as the source holds them, e.g. n of id 1 ("x" is not an integer), n of id 2 ("x" is not an integer), n of id 3 ("x" is not an integer); fix the source\'s values or the column\'s type, then run again',
+      ),
+    );
+    expect(await c.query('select count(*) as n from raw.many')).toEqual([{ n: 0 }]);
   });
 });

@@ -43,6 +43,7 @@ describe('postgresDialect', () => {
       stageByLeftJoin: false,
       distinctOn: true,
       archiveStageFirst: false,
+      maxDecimalPrecision: 1000,
     });
   });
 });
