@@ -78,8 +78,8 @@ export const mart = (name: MartName): MartSpec => marts.find((m) => m.name === n
 /**
  * The key in storage order: the event time first where the key holds it (mart_uts: `pathtime,
  * order_id, traceseq`). New rows are recent, so an index in this order grows at its right edge,
- * where an order_id-first one takes inserts all over (436 MB at SF 1, against PostgreSQL's stock
- * 128 MB of shared_buffers); it serves the archive's time ranges too. The deduplication emits rows
+ * where an order_id-first one takes inserts all over (an index far larger than PostgreSQL's stock
+ * shared_buffers); it serves the archive's time ranges too. The deduplication emits rows
  * in this order, so the insert walks the index once. Redshift's mart_uts sort key leads with
  * pathtime for the same reason (SPEC §2).
  */

@@ -46,8 +46,8 @@ export const planDataTests = (
     const written = `_batch_id > $1 and _batch_id <= $2`;
     const keyNull = spec.key.map((k) => `${d.quote(k)} is null`);
     // The mart's first batches (the initial load) wrote every row it holds: grouping them all finds
-    // the same duplicates without first collecting the keys written (a second hash table over 11 M
-    // keys at SF 1). A NULL in the key never matches `in`, so such rows stay out here too.
+    // the same duplicates without first collecting the keys written (a second hash table over every
+    // key). A NULL in the key never matches `in`, so such rows stay out here too.
     const keysWritten =
       range.from === 0
         ? `not (${keyNull.join(' or ')})`

@@ -17,25 +17,24 @@ export interface WarehouseCapabilities {
   readonly zoneMaps: boolean;
   /**
    * Staging keeps a batch row against its key's newest mart row by a left join, not `NOT EXISTS`.
-   * DuckDB plans a `NOT EXISTS` with a residual condition as a delim join, 2–4× slower than the left
-   * join. PostgreSQL instead deletes the losing rows from the deduplicated batch, which leaves the
+   * DuckDB plans a `NOT EXISTS` with a residual condition as a delim join, several times slower
+   * than the left join. PostgreSQL instead deletes the losing rows from the deduplicated batch, which leaves the
    * rest in the order its mart insert relies on.
    */
   readonly stageByLeftJoin: boolean;
   /**
    * `select distinct on (key) … order by key, version desc` keeps the first row per key. PostgreSQL
    * then drops each key's losers while reading its sort, where `row_number()` first buffers every
-   * partition in a window: the 24-hour backlog's 6.5 M scans deduplicated in 19 s, not 29–33 s.
-   * Not on DuckDB (unmeasured there), nor Redshift (no DISTINCT ON).
+   * partition in a window. Not on DuckDB (unmeasured there), nor Redshift (no DISTINCT ON).
    */
   readonly distinctOn: boolean;
   /**
    * A batch's rows already older than the retention cutoff go from the stage straight to their hist
    * tables, not into the mart and out again. DuckDB commits a table whose rows inserted in the
    * transaction saw a delete by appending them all again, chunk by chunk, dropping the row groups
-   * its insert had already written: the SF 1 initial load's mart_uts (11.3 M rows, 37 k of them
-   * aged) took about 7 s to commit and peaked the process there. PostgreSQL only leaves the few
-   * moved rows dead, which costs less than a pass over its stage to find them.
+   * its insert had already written, so an initial load's commit was slow and set the process's
+   * memory peak. PostgreSQL only leaves the few moved rows dead, which costs less than a pass over
+   * its stage to find them.
    */
   readonly archiveStageFirst: boolean;
   /** The widest decimal the engine stores (digits); a wider one is stored as text (`storedType`). */

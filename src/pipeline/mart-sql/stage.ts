@@ -63,8 +63,8 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   // said outright, the mart's side of the join is its newest rows (its key index leads with the time).
   const sinceDelta = spec.key.includes(spec.ts) ? ` and m.${ts} >= (select min(${ts}) from ${delta})` : '';
   // Only the batches that hold a due row are read, and the ledger by an uncorrelated IN: as a
-  // correlated EXISTS DuckDB grouped every (id, ts) of raw first, 3 s at SF 1 (PostgreSQL 1.5 s
-  // scanning raw whole), in every cycle where a held row came due. The batch ids are literals, as
+  // correlated EXISTS DuckDB grouped every (id, ts) of raw first (PostgreSQL scanned raw whole),
+  // in every cycle where a held row came due. The batch ids are literals, as
   // the period bounds are: integers read from the batches table, for which PostgreSQL probes raw's
   // batch index, where it planned the same look-up as a subquery by scanning raw whole.
   const heldIn =

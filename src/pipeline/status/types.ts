@@ -49,7 +49,7 @@ export interface TableCount {
 
 /**
  * Tables the server estimates at this many rows or more are reported by the estimate (marked as
- * such) instead of counted: on PostgreSQL `count(*)` reads the table whole, seconds at bench SF 1
+ * such) instead of counted: on PostgreSQL `count(*)` reads the table whole, seconds for a bench mart
  * and minutes for a production mart, where `status` is what one runs to look around.
  */
 export const ESTIMATED_FROM = 1_000_000;

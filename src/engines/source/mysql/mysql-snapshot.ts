@@ -179,8 +179,8 @@ export class MysqlSnapshot implements SourceSnapshot {
   /**
    * Right after a stream of the same window read to its end, the server's own count of the rows
    * that SELECT returned (`FOUND_ROWS()`: the same statement, so the same snapshot) instead of a
-   * second read of the window. `count(*)` over the SF 1 scan table's clustered index took MariaDB
-   * about 5 s of a 43 s initial extract. (MySQL 8.0.17 deprecates `FOUND_ROWS()` and still has it.)
+   * second read of the window: `count(*)` scans the clustered index again, a noticeable part of an
+   * initial extract. (MySQL 8.0.17 deprecates `FOUND_ROWS()` and still has it.)
    */
   async count(table: string, range: CursorRange): Promise<number> {
     const streamed = this.#streamed === windowKey(table, range);

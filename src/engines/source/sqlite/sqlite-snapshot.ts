@@ -102,7 +102,7 @@ export class SqliteSnapshot implements SourceSnapshot {
         if (batch.length > 0) yield batch;
         // better-sqlite3 reads synchronously and the consumer may never wait on I/O (DuckDB's
         // appender): without this the whole load is one macrotask, and timers (a task's timeout),
-        // signals and other work wait until it ends (a minute for bench W3 at SF 1).
+        // signals and other work wait until it ends, a minute for a large initial load.
         if (!exhausted) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {

@@ -93,8 +93,8 @@ export const appendRows = async (
   const quarantine = new Quarantine(`${schema}.${table}`);
   const appender = await connection.createAppender(table, schema);
   // One chunk, reset for every 2048 rows: its native vectors are freed only when the wrapper is
-  // garbage-collected, which a small JS heap rarely is, so a chunk per 2048 rows held 1-2 GB of
-  // native memory by the end of an initial load (bench W3 at SF 1).
+  // garbage-collected, which a small JS heap rarely is, so a chunk per 2048 rows held gigabytes of
+  // native memory by the end of a large initial load.
   const chunk = DuckDBDataChunk.create(plans.map((p) => p.type));
   let loaded = 0;
   try {

@@ -163,10 +163,8 @@ class DuckdbWarehouse implements Warehouse {
  * DuckDB's buffer pool, capped. Its default is 80% of the machine's memory, which it fills with
  * cached blocks as the warehouse grows: the process's memory would grow with the data. Above this
  * DuckDB evicts cached blocks and spills large sorts and joins to `<file>.tmp`. The process peaks
- * above the cap (allocations outside the pool, more the larger the pool). The SF 1 initial load,
- * DuckDB alone: at 1 GB it peaked at 1.77 GB; at 512 MB at 0.93-1.28 GB over three runs, with
- * mart_uts no slower (31.0 s against 31.1 s); at 256 MB at 0.74 GB with mart_uts 15% slower. At
- * SF 0.1 it peaks at 0.7-0.8 GB with either the 1 GB or the 512 MB cap (README, Speed).
+ * above the cap (allocations outside the pool, more the larger the pool). 512 MB kept the marts as
+ * fast as a larger pool while a smaller one slowed them (docs/performance.md, memory).
  */
 export const DUCKDB_MEMORY_LIMIT = '512MB';
 

@@ -30,8 +30,8 @@ export const SESSION_WORK_MEM = '256MB';
  * `enable_memoize` off for the pool's sessions, where the server has it (PostgreSQL 14+; a startup
  * option naming it would refuse every connection to 13). Our joins probe a mart's unique key with
  * keys that are themselves unique (a deduplicated batch), so a memoize cache never hits; misled by
- * a low join estimate, PostgreSQL 15 still chose one for the 6.5 M-row backlog of bench W2 (6.5 M
- * misses, 512 MB of cache): 30 s, against 14 s for the hash join it picks without.
+ * a low join estimate, PostgreSQL 15 still chose one for a backlog of millions of rows, all misses,
+ * where the hash join it picks without is about twice as fast.
  */
 const sessionSetup = "select set_config(name, 'off', false) from pg_settings where name = 'enable_memoize'";
 /** A reader's sessions refuse every write, whatever a bug or the role would allow. */
