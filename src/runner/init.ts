@@ -4,7 +4,8 @@ import { typeName, type Column } from '../engines/types.js';
 import { compareColumns } from '../pipeline/drift.js';
 import { planInit, planRecordStoredAsText, storedAsText, storedAsTextWarning } from '../pipeline/init.js';
 import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
-import { narrowRequired, sourceTables, type SourceTableName } from '../pipeline/tables.js';
+import { describeSourceTables } from '../pipeline/source-shape.js';
+import { sourceTables, type SourceTableName } from '../pipeline/tables.js';
 import { withPipeline } from './run-cycle.js';
 
 /**
@@ -16,17 +17,16 @@ export const initWarehouse = async (settings: Settings): Promise<string[]> =>
   withPipeline(
     settings,
     async (source) => {
+      const described = await describeSourceTables(source, settings);
       const columns = new Map<SourceTableName, readonly Column[]>();
       const errors: string[] = [];
       for (const spec of sourceTables) {
-        const described = await source.describeTable(spec.name);
-        if (!described) {
-          errors.push(`source table ${spec.name} does not exist in ${source.displayUrl}`);
-          continue;
+        const shape = described.get(spec.name) ?? [];
+        if (typeof shape === 'string') errors.push(shape);
+        else {
+          errors.push(...compareColumns(spec, shape, null, new Set()).errors);
+          columns.set(spec.name, shape);
         }
-        const narrowed = narrowRequired(spec, described, settings.cursors[spec.name].column);
-        errors.push(...compareColumns(spec, narrowed, null, new Set()).errors);
-        columns.set(spec.name, narrowed);
       }
       if (errors.length > 0) throw new UserError(`init: ${errors.join('; ')}`, ExitCode.drift);
       return columns;

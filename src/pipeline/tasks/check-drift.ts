@@ -9,7 +9,8 @@ import { listHistTables } from '../hist.js';
 import { storedAsTextWarning } from '../init.js';
 import { marts } from '../marts.js';
 import { metaTables } from '../meta.js';
-import { loadColumns, narrowRequired, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
+import { describeSourceTables } from '../source-shape.js';
+import { loadColumns, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
 
 const loadColumnNames = new Set(loadColumns.map((c) => c.name));
 
@@ -25,17 +26,18 @@ export const checkDrift: Task = {
   async run(ctx, scope): Promise<TaskOutcome> {
     const { warehouse, source, settings } = ctx;
     const d = warehouse.dialect;
+    const described = await describeSourceTables(source, settings);
     const columns = new Map<SourceTableName, readonly Column[]>();
     const errors: string[] = [];
     const dropped: string[] = [];
     const changes: { table: SourceTableName; column: Column; change: 'added' | 'widened' }[] = [];
     for (const spec of sourceTables) {
-      const described = await source.describeTable(spec.name);
-      if (!described) {
-        errors.push(`source table ${spec.name} does not exist in ${source.displayUrl}`);
+      const sourceColumns = described.get(spec.name) ?? [];
+      if (typeof sourceColumns === 'string') {
+        errors.push(sourceColumns);
         continue;
       }
-      const sourceColumns = narrowRequired(spec, described, settings.cursors[spec.name].column);
+      columns.set(spec.name, sourceColumns);
       const cursor = settings.cursors[spec.name].column.toLowerCase();
       if (
         !sourceColumns.some(
@@ -58,7 +60,6 @@ export const checkDrift: Task = {
       for (const c of drift.added) changes.push({ table: spec.name, column: c, change: 'added' });
       for (const c of drift.widened) changes.push({ table: spec.name, column: c, change: 'widened' });
       for (const name of drift.dropped) dropped.push(`${spec.name}.${name}`);
-      columns.set(spec.name, sourceColumns);
     }
     if (errors.length > 0) throw new UserError(`check_drift: ${errors.join('; ')}`, ExitCode.drift);
     for (const column of dropped)
