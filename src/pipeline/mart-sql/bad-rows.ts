@@ -21,42 +21,44 @@ export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement
     .map((k) => `, max(${d.quote(k)}) as ${d.quote(k)}`)
     .join('');
   const limit = f.now + FUTURE_TOLERANCE_SECONDS;
-  const bad = (type: string, where: string, notes: string): Statement => {
-    // A row's timestamp is what makes it one of these: the same row with a new time is a new case.
-    const byTime = type === 'FUTURE_TIMESTAMP' || type === 'TIMESTAMP_BEFORE_FLOOR';
-    return stmt(
+  const missing = (type: 'NULL_ORDER_ID' | 'NULL_KEY', where: string, notes: string): Statement =>
+    stmt(
       `insert into ${ledger} (${exceptionColumns})
 select ${type === 'NULL_ORDER_ID' ? 'null' : 'b.order_id'}, '${type}', '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, current_timestamp, ${notes}
 from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${raw}
        where _batch_id > $1 and _batch_id <= $2 and ${where} group by id) b
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = '${type}' and e.source_table = '${spec.source}' and e.source_id = b.id
-                     and ${byTime ? 'e.event_time = b.ts' : '(e.resolved_at is null or e.event_time = b.ts)'})`,
-      type === 'FUTURE_TIMESTAMP'
-        ? [f.fromBatch, f.toBatch, limit]
-        : type === 'TIMESTAMP_BEFORE_FLOOR'
-          ? [f.fromBatch, f.toBatch, f.floor]
-          : [f.fromBatch, f.toBatch],
+                     and (e.resolved_at is null or e.event_time = b.ts))`,
+      [f.fromBatch, f.toBatch],
       `exceptions:${type}`,
     );
-  };
+  // A time after the limit or before the floor, in one pass over the batch: a row's time is what
+  // makes it one of these, so the same row with a new time is a new case.
+  const type = `case when ${ts} > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end`;
+  const outOfRange = stmt(
+    `insert into ${ledger} (${exceptionColumns})
+select b.order_id, b.exception_type, '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, current_timestamp,
+       case b.exception_type when 'FUTURE_TIMESTAMP' then '${spec.ts} more than 1 day after the run clock; folded in once it is no longer in the future'
+                             else '${spec.ts} before the timestampFloor setting; kept out of the marts' end
+from (select id, exception_type, max(order_id) as order_id, max(${ts}) as ts${extra}
+       from (select r.*, ${type} as exception_type from ${raw} r
+              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and (${ts} > $3 or ${ts} < $4)) t
+       group by id, exception_type) b
+where not exists (select 1 from ${ledger} e
+                   where e.exception_type = b.exception_type and e.source_table = '${spec.source}' and e.source_id = b.id
+                     and e.event_time = b.ts)`,
+    [f.fromBatch, f.toBatch, limit, f.floor],
+    'exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR',
+  );
   return [
-    bad('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
-    bad(
+    missing('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
+    missing(
       'NULL_KEY',
       `order_id is not null and not (${complete(d, spec)})`,
       `'a key or timestamp column (${[...new Set([...spec.key, spec.ts])].join(', ')}) is NULL in the source row'`,
     ),
-    bad(
-      'FUTURE_TIMESTAMP',
-      `order_id is not null and ${ts} > $3`,
-      `'${spec.ts} more than 1 day after the run clock; folded in once it is no longer in the future'`,
-    ),
-    bad(
-      'TIMESTAMP_BEFORE_FLOOR',
-      `order_id is not null and ${ts} < $3`,
-      `'${spec.ts} before the timestampFloor setting; kept out of the marts'`,
-    ),
+    outOfRange,
     stmt(
       `update ${ledger} set resolved_at = current_timestamp
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = '${spec.source}' and event_time <= $1`,

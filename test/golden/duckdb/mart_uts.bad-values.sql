@@ -64,24 +64,18 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, 'FUTURE_TIMESTAMP', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'pathtime more than 1 day after the run clock; folded in once it is no longer in the future'
-from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "pathtime" > $3 group by id) b
+select b.order_id, b.exception_type, 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp,
+       case b.exception_type when 'FUTURE_TIMESTAMP' then 'pathtime more than 1 day after the run clock; folded in once it is no longer in the future'
+                             else 'pathtime before the timestampFloor setting; kept out of the marts' end
+from (select id, exception_type, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime"
+       from (select r.*, case when "pathtime" > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from "settlement_public"."uni_tracking_spath_raw" r
+              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ("pathtime" > $3 or "pathtime" < $4)) t
+       group by id, exception_type) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-                   where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                   where e.exception_type = b.exception_type and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
                      and e.event_time = b.ts);
--- params: [40,43,1780086400]
--- counts: exceptions:FUTURE_TIMESTAMP
-
-insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, 'TIMESTAMP_BEFORE_FLOOR', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'pathtime before the timestampFloor setting; kept out of the marts'
-from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "pathtime" < $3 group by id) b
-where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-                   where e.exception_type = 'TIMESTAMP_BEFORE_FLOOR' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
-                     and e.event_time = b.ts);
--- params: [40,43,946684800]
--- counts: exceptions:TIMESTAMP_BEFORE_FLOOR
+-- params: [40,43,1780086400,946684800]
+-- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_spath' and event_time <= $1;

@@ -65,24 +65,18 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, 'FUTURE_TIMESTAMP', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'update_time more than 1 day after the run clock; folded in once it is no longer in the future'
-from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "update_time" > $3 group by id) b
+select b.order_id, b.exception_type, 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp,
+       case b.exception_type when 'FUTURE_TIMESTAMP' then 'update_time more than 1 day after the run clock; folded in once it is no longer in the future'
+                             else 'update_time before the timestampFloor setting; kept out of the marts' end
+from (select id, exception_type, max(order_id) as order_id, max("update_time") as ts
+       from (select r.*, case when "update_time" > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from "settlement_public"."uni_tracking_info_raw" r
+              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ("update_time" > $3 or "update_time" < $4)) t
+       group by id, exception_type) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-                   where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
+                   where e.exception_type = b.exception_type and e.source_table = 'uni_tracking_info' and e.source_id = b.id
                      and e.event_time = b.ts);
--- params: [40,43,1780086400]
--- counts: exceptions:FUTURE_TIMESTAMP
-
-insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, 'TIMESTAMP_BEFORE_FLOOR', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'update_time before the timestampFloor setting; kept out of the marts'
-from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and "update_time" < $3 group by id) b
-where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
-                   where e.exception_type = 'TIMESTAMP_BEFORE_FLOOR' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
-                     and e.event_time = b.ts);
--- params: [40,43,946684800]
--- counts: exceptions:TIMESTAMP_BEFORE_FLOOR
+-- params: [40,43,1780086400,946684800]
+-- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_info' and event_time <= $1;
