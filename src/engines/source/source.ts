@@ -19,8 +19,21 @@ export interface CursorRange {
  * A read of one source table inside one consistent snapshot (MySQL `START TRANSACTION WITH
  * CONSISTENT SNAPSHOT`, a SQLite read transaction): the count and the rows agree (SPEC §3 validate).
  */
+/** What a window holds at its top: the next watermark's makings (SPEC §3). */
+export interface WindowMaxima {
+  /** The greatest cursor value in the window's bounds, or `null` when none is there. */
+  readonly max: bigint | null;
+  /** The greatest id among the window's strays, or `null` (none, or it reads none). */
+  readonly strayMax: bigint | null;
+}
+
 export interface SourceSnapshot {
   count(table: string, range: CursorRange): Promise<number>;
+  /**
+   * The window's maxima in the snapshot its rows were read in: what landed, without reading the
+   * batch back. After `count`, which on MySQL must follow the stream directly.
+   */
+  maxima(table: string, range: CursorRange): Promise<WindowMaxima>;
   /** Streams rows in batches of at most `batchSize`, pausing the server while the consumer is busy. */
   stream(
     table: string,

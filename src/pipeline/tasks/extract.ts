@@ -5,10 +5,8 @@ import type { LandedBatch, RunContext, TaskOutcome } from '../../runner/context.
 import { faultPoint, losesRow } from '../../runner/faults.js';
 import { queryOne, type Task, type TaskScope } from '../../runner/task.js';
 import { planOpenFutureRows, planOpenQuarantined } from '../exceptions.js';
-import { planLandedMax } from '../landed.js';
 import { metaTables } from '../meta.js';
 import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
-import { toBigInt } from '../watermarks.js';
 import { nextWatermark } from '../windows.js';
 import { loadColumns, rawBatchIndex, rawTableName, sourceTables, type SourceTableName } from '../tables.js';
 
@@ -196,12 +194,12 @@ const extractTable = async (
         // is raw's one writer), and rolls back with the load.
         const byBatch = range.from === null ? d.createIndex(schema, raw, rawBatchIndex) : null;
         if (byBatch) await c.execute(byBatch);
-        const maxima = planLandedMax(d, schema, raw, range, batchId);
-        const found = await queryOne(c, maxima.sql, maxima.params);
-        const watermark = nextWatermark(ctx.state.watermarks?.get(table) ?? null, range, {
-          max: toBigInt(found?.m),
-          strayMax: toBigInt(found?.s),
-        });
+        // The window's top in the source's snapshot: the rows that landed, without reading them back.
+        const watermark = nextWatermark(
+          ctx.state.watermarks?.get(table) ?? null,
+          range,
+          await snapshot.maxima(table, range),
+        );
         const future = await openFutureRows(ctx, c, snapshot, table, columns);
         await openQuarantined(ctx, c, table, batchId, landed.quarantined);
         await c.execute(

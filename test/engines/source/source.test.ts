@@ -96,6 +96,41 @@ for (const { harness, run } of engines()) {
       expect(await source.max('ot_empty', 'id')).toBeNull();
     });
 
+    it("gives a window's greatest cursor value and its strays' greatest id, exactly, in the snapshot", async () => {
+      await harness.exec('create table ot_maxima (id BIGINT PRIMARY KEY, pathTime BIGINT NULL)');
+      await harness.insertRows(
+        'ot_maxima',
+        ['id', 'pathTime'],
+        [
+          ['9007199254740993', '9007199254740995'],
+          ['9007199254740994', '9007199254740997'],
+          ['9007199254740995', null],
+          ['9007199254740996', '5'],
+          ['9007199254740997', '9007199254741999'],
+        ],
+      );
+      const window = { column: 'pathTime', from: 9_007_199_254_740_990n, to: 9_007_199_254_740_998n };
+      const strays = { floor: 100n, idAbove: 9_007_199_254_740_993n };
+      await withSnapshot(async (s) => {
+        // A row committed after the snapshot opened is not part of the window's top.
+        await harness.exec('insert into ot_maxima (id, pathTime) values (?, ?)', ['9007199254740998', null]);
+        expect(await s.maxima('ot_maxima', { ...window, strays })).toEqual({
+          max: 9_007_199_254_740_997n,
+          strayMax: 9_007_199_254_740_996n,
+        });
+      });
+      await withSnapshot(async (s) => {
+        expect(await s.maxima('ot_maxima', window)).toEqual({ max: 9_007_199_254_740_997n, strayMax: null });
+        expect(
+          await s.maxima('ot_maxima', { column: 'pathTime', from: 9_007_199_254_742_000n, to: null }),
+        ).toEqual({ max: null, strayMax: null });
+        expect(await s.maxima('ot_maxima', { ...window, strays: { floor: null, idAbove: null } })).toEqual({
+          max: 9_007_199_254_740_997n,
+          strayMax: 9_007_199_254_740_998n,
+        });
+      });
+    });
+
     it('brings back Unicode, NULLs, big integers, decimals, dates and bytes intact', async () => {
       const note = 'e\u0301 n\u0303 👩🏽‍💻 中文字符 𝒳 🎉';
       await harness.exec(

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { PoolConnection, RowDataPacket } from 'mysql2';
 import { bigintAsJson, type Column, type CopyTextBatch, type Row, type Value } from '../../types.js';
-import type { CursorRange, SourceSnapshot } from '../source.js';
+import type { CursorRange, SourceSnapshot, WindowMaxima } from '../source.js';
 import { oneLineReason } from './mysql-connect.js';
 import { CopyTextRowParser, UnloadableValue, type FieldInfo } from './mysql-copy-text.js';
-import { countSql, selectSql } from './mysql-sql.js';
+import { countSql, maximaSql, selectSql } from './mysql-sql.js';
 import { answered, ResultWatch, sessionLost, socketOf } from './mysql-stream-watch.js';
 import { normalizeMysqlRow } from './mysql-values.js';
 
@@ -196,6 +196,21 @@ export class MysqlSnapshot implements SourceSnapshot {
       return Number(rows[0]?.['n'] ?? 0);
     } catch (error) {
       throw this.failed(`counting ${table}`, error);
+    }
+  }
+
+  async maxima(table: string, range: CursorRange): Promise<WindowMaxima> {
+    this.enter(`maxima ${table}`);
+    const { sql, values } = maximaSql(table, range);
+    try {
+      const [rows] = await answered(this.connection, this.options.readTimeoutMs, () =>
+        this.connection.promise().query<RowDataPacket[]>(sql, values),
+      );
+      this.#state = 'idle';
+      const exact = (v: unknown): bigint | null => (v === null || v === undefined ? null : BigInt(String(v)));
+      return { max: exact(rows[0]?.['m']), strayMax: exact(rows[0]?.['s']) };
+    } catch (error) {
+      throw this.failed(`reading the greatest ${range.column} of ${table}`, error);
     }
   }
 

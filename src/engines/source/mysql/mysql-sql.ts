@@ -1,4 +1,4 @@
-import { rangePredicate } from '../range-sql.js';
+import { maximaSql as maximaOf, rangePredicate } from '../range-sql.js';
 import type { CursorRange } from '../source.js';
 
 /** Quotes one MySQL identifier with backticks, doubling any backtick inside it. */
@@ -18,6 +18,10 @@ export const countSql = (table: string, range: CursorRange): { sql: string; valu
   const where = mysqlRangePredicate(range);
   return { sql: `select count(*) as n from ${quoteMysql(table)} where ${where.sql}`, values: where.values };
 };
+
+/** The window's maxima (`maximaSql`), as text: a JS number would round an id past 2^53. */
+export const maximaSql = (table: string, range: CursorRange): { sql: string; values: bigint[] } =>
+  maximaOf(table, range, quoteMysql, (e) => `cast(${e} as char)`);
 
 export const selectSql = (
   table: string,

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import type { Column, Row } from '../../types.js';
-import type { CursorRange, SourceSnapshot } from '../source.js';
-import { countSql, selectSql } from './sqlite-sql.js';
-import { normalizeSqliteRow } from './sqlite-values.js';
+import type { CursorRange, SourceSnapshot, WindowMaxima } from '../source.js';
+import { countSql, maximaSql, selectSql } from './sqlite-sql.js';
+import { normalizeSqliteRow, sqliteInteger } from './sqlite-values.js';
 
 type State = 'idle' | 'busy' | 'closed';
 
@@ -50,6 +50,28 @@ export class SqliteSnapshot implements SourceSnapshot {
       return Number(n);
     } catch (error) {
       throw this.failed(`counting ${table}`, error);
+    } finally {
+      this.#state = 'idle';
+    }
+  }
+
+  async maxima(table: string, range: CursorRange): Promise<WindowMaxima> {
+    this.enter(`maxima ${table}`);
+    const what = `reading the greatest ${range.column} of ${table}`;
+    try {
+      const { sql, values } = maximaSql(table, range);
+      const row = this.db
+        .prepare(sql)
+        .safeIntegers(true)
+        .get(...values) as { m: unknown; s: unknown };
+      const [max, strayMax] = [sqliteInteger(row.m), sqliteInteger(row.s)];
+      if (max === undefined || strayMax === undefined)
+        throw new Error(
+          `the greatest value, ${JSON.stringify(String(max === undefined ? row.m : row.s)).slice(0, 40)}, is not an integer`,
+        );
+      return { max, strayMax };
+    } catch (error) {
+      throw this.failed(what, error);
     } finally {
       this.#state = 'idle';
     }

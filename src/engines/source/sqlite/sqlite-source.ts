@@ -6,6 +6,7 @@ import type { Source, SourceSnapshot } from '../source.js';
 import { openSqliteHandle, SqliteSnapshot } from './sqlite-snapshot.js';
 import { quoteSqlite } from './sqlite-sql.js';
 import { sqliteLogicalType } from './sqlite-types.js';
+import { sqliteInteger } from './sqlite-values.js';
 
 interface TableInfoRow {
   readonly name: string;
@@ -40,11 +41,8 @@ class SqliteSource implements Source {
         .safeIntegers(true)
         .get(),
     );
-    if (value === null || value === undefined) return null;
-    if (typeof value === 'bigint') return value;
-    // SQLite is dynamically typed: a REAL or TEXT value can sit in an INTEGER column.
-    if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.floor(value));
-    if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return BigInt(value.trim());
+    const max = sqliteInteger(value);
+    if (max !== undefined) return max;
     throw new Error(
       `reading max(${column}) of ${table} from source ${this.displayUrl} failed: the greatest value, ${JSON.stringify(String(value)).slice(0, 40)}, is not an integer`,
     );

@@ -1,4 +1,4 @@
-import { rangePredicate } from '../range-sql.js';
+import { maximaSql as maximaOf, rangePredicate } from '../range-sql.js';
 import type { CursorRange } from '../source.js';
 
 /** Quotes one SQLite identifier with double quotes, doubling any double quote inside it. */
@@ -7,6 +7,10 @@ export const quoteSqlite = (identifier: string): string => '"' + identifier.repl
 /** The window's predicate with bound values (see `rangePredicate`). */
 export const sqliteRangePredicate = (range: CursorRange): { sql: string; values: bigint[] } =>
   rangePredicate(range, quoteSqlite);
+
+/** The window's maxima (`maximaSql`); read with `safeIntegers` so ids past 2^53 stay exact. */
+export const maximaSql = (table: string, range: CursorRange): { sql: string; values: bigint[] } =>
+  maximaOf(table, range, quoteSqlite);
 
 export const countSql = (table: string, range: CursorRange): { sql: string; values: bigint[] } => {
   const where = sqliteRangePredicate(range);

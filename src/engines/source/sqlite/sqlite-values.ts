@@ -34,3 +34,15 @@ export const normalizeSqliteRow = (raw: unknown[], columns: readonly Column[]): 
   }
   return raw as Row;
 };
+
+/**
+ * An integer column's value as read with `safeIntegers`, exact; `undefined` when it holds no
+ * integer (SQLite is dynamically typed: a REAL or TEXT value can sit in an INTEGER column).
+ */
+export const sqliteInteger = (value: unknown): bigint | null | undefined => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.floor(value));
+  if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return BigInt(value.trim());
+  return undefined;
+};
