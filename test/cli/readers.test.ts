@@ -4,12 +4,10 @@
  * (on DuckDB, whose run holds the file, from the snapshot the last run left), on a read-only
  * DuckDB file, beside another reader, and on PostgreSQL as a SELECT-only role in read-only sessions.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,27 +30,9 @@ interface ListJson {
   } | null;
 }
 
-const bin = fileURLToPath(new URL('../../bin/order-tracking.mjs', import.meta.url));
-
-/**
- * The CLI as an unprivileged user when the tests run as root, who reads and writes any file
- * whatever its mode: a chmod 0444 file is then read-only for the CLI too, as for a real reader.
- */
+/** The CLI as a reader without root's way past file modes (see `CliOptions.unprivileged`). */
 const cliUnprivileged = (args: readonly string[], env: Record<string, string>): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const asRoot = process.getuid?.() === 0;
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: 65_534, gid: 65_534 } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  cli(args, env, { unprivileged: true });
 
 const ok = (r: CliResult): CliResult => {
   expect(r.stderr, r.stderr).toBe('');

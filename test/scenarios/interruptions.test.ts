@@ -5,11 +5,9 @@
  * with one clear line and a documented code, leave nothing half-landed, and let the next run
  * converge. Driven through the real CLI; the MariaDB cases go through a TCP proxy on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../src/config/settings.js';
 import { cli, type CliResult } from '../support/cli.js';
@@ -36,46 +34,9 @@ const BATCH_SIZE = '200';
 const STOP_AFTER_BYTES = 60_000;
 const MARIADB = { host: '127.0.0.1', port: 3306 } as const;
 
-const bin = fileURLToPath(new URL('../../bin/order-tracking.mjs', import.meta.url));
-
-/**
- * The real CLI, killed if it is still running after `deadlineMs`: the bugs under test are runs
- * that never end, and a test must report one rather than wait with it.
- */
-const runCli = (
-  args: readonly string[],
-  env: Record<string, string>,
-  deadlineMs = 90_000,
-): Promise<CliResult & { readonly hung: boolean }> =>
-  new Promise((resolve, reject) => {
-    const merged: Record<string, string | undefined> = {
-      ...process.env,
-      ORDER_TRACKING_WAREHOUSE: undefined,
-      ORDER_TRACKING_SOURCE: undefined,
-      ...env,
-    };
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let hung = false;
-    const timer = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, deadlineMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, hung });
-    });
-  });
+/** The real CLI, killed if it is still running after 90 s: the bugs under test are runs that never end. */
+const runCli = (args: readonly string[], env: Record<string, string>): Promise<CliResult> =>
+  cli(args, env, { deadlineMs: 90_000 });
 
 /** MariaDB source, DuckDB warehouse: the pair where a stopped run used to exit 13, silently. */
 const mariadbDuckdbPair = async (): Promise<EnginePair> => {
@@ -207,7 +168,7 @@ const sessionGone = async (p: EnginePair, id: number): Promise<void> => {
     await new Promise((resolve) => setTimeout(resolve, 20));
 };
 
-const failedNamingScans = (r: CliResult & { hung: boolean }): string => {
+const failedNamingScans = (r: CliResult): string => {
   expect(r.hung, `the run never ended: ${r.stderr}`).toBe(false);
   expect(r.code, r.stderr).toBe(1);
   const line = oneLine(r);

@@ -8,32 +8,60 @@ export interface CliResult {
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** The run outlived `deadlineMs` and was killed. */
+  readonly hung: boolean;
+}
+
+export interface CliOptions {
+  /**
+   * Kill the run (SIGKILL) if it is still going after this long: the bugs some tests look for are
+   * runs that never end, and a test must report one rather than wait with it.
+   */
+  readonly deadlineMs?: number;
+  /**
+   * Run as `nobody` when the tests run as root, who reads and writes any file whatever its mode (a
+   * chmod 0444 file is then read-only for the CLI too, as for a real reader), with only `PATH` and
+   * `HOME=/tmp` from this process's environment.
+   */
+  readonly unprivileged?: boolean;
 }
 
 /** Runs the real CLI in a child process, as a user or a scheduler would. */
 export const cli = (
   args: readonly string[],
   env: Record<string, string | undefined> = {},
+  options: CliOptions = {},
 ): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const merged: Record<string, string | undefined> = {
-      ...process.env,
-      ORDER_TRACKING_WAREHOUSE: undefined,
-      ORDER_TRACKING_SOURCE: undefined,
-      ...env,
-    };
+    const base: Record<string, string | undefined> = options.unprivileged
+      ? { PATH: process.env.PATH ?? '', HOME: '/tmp' }
+      : { ...process.env, ORDER_TRACKING_WAREHOUSE: undefined, ORDER_TRACKING_SOURCE: undefined };
+    const merged: Record<string, string | undefined> = { ...base, ...env };
     const clean = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as Record<
       string,
       string
     >;
+    const asNobody = options.unprivileged === true && process.getuid?.() === 0;
     const child = spawn(process.execPath, [bin, ...args], {
       env: clean,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(asNobody ? { uid: 65_534, gid: 65_534 } : {}),
     });
     let stdout = '';
     let stderr = '';
+    let hung = false;
+    const timer =
+      options.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            hung = true;
+            child.kill('SIGKILL');
+          }, options.deadlineMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, hung });
+    });
   });
