@@ -19,9 +19,10 @@ export interface CliOptions {
    */
   readonly deadlineMs?: number;
   /**
-   * Run as `nobody` when the tests run as root, who reads and writes any file whatever its mode (a
-   * chmod 0444 file is then read-only for the CLI too, as for a real reader), with only `PATH` and
-   * `HOME=/tmp` from this process's environment.
+   * Without root's way past file modes when the tests run as root (`setpriv` drops the
+   * DAC_OVERRIDE and DAC_READ_SEARCH capabilities: a chmod 0444 file is then read-only for the CLI
+   * too, as for a real reader, while the checkout stays readable wherever it is), with only `PATH`
+   * and `HOME=/tmp` from this process's environment.
    */
   readonly unprivileged?: boolean;
 }
@@ -41,11 +42,14 @@ export const cli = (
       string,
       string
     >;
-    const asNobody = options.unprivileged === true && process.getuid?.() === 0;
-    const child = spawn(process.execPath, [bin, ...args], {
+    const dropped = 'dac_override,dac_read_search'.replace(/\w+/g, '-$&');
+    const command =
+      options.unprivileged === true && process.getuid?.() === 0
+        ? ['setpriv', '--bounding-set', dropped, '--inh-caps', dropped, process.execPath]
+        : [process.execPath];
+    const child = spawn(command[0]!, [...command.slice(1), bin, ...args], {
       env: clean,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asNobody ? { uid: 65_534, gid: 65_534 } : {}),
     });
     let stdout = '';
     let stderr = '';
