@@ -7,6 +7,7 @@ import { runCycle } from '../runner/run-cycle.js';
 import { reportError } from './errors.js';
 import { listExceptions, resolveExceptions, type ListFlags, type ResolveFlags } from './exceptions.js';
 import { initWarehouse } from '../runner/init.js';
+import type { MonitorFlags } from './monitor.js';
 import { formatSummary } from './run.js';
 import { statusCommand } from './status.js';
 
@@ -81,6 +82,28 @@ program
         ? `${JSON.stringify({ ...summary, tasks: summary.tasks.map(({ cause: _c, ...t }) => t) })}\n`
         : `${formatSummary(summary)}\n`,
     );
+  });
+
+program
+  .command('monitor')
+  .description(
+    'the daily run: reconcile the last days with the source, data-quality checks, exceptions housekeeping, raw cleanup, maintenance',
+  )
+  .option('--json', 'print the result as JSON')
+  .option('--only <steps>', 'comma-separated: reconcile, dq, exceptions, cleanup, maintenance (default all)')
+  .option('--fail-on-findings', 'exit 1 when a step found something (a day that differs, a failing check)')
+  .action(async (options: MonitorFlags) => {
+    const { monitorCommand } = await import('./monitor.js');
+    const controller = new AbortController();
+    for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => controller.abort(name));
+    const result = await monitorCommand(settings(), options, {
+      log: createLogger(Boolean(globals().verbose)),
+      now: clockFromEnv(),
+      signal: controller.signal,
+    });
+    process.stdout.write(`${result.text}\n`);
+    if (result.error) process.stderr.write(`order-tracking: ${result.error}\n`);
+    process.exitCode = result.exitCode;
   });
 
 program

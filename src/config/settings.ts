@@ -44,7 +44,24 @@ export interface Settings {
    * (SPEC §5): a timestamp of 0 would otherwise create a hist table per half-year back to 1970.
    */
   readonly timestampFloor: number;
+  readonly monitor: MonitorSettings;
 }
+
+/** The daily monitor's horizons (SPEC §6), in days. */
+export interface MonitorSettings {
+  /** Days of the source reconciled against the warehouse, ending at the start of today (UTC). */
+  readonly reconcileDays: number;
+  /** Raw rows every mart has consumed are deleted once their batch is this old. */
+  readonly rawRetentionDays: number;
+  /** Resolved exceptions are deleted once resolved this long ago. */
+  readonly exceptionRetentionDays: number;
+}
+
+export const DEFAULT_MONITOR: MonitorSettings = {
+  reconcileDays: 7,
+  rawRetentionDays: 7,
+  exceptionRetentionDays: 90,
+};
 
 /** What the command line says; every field optional (flags win over the environment). */
 export interface CliOptions {
@@ -110,6 +127,14 @@ const fileSchema = z
     timestampFloor: time.optional(),
     sourceReadTimeoutSeconds: READ_TIMEOUT.optional(),
     frozenPeriods: z.array(z.string().regex(/^\d{4}_h[12]$/, 'must be a period like 2025_h2')).optional(),
+    monitor: z
+      .object({
+        reconcileDays: whole(1, 366).optional(),
+        rawRetentionDays: whole(1, 3660).optional(),
+        exceptionRetentionDays: whole(1, 36_600).optional(),
+      })
+      .strict()
+      .optional(),
     tables: z
       .object(Object.fromEntries(sourceTables.map((t) => [t.name, cursorOverride.optional()])))
       .strict()
@@ -248,6 +273,11 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
     cursors,
     frozenPeriods,
     timestampFloor,
+    monitor: {
+      reconcileDays: file.monitor?.reconcileDays ?? DEFAULT_MONITOR.reconcileDays,
+      rawRetentionDays: file.monitor?.rawRetentionDays ?? DEFAULT_MONITOR.rawRetentionDays,
+      exceptionRetentionDays: file.monitor?.exceptionRetentionDays ?? DEFAULT_MONITOR.exceptionRetentionDays,
+    },
   };
 };
 

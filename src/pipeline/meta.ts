@@ -5,7 +5,14 @@ import { col, varchar, type TableSpec } from './ddl.js';
 export const metaTables = (
   schemas: Schemas,
 ): Record<
-  'runs' | 'taskInstances' | 'watermarks' | 'batches' | 'schemaChanges' | 'martState' | 'testFailures',
+  | 'runs'
+  | 'taskInstances'
+  | 'watermarks'
+  | 'batches'
+  | 'schemaChanges'
+  | 'martState'
+  | 'testFailures'
+  | 'dqResults',
   TableSpec
 > => ({
   runs: {
@@ -94,6 +101,20 @@ export const metaTables = (
       col('detail', 'text'),
       col('detected_at', 'timestamp'),
     ],
+  },
+  dqResults: {
+    // One row per data-quality check per monitor run (SPEC §6): how many orders fail, and a few.
+    schema: schemas.meta,
+    name: 'dq_results',
+    columns: [
+      col('run_id', 'bigint'),
+      varchar('check_name', 64),
+      col('failing', 'bigint'),
+      // Up to 10 failing order ids, comma-separated, smallest first.
+      col('sample', 'text'),
+      col('checked_at', 'timestamp'),
+    ],
+    primaryKey: ['run_id', 'check_name'],
   },
   schemaChanges: {
     schema: schemas.meta,

@@ -14,6 +14,8 @@ export interface TaskReport {
   readonly rowsRead?: number;
   readonly rowsWritten?: number;
   readonly note?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly findings?: number;
   readonly error?: string;
   /** The thrown error, kept in memory for the CLI's exit code (not serialised). */
   readonly cause?: unknown;
@@ -200,6 +202,9 @@ export const executeGraph = async (
   const pending = new Set(tasks);
   while (pending.size > 0 || running.size > 0) {
     for (const task of [...pending]) {
+      // An ordering-only predecessor left out of the graph (a monitor step not selected) is no wait.
+      const ordered = (task.afterEnded ?? []).filter((name) => tasks.some((t) => t.name === name));
+      if (ordered.some((name) => !reports.has(name))) continue;
       const upstream = task.after.map((name) => reports.get(name));
       if (upstream.some((r) => r && r.state !== 'success')) {
         pending.delete(task);

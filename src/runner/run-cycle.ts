@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { requireSource } from '../config/settings.js';
-import { ExitCode, UserError } from '../config/errors.js';
+import { ConfigError, ExitCode, UserError } from '../config/errors.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
@@ -11,15 +11,21 @@ import { cycleTasks } from '../pipeline/tasks/index.js';
 import type { RunContext } from './context.js';
 import type { Logger } from './logger.js';
 import { executeGraph, type TaskReport } from './graph.js';
+import type { Task } from './task.js';
 
 export interface RunSummary {
   readonly runId: number;
+  /** `run`: the 15-minute cycle; `monitor`: the daily run (SPEC §6). */
+  readonly kind: RunKind;
   /** `interrupted`: stopped by SIGTERM or SIGINT (exit `ExitCode.interrupted`). */
   readonly state: 'success' | 'failed' | 'interrupted';
   readonly seconds: number;
   readonly tasks: readonly TaskReport[];
   readonly error?: string;
 }
+
+/** What the run ledger records a run as. */
+export type RunKind = 'run' | 'monitor';
 
 export interface CycleOptions {
   readonly settings: Settings;
@@ -31,7 +37,26 @@ export interface CycleOptions {
    * cancelled and rolled back, nothing new starts, the lease is released.
    */
   readonly signal?: AbortSignal;
+  /** A failed task returns the summary (state `failed`) instead of throwing: the monitor prints it. */
+  readonly returnFailed?: boolean;
+  /** `false`: run without a source when none is configured (monitor steps that read none). */
+  readonly needsSource?: boolean;
 }
+
+/** Stands in for the source of a run whose tasks read none: any use is a one-line config error. */
+const absentSource: Source = (() => {
+  const fail = (): never => {
+    throw new ConfigError('no source given: pass --source mysql://… or set ORDER_TRACKING_SOURCE');
+  };
+  return {
+    displayUrl: '(no source)',
+    describeTable: async () => fail(),
+    max: async () => fail(),
+    clock: async () => fail(),
+    snapshot: async () => fail(),
+    close: async () => undefined,
+  };
+})();
 
 /** The lease key of one pipeline: its metadata schema (SPEC §7: one active run per pipeline). */
 export const leaseKey = (settings: Settings): string => `order-tracking:${settings.schemas.meta}`;
@@ -50,8 +75,14 @@ export const requireInitialized = async (warehouse: Warehouse, settings: Setting
       ExitCode.config,
     );
   for (const table of [exceptionsTable(settings.schemas), ...Object.values(metaTables(settings.schemas))]) {
+    const described = await warehouse.describeTable(table.schema, table.name);
+    if (!described)
+      throw new UserError(
+        `warehouse ${warehouse.displayUrl} was initialized by an older order-tracking (it has no ${table.schema}.${table.name}): run \`order-tracking init\` to upgrade it`,
+        ExitCode.config,
+      );
     if (!table.added?.length) continue;
-    const present = new Set((await warehouse.describeTable(table.schema, table.name))?.map((c) => c.name));
+    const present = new Set(described.map((c) => c.name));
     const missing = table.added.filter((name) => !present.has(name));
     if (missing.length > 0)
       throw new UserError(
@@ -83,11 +114,15 @@ export const withPipeline = async <P, T>(
   preflight: (source: Source) => Promise<P>,
   fn: (warehouse: Warehouse, source: Source, checked: P) => Promise<T>,
   signal?: AbortSignal,
+  needsSource = true,
 ): Promise<T> => {
-  const source = await openSource(requireSource(settings), {
-    readTimeoutSeconds: settings.sourceReadTimeoutSeconds,
-    ...(signal ? { signal } : {}),
-  });
+  const source =
+    settings.source === null && !needsSource
+      ? absentSource
+      : await openSource(requireSource(settings), {
+          readTimeoutSeconds: settings.sourceReadTimeoutSeconds,
+          ...(signal ? { signal } : {}),
+        });
   try {
     const checked = await preflight(source);
     const warehouse = await openWarehouse(settings.warehouse);
@@ -145,7 +180,18 @@ const interrupted = (runId: number, signal: AbortSignal, reports: readonly TaskR
 };
 
 /** One 15-minute cycle (SPEC §3), recorded in the run ledger. */
-export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
+export const runCycle = async (options: CycleOptions): Promise<RunSummary> =>
+  runTasks('run', cycleTasks, options);
+
+/**
+ * Runs a task graph under the pipeline's lease as one run of the ledger (`runs` with one
+ * `task_instances` row per task): the cycle, and the daily monitor (SPEC §6).
+ */
+export const runTasks = async (
+  kind: RunKind,
+  tasks: readonly Task[],
+  options: CycleOptions,
+): Promise<RunSummary> => {
   const { settings, log } = options;
   return withPipeline(
     settings,
@@ -165,8 +211,8 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
         await markAbandoned(connection, runs, runId, log);
         const startedAt = isoNow();
         await connection.execute(
-          `insert into ${runs} (run_id, kind, state, started_at) values ($1, 'run', 'running', cast($2 as timestamp))`,
-          [runId, startedAt.replace('T', ' ').replace('Z', '')],
+          `insert into ${runs} (run_id, kind, state, started_at) values ($1, $2, 'running', cast($3 as timestamp))`,
+          [runId, kind, startedAt.replace('T', ' ').replace('Z', '')],
         );
         const context: RunContext = {
           settings,
@@ -178,7 +224,7 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
           state: {},
         };
         const started = performance.now();
-        const reports = await executeGraph(cycleTasks, context, options.signal, async (report) => {
+        const reports = await executeGraph(tasks, context, options.signal, async (report) => {
           await connection.execute(
             `insert into ${taskTable} (run_id, task, state, started_at, ended_at, seconds, rows_read, rows_written, error)
            values ($1, $2, $3, cast($4 as timestamp), cast($5 as timestamp), $6, $7, $8, $9)`,
@@ -200,6 +246,7 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
         const interruption = stopped ? interrupted(runId, options.signal as AbortSignal, reports) : undefined;
         const summary: RunSummary = {
           runId,
+          kind,
           state: interruption ? 'interrupted' : failed ? 'failed' : 'success',
           seconds: (performance.now() - started) / 1000,
           tasks: reports,
@@ -216,10 +263,10 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
         await saveStatusSnapshot(
           warehouse,
           settings,
-          { now: context.now, source: failed ? null : source },
+          { now: context.now, source: failed || source === absentSource ? null : source },
           log,
         );
-        if (failed) {
+        if (failed && !options.returnFailed) {
           const cause = failed.cause;
           if (cause instanceof UserError) throw cause;
           throw new UserError(`run ${runId} failed in ${failed.task}: ${failed.error}`, ExitCode.failure, {
@@ -232,5 +279,6 @@ export const runCycle = async (options: CycleOptions): Promise<RunSummary> => {
       }
     },
     options.signal,
+    options.needsSource ?? true,
   );
 };

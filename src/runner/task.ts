@@ -16,6 +16,11 @@ export interface Task {
   readonly name: string;
   /** Tasks that must have succeeded first. */
   readonly after: readonly string[];
+  /**
+   * Tasks that must have ended first, in any state: an order, not a dependency (the monitor's
+   * steps each run even when the one before failed, SPEC §6).
+   */
+  readonly afterEnded?: readonly string[];
   /** Minutes before the runner cancels it (SPEC §7 defaults: 60, marts 10, tests 5). */
   readonly timeoutMinutes: number;
   run(context: RunContext, scope: TaskScope): Promise<TaskOutcome>;

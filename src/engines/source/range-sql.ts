@@ -69,3 +69,69 @@ export const maximaSql = (
     values: [...window.values, ...(strays?.values ?? [])],
   };
 };
+
+/** What the reconcile counts per day (SPEC §6): a table's keys as its mart defines them. */
+export interface DayCountSpec {
+  /** The event-time column the days are taken over (epoch seconds). */
+  readonly time: string;
+  /** The mart's key; when it holds `time`, each key is one event, else the key's newest version counts. */
+  readonly key: readonly string[];
+  /** The first second counted (a day's start) and the first second not counted. */
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/** One day's counts: keys whose newest version falls in it, and rows whose key is NULL. */
+export interface DayCount {
+  /** The day's first second, epoch seconds (UTC). */
+  readonly day: bigint;
+  readonly keyed: number;
+  readonly nullKeys: number;
+}
+
+/**
+ * The reconcile's two source counts per UTC day, `?` placeholders (MySQL and SQLite both; `%` and
+ * `count(*)` over a `distinct` subquery, since SQLite's `count(distinct …)` takes one column):
+ * `keyed`, distinct keys by the day of their newest version (a key holding the time counts each
+ * event in its own day), and `nulls`, rows in the days with a NULL key column.
+ */
+export const dayCountsSql = (
+  table: string,
+  spec: DayCountSpec,
+  quote: Quote,
+): { keyed: Predicate; nulls: Predicate } => {
+  const t = quote(spec.time);
+  const keys = spec.key.filter((k) => k.toLowerCase() !== spec.time.toLowerCase()).map(quote);
+  const present = spec.key.map((k) => `${quote(k)} is not null`).join(' and ');
+  const source = quote(table);
+  const keyed = spec.key.some((k) => k.toLowerCase() === spec.time.toLowerCase())
+    ? `select t - (t % 86400) as day, count(*) as n
+  from (select distinct ${keys.join(', ')}, ${t} as t from ${source} where ${t} >= ? and ${t} < ? and ${present}) x
+ group by t - (t % 86400)`
+    : // The newest version over the whole table: an order updated today has left yesterday.
+      `select t - (t % 86400) as day, count(*) as n
+  from (select ${keys.join(', ')}, max(${t}) as t from ${source} where ${present} group by ${keys.join(', ')}) x
+ where t >= ? and t < ?
+ group by t - (t % 86400)`;
+  const nulls = `select ${t} - (${t} % 86400) as day, count(*) as n
+  from ${source}
+ where ${t} >= ? and ${t} < ? and not (${present})
+ group by ${t} - (${t} % 86400)`;
+  return {
+    keyed: { sql: keyed, values: [spec.from, spec.to] },
+    nulls: { sql: nulls, values: [spec.from, spec.to] },
+  };
+};
+
+/** Merges the two result sets of `dayCountsSql` into one row per day, oldest first. */
+export const mergeDayCounts = (
+  keyed: readonly { day: bigint; n: number }[],
+  nulls: readonly { day: bigint; n: number }[],
+): DayCount[] => {
+  const days = new Map<bigint, { keyed: number; nullKeys: number }>();
+  for (const r of keyed) days.set(r.day, { keyed: r.n, nullKeys: 0 });
+  for (const r of nulls) days.set(r.day, { keyed: days.get(r.day)?.keyed ?? 0, nullKeys: r.n });
+  return [...days.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([day, c]) => ({ day, ...c }));
+};

@@ -1,4 +1,5 @@
 import type { Column, CopyTextBatch, Row, Value } from '../types.js';
+import type { DayCount, DayCountSpec } from './range-sql.js';
 
 /**
  * The rows of one extraction window: `from < column <= to` over an integer cursor column, exact
@@ -34,6 +35,16 @@ export interface SourceSnapshot {
    * batch back. After `count`, which on MySQL must follow the stream directly.
    */
   maxima(table: string, range: CursorRange): Promise<WindowMaxima>;
+  /**
+   * Per UTC day in `[from, to)` of `spec.time`: keys whose newest version falls in the day, and
+   * rows with a NULL key (SPEC §6 reconcile). Days with neither are left out.
+   */
+  dayCounts(table: string, spec: DayCountSpec): Promise<DayCount[]>;
+  /**
+   * The rows with these ids (`id` column), `columns` only, in any order; ids absent from the
+   * table are absent from the result (exceptions housekeeping, SPEC §6).
+   */
+  byIds(table: string, columns: readonly Column[], ids: readonly bigint[]): Promise<Row[]>;
   /** Streams rows in batches of at most `batchSize`, pausing the server while the consumer is busy. */
   stream(
     table: string,

@@ -1,4 +1,5 @@
-import type { SourceSnapshot } from '../../engines/source/source.js';
+import { epochText } from '../../config/time.js';
+import type { CursorRange, SourceSnapshot } from '../../engines/source/source.js';
 import type { Column, CopyTextBatch, QuarantinedValue, Row } from '../../engines/types.js';
 import type { WarehouseConnection } from '../../engines/warehouse/warehouse.js';
 import type { LandedBatch, RunContext, TaskOutcome } from '../../runner/context.js';
@@ -135,19 +136,25 @@ const openQuarantined = async (
 };
 
 /** A landed batch and how many of its values were quarantined, by exception type. */
-type Extracted = LandedBatch & { readonly badValues: number; readonly replaced: number };
+export type Extracted = LandedBatch & { readonly badValues: number; readonly replaced: number };
 
-const extractTable = async (
+/**
+ * Lands one window of one table as batch `batchId`, in one source snapshot and one warehouse
+ * transaction. A reconcile window (SPEC §6: a day over the table's time column) moves no
+ * watermark and holds no future rows: it only lands what the source has in that day.
+ */
+export const extractWindow = async (
   ctx: RunContext,
   scope: TaskScope,
   table: SourceTableName,
   batchId: number,
+  range: CursorRange,
+  reconcile = false,
 ): Promise<Extracted> => {
   const { settings, warehouse, source } = ctx;
   const d = warehouse.dialect;
   const columns = ctx.state.columns?.get(table);
-  const range = ctx.state.windows?.get(table);
-  if (!columns || !range) throw new Error(`extract ${table}: check_drift and calc_window must run first`);
+  if (!columns) throw new Error(`extract ${table}: check_drift must run first`);
   const batches = metaTables(settings.schemas).batches;
   const target: Column[] = [...columns, ...loadColumns];
   const snapshot = await source.snapshot();
@@ -195,18 +202,32 @@ const extractTable = async (
         const byBatch = range.from === null ? d.createIndex(schema, raw, rawBatchIndex) : null;
         if (byBatch) await c.execute(byBatch);
         // The window's top in the source's snapshot: the rows that landed, without reading them back.
-        const watermark = nextWatermark(
-          ctx.state.watermarks?.get(table) ?? null,
-          range,
-          await snapshot.maxima(table, range),
-        );
-        const future = await openFutureRows(ctx, c, snapshot, table, columns);
+        const watermark = reconcile
+          ? null
+          : nextWatermark(
+              ctx.state.watermarks?.get(table) ?? null,
+              range,
+              await snapshot.maxima(table, range),
+            );
+        const future = reconcile ? 0 : await openFutureRows(ctx, c, snapshot, table, columns);
         await openQuarantined(ctx, c, table, batchId, landed.quarantined);
         await c.execute(
           `insert into ${d.table(batches.schema, batches.name)}
              (batch_id, run_id, table_name, cursor_column, window_from, window_to, source_count, landed_count, state, created_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, 'landed', current_timestamp)`,
-          [batchId, ctx.runId, table, range.column, range.from, range.to, sourceCount, landed.rows],
+           values ($1, $2, $3, $4, $5, $6, $7, $8, 'landed', cast($9 as timestamp))`,
+          // The run's clock, not the wall's: raw retention (SPEC §6) ages batches by it, so a
+          // replay (demo, tests) ages them as it would have in real time.
+          [
+            batchId,
+            ctx.runId,
+            table,
+            range.column,
+            range.from,
+            range.to,
+            sourceCount,
+            landed.rows,
+            epochText(ctx.now),
+          ],
         );
         // A stop that arrived while the last rows were in flight (the batch checks above only see
         // one that came between batches): roll back rather than land what the run reports failed.
@@ -225,6 +246,7 @@ const extractTable = async (
       future,
       badValues,
       replaced: quarantined.length - badValues,
+      ...(reconcile ? { keepWatermark: true } : {}),
     };
   } finally {
     await snapshot.close();
@@ -248,9 +270,13 @@ export const extract: Task = {
     );
     const first = Number(last?.m ?? 0) + 1;
     const landed = await Promise.all(
-      sourceTables.map((spec, i) => extractTable(ctx, scope, spec.name, first + i)),
+      sourceTables.map((spec, i) => {
+        const range = ctx.state.windows?.get(spec.name);
+        if (!range) throw new Error(`extract ${spec.name}: calc_window must run first`);
+        return extractWindow(ctx, scope, spec.name, first + i, range);
+      }),
     );
-    ctx.state.batches = new Map(landed.map((b) => [b.table, b]));
+    ctx.state.batches = landed;
     const total = landed.reduce((n, b) => n + b.landedCount, 0);
     return {
       rowsRead: landed.reduce((n, b) => n + b.sourceCount, 0),

@@ -18,7 +18,7 @@ export const validate: Task = {
   async run(ctx, scope): Promise<TaskOutcome> {
     const { settings, warehouse } = ctx;
     const d = warehouse.dialect;
-    const batches = [...(ctx.state.batches?.values() ?? [])];
+    const batches = ctx.state.batches ?? [];
     const meta = metaTables(settings.schemas);
     const batchTable = d.table(meta.batches.schema, meta.batches.name);
     return scope.withConnection(async (c) => {
@@ -51,6 +51,7 @@ export const validate: Task = {
       await c.transaction(async () => {
         for (const b of batches) {
           await c.execute(`update ${batchTable} set state = 'validated' where batch_id = $1`, [b.batchId]);
+          if (b.keepWatermark) continue;
           // Nothing landed yet in a table read from the start: no watermark, read it whole again.
           for (const s of planSetWatermark(d, settings, b.table, b.watermark, b.batchId))
             await c.execute(s.sql, s.params);

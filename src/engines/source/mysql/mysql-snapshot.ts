@@ -4,7 +4,8 @@ import { bigintAsJson, type Column, type CopyTextBatch, type Row, type Value } f
 import type { CursorRange, SourceSnapshot, WindowMaxima } from '../source.js';
 import { oneLineReason } from './mysql-connect.js';
 import { CopyTextRowParser, UnloadableValue, type FieldInfo } from './mysql-copy-text.js';
-import { countSql, maximaSql, selectSql } from './mysql-sql.js';
+import { dayCountsSql, mergeDayCounts, type DayCount, type DayCountSpec } from '../range-sql.js';
+import { countSql, maximaSql, quoteMysql, selectSql } from './mysql-sql.js';
 import { answered, ResultWatch, sessionLost, socketOf } from './mysql-stream-watch.js';
 import { normalizeMysqlRow } from './mysql-values.js';
 
@@ -211,6 +212,40 @@ export class MysqlSnapshot implements SourceSnapshot {
       return { max: exact(rows[0]?.['m']), strayMax: exact(rows[0]?.['s']) };
     } catch (error) {
       throw this.failed(`reading the greatest ${range.column} of ${table}`, error);
+    }
+  }
+
+  async dayCounts(table: string, spec: DayCountSpec): Promise<DayCount[]> {
+    const { keyed, nulls } = dayCountsSql(table, spec, quoteMysql);
+    const read = async (p: { sql: string; values: bigint[] }): Promise<{ day: bigint; n: number }[]> => {
+      const [rows] = await answered(this.connection, this.options.readTimeoutMs, () =>
+        this.connection.promise().query<RowDataPacket[]>(p.sql, p.values),
+      );
+      return rows.map((r) => ({ day: BigInt(String(r['day'])), n: Number(r['n']) }));
+    };
+    this.enter(`count ${table} per day`);
+    try {
+      const result = mergeDayCounts(await read(keyed), await read(nulls));
+      this.#state = 'idle';
+      return result;
+    } catch (error) {
+      throw this.failed(`counting ${table} per day of ${spec.time}`, error);
+    }
+  }
+
+  async byIds(table: string, columns: readonly Column[], ids: readonly bigint[]): Promise<Row[]> {
+    if (ids.length === 0) return [];
+    this.enter(`read ${table} by id`);
+    const list = columns.map((c) => quoteMysql(c.sourceName)).join(', ');
+    const sql = `select ${list} from ${quoteMysql(table)} where ${quoteMysql('id')} in (${ids.map(() => '?').join(', ')})`;
+    try {
+      const [rows] = await answered(this.connection, this.options.readTimeoutMs, () =>
+        this.connection.promise().query<RowDataPacket[]>({ sql, values: [...ids], rowsAsArray: true }),
+      );
+      this.#state = 'idle';
+      return (rows as unknown as unknown[][]).map((raw) => normalizeMysqlRow(raw, columns));
+    } catch (error) {
+      throw this.failed(`reading ${table} by id`, error);
     }
   }
 

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { Column, Row } from '../../types.js';
 import type { CursorRange, SourceSnapshot, WindowMaxima } from '../source.js';
-import { countSql, maximaSql, selectSql } from './sqlite-sql.js';
+import { dayCountsSql, mergeDayCounts, type DayCount, type DayCountSpec } from '../range-sql.js';
+import { countSql, maximaSql, quoteSqlite, selectSql } from './sqlite-sql.js';
 import { normalizeSqliteRow, sqliteInteger } from './sqlite-values.js';
 
 type State = 'idle' | 'busy' | 'closed';
@@ -72,6 +73,45 @@ export class SqliteSnapshot implements SourceSnapshot {
       return { max, strayMax };
     } catch (error) {
       throw this.failed(what, error);
+    } finally {
+      this.#state = 'idle';
+    }
+  }
+
+  async dayCounts(table: string, spec: DayCountSpec): Promise<DayCount[]> {
+    this.enter(`count ${table} per day`);
+    try {
+      const { keyed, nulls } = dayCountsSql(table, spec, quoteSqlite);
+      const read = (p: { sql: string; values: bigint[] }): { day: bigint; n: number }[] =>
+        (
+          this.db
+            .prepare(p.sql)
+            .safeIntegers(true)
+            .all(...p.values) as { day: bigint; n: bigint }[]
+        ).map((r) => ({ day: BigInt(r.day), n: Number(r.n) }));
+      return mergeDayCounts(read(keyed), read(nulls));
+    } catch (error) {
+      throw this.failed(`counting ${table} per day of ${spec.time}`, error);
+    } finally {
+      this.#state = 'idle';
+    }
+  }
+
+  async byIds(table: string, columns: readonly Column[], ids: readonly bigint[]): Promise<Row[]> {
+    if (ids.length === 0) return [];
+    this.enter(`read ${table} by id`);
+    try {
+      const list = columns.map((c) => quoteSqlite(c.sourceName)).join(', ');
+      const rows = this.db
+        .prepare(
+          `select ${list} from ${quoteSqlite(table)} where ${quoteSqlite('id')} in (${ids.map(() => '?').join(', ')})`,
+        )
+        .raw(true)
+        .safeIntegers(true)
+        .all(...ids) as unknown[][];
+      return rows.map((raw) => normalizeSqliteRow(raw, columns));
+    } catch (error) {
+      throw this.failed(`reading ${table} by id`, error);
     } finally {
       this.#state = 'idle';
     }

@@ -1,0 +1,150 @@
+import { ConfigError } from '../config/errors.js';
+import type { Settings } from '../config/settings.js';
+import { epochText } from '../config/time.js';
+import { monitorTasks, stepOf } from '../pipeline/monitor/index.js';
+import type { ReconcileDay } from '../pipeline/monitor/reconcile-sql.js';
+import { monitorSteps, needsSource, type MonitorStep } from '../pipeline/monitor/steps.js';
+import type { TaskReport } from '../runner/graph.js';
+import type { Logger } from '../runner/logger.js';
+import { runTasks, type RunSummary } from '../runner/run-cycle.js';
+
+export interface MonitorFlags {
+  readonly json?: boolean;
+  readonly only?: string;
+  readonly failOnFindings?: boolean;
+}
+
+/** `--only reconcile,dq`: the steps named, or a one-line error naming the one that is not a step. */
+export const parseSteps = (only: string | undefined): MonitorStep[] => {
+  if (only === undefined) return [...monitorSteps];
+  const names = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = names.find((n) => !(monitorSteps as readonly string[]).includes(n));
+  if (bad !== undefined || names.length === 0)
+    throw new ConfigError(
+      `--only "${bad ?? only}" is not a monitor step: use one or more of ${monitorSteps.join(', ')}`,
+    );
+  return names as MonitorStep[];
+};
+
+/** One monitor step as the screen and `--json` show it: its tasks summed up. */
+export interface StepReport {
+  readonly step: MonitorStep;
+  readonly state: TaskReport['state'];
+  readonly seconds: number;
+  readonly findings: number;
+  readonly note: string;
+  readonly details: Record<string, unknown>;
+}
+
+const worst: readonly TaskReport['state'][] = ['failed', 'upstream_failed', 'cancelled', 'success'];
+
+export const stepReports = (summary: RunSummary): StepReport[] =>
+  monitorSteps.flatMap((step) => {
+    const tasks = summary.tasks.filter((t) => stepOf(t.task) === step);
+    if (tasks.length === 0) return [];
+    const state = worst.find((s) => tasks.some((t) => t.state === s)) ?? 'success';
+    const failed = tasks.find((t) => t.state === 'failed');
+    const main = tasks.find((t) => t.task === step) ?? tasks[0]!;
+    const notes = tasks
+      .filter((t) => t.task === step || t.task === 'reconciled')
+      .map((t) => t.note)
+      .filter(Boolean);
+    return [
+      {
+        step,
+        state,
+        seconds: tasks.reduce((n, t) => n + t.seconds, 0),
+        findings: tasks.reduce((n, t) => n + (t.findings ?? 0), 0),
+        note: failed ? `${failed.task}: ${failed.error ?? 'failed'}` : notes.join('; ') || (main.note ?? ''),
+        details: Object.assign({}, ...tasks.map((t) => t.details ?? {})) as Record<string, unknown>,
+      },
+    ];
+  });
+
+const day = (epoch: number): string => epochText(epoch).slice(0, 10);
+
+/** The monitor's one screen: a line per step, then the days the reconcile found different. */
+export const formatMonitor = (summary: RunSummary): string => {
+  const steps = stepReports(summary);
+  const lines = [`monitor run ${summary.runId} ${summary.state} in ${summary.seconds.toFixed(2)} s`];
+  lines.push(
+    `  ${'step'.padEnd(12)} ${'state'.padEnd(16)} ${'seconds'.padStart(8)} ${'findings'.padStart(9)}  result`,
+  );
+  for (const s of steps)
+    lines.push(
+      `  ${s.step.padEnd(12)} ${s.state.padEnd(16)} ${s.seconds.toFixed(2).padStart(8)} ${String(s.findings).padStart(9)}  ${s.note}`,
+    );
+  const days = (steps.find((s) => s.step === 'reconcile')?.details.days ?? []) as ReconcileDay[];
+  const differing = days.filter((d) => d.differs);
+  if (differing.length > 0) {
+    lines.push(
+      '',
+      `  reconcile: ${'table'.padEnd(20)} ${'day'.padEnd(10)} ${'source'.padStart(9)} ${'warehouse'.padStart(9)} ${'healed'.padStart(7)}`,
+    );
+    for (const d of differing)
+      lines.push(
+        `             ${d.table.padEnd(20)} ${day(d.day)} ${String(d.source + d.sourceNullKeys).padStart(9)} ${String(d.warehouse + d.warehouseNullKeys).padStart(9)} ${String(d.healed ?? '-').padStart(7)}${d.stillDiffers ? '  still differs' : ''}`,
+      );
+  }
+  for (const extra of steps.flatMap((s) =>
+    Array.isArray(s.details.lines) ? (s.details.lines as string[]) : [],
+  ))
+    lines.push(`  ${extra}`);
+  return lines.join('\n');
+};
+
+export interface MonitorResult {
+  readonly summary: RunSummary;
+  readonly text: string;
+  /** 0, or 1 when a step could not run or (`--fail-on-findings`) found something. */
+  readonly exitCode: number;
+  /** The one line for stderr when the exit code is not 0. */
+  readonly error?: string;
+}
+
+/** `order-tracking monitor` (SPEC §6): the daily run under the lease, recorded in the run ledger. */
+export const monitorCommand = async (
+  settings: Settings,
+  flags: MonitorFlags,
+  options: { readonly log: Logger; readonly now?: number; readonly signal?: AbortSignal },
+): Promise<MonitorResult> => {
+  const steps = parseSteps(flags.only);
+  const summary = await runTasks('monitor', monitorTasks(steps), {
+    settings,
+    log: options.log,
+    ...(options.now !== undefined ? { now: options.now } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    returnFailed: true,
+    needsSource: steps.some(needsSource),
+  });
+  const reports = stepReports(summary);
+  const text = flags.json
+    ? JSON.stringify({
+        runId: summary.runId,
+        state: summary.state,
+        seconds: summary.seconds,
+        steps: reports,
+        tasks: summary.tasks.map(({ cause: _c, ...t }) => t),
+      })
+    : formatMonitor(summary);
+  const failedSteps = reports.filter((r) => r.state !== 'success').map((r) => r.step);
+  const findings = reports.reduce((n, r) => n + r.findings, 0);
+  if (failedSteps.length > 0)
+    return {
+      summary,
+      text,
+      exitCode: 1,
+      error: `monitor run ${summary.runId}: ${failedSteps.join(', ')} could not run: ${summary.error ?? ''}`,
+    };
+  if (flags.failOnFindings && findings > 0)
+    return {
+      summary,
+      text,
+      exitCode: 1,
+      error: `monitor run ${summary.runId} found ${findings} findings (--fail-on-findings)`,
+    };
+  return { summary, text, exitCode: 0 };
+};

@@ -1,0 +1,94 @@
+import type { Schemas } from '../../config/settings.js';
+import type { Dialect } from '../../engines/warehouse/warehouse.js';
+import { histTablePattern, type MartSpec } from '../marts.js';
+import { exceptionsTable } from '../meta.js';
+import { parsePeriod } from '../periods.js';
+import { stmt, type Statement } from '../statement.js';
+
+export const DAY_SECONDS = 86_400;
+
+/** Exceptions that hold a row with a whole key out of the marts (SPEC §5): its home is the ledger. */
+export const heldOutTypes = ['BAD_VALUE', 'FUTURE_TIMESTAMP', 'TIMESTAMP_BEFORE_FLOOR'] as const;
+
+/** Exceptions of rows whose key is NULL: the reconcile counts them apart. */
+export const nullKeyTypes = ['NULL_ORDER_ID', 'NULL_KEY'] as const;
+
+/** One table's day as the reconcile saw it (SPEC §6). */
+export interface ReconcileDay {
+  readonly table: string;
+  /** The day's first second, epoch seconds (UTC). */
+  readonly day: number;
+  readonly source: number;
+  readonly warehouse: number;
+  readonly sourceNullKeys: number;
+  readonly warehouseNullKeys: number;
+  /** Re-extracted: the counts differ, or the source has NULL-key rows the ledger does not. */
+  readonly differs: boolean;
+  /** Rows the re-extraction brought home (warehouse after − before), once the marts ran. */
+  readonly healed?: number;
+  /** After the re-extraction the counts still differ (a row changed since, or a lag, not a loss). */
+  readonly stillDiffers?: boolean;
+}
+
+/** The reconciled days: `days` whole UTC days ending where today (of `now`) begins. */
+export const reconcileSpan = (now: number, days: number): { from: number; to: number } => {
+  const to = now - (((now % DAY_SECONDS) + DAY_SECONDS) % DAY_SECONDS);
+  return { from: to - days * DAY_SECONDS, to };
+};
+
+const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+
+/**
+ * The warehouse's keys per UTC day of the mart's time in `[$1, $2)`, across the mart, the hist
+ * tables whose period overlaps the span, and the ledger's held-out rows (distinct: a key in two of
+ * them counts once a day). Columns `day`, `n`.
+ */
+export const planWarehouseDayCounts = (
+  d: Dialect,
+  schemas: Schemas,
+  spec: MartSpec,
+  histTables: readonly string[],
+  span: { readonly from: number; readonly to: number },
+): Statement => {
+  const ts = d.quote(spec.ts);
+  const keys = spec.key.filter((k) => k !== spec.ts).map((k) => d.quote(k));
+  const overlapping = histTables.filter((h) => {
+    const period = parsePeriod(histTablePattern(spec).exec(h)?.[1] ?? '');
+    return period !== null && period.start < span.to && period.end > span.from;
+  });
+  const e = exceptionsTable(schemas);
+  const homes = [spec.table, ...overlapping].map(
+    (t) =>
+      `select ${keys.join(', ')}, ${ts} as t from ${d.table(schemas.mart, t)} where ${ts} >= $1 and ${ts} < $2`,
+  );
+  const present = spec.key.map((k) => `${d.quote(k)} is not null`).join(' and ');
+  homes.push(
+    `select ${keys.join(', ')}, event_time as t from ${d.table(e.schema, e.name)}
+    where source_table = $3 and resolved_at is null and exception_type in (${list(heldOutTypes)})
+      and event_time >= $1 and event_time < $2 and ${present.replace(d.quote(spec.ts), 'event_time')}`,
+  );
+  return stmt(
+    `select x.t - (x.t % ${DAY_SECONDS}) as day, count(*) as n
+  from (${homes.join('\n        union\n        ')}) x
+ group by x.t - (x.t % ${DAY_SECONDS})`,
+    [span.from, span.to, spec.source],
+  );
+};
+
+/** The ledger's open NULL-key exceptions per UTC day of their event time (distinct source rows). */
+export const planWarehouseNullKeys = (
+  d: Dialect,
+  schemas: Schemas,
+  spec: MartSpec,
+  span: { readonly from: number; readonly to: number },
+): Statement => {
+  const e = exceptionsTable(schemas);
+  return stmt(
+    `select event_time - (event_time % ${DAY_SECONDS}) as day, count(distinct source_id) as n
+  from ${d.table(e.schema, e.name)}
+ where source_table = $3 and resolved_at is null and exception_type in (${list(nullKeyTypes)})
+   and event_time >= $1 and event_time < $2
+ group by event_time - (event_time % ${DAY_SECONDS})`,
+    [span.from, span.to, spec.source],
+  );
+};
