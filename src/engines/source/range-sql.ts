@@ -81,19 +81,20 @@ export interface DayCountSpec {
   readonly to: bigint;
 }
 
-/** One day's counts: keys whose newest version falls in it, and rows whose key is NULL. */
+/** One day's counts: keys whose newest version falls in it, and the ids of rows whose key is NULL. */
 export interface DayCount {
   /** The day's first second, epoch seconds (UTC). */
   readonly day: bigint;
   readonly keyed: number;
-  readonly nullKeys: number;
+  /** Few, as a rule: the ledger is checked for each by id, since their times change in place. */
+  readonly nullIds: readonly bigint[];
 }
 
 /**
  * The reconcile's two source counts per UTC day, `?` placeholders (MySQL and SQLite both; `%` and
  * `count(*)` over a `distinct` subquery, since SQLite's `count(distinct …)` takes one column):
  * `keyed`, distinct keys by the day of their newest version (a key holding the time counts each
- * event in its own day), and `nulls`, rows in the days with a NULL key column.
+ * event in its own day), and `nulls`, the ids and days of rows with a NULL key column.
  */
 export const dayCountsSql = (
   table: string,
@@ -113,10 +114,9 @@ export const dayCountsSql = (
   from (select ${keys.join(', ')}, max(${t}) as t from ${source} where ${present} group by ${keys.join(', ')}) x
  where t >= ? and t < ?
  group by t - (t % 86400)`;
-  const nulls = `select ${t} - (${t} % 86400) as day, count(*) as n
+  const nulls = `select ${quote('id')} as id, ${t} - (${t} % 86400) as day
   from ${source}
- where ${t} >= ? and ${t} < ? and not (${present})
- group by ${t} - (${t} % 86400)`;
+ where ${t} >= ? and ${t} < ? and not (${present})`;
   return {
     keyed: { sql: keyed, values: [spec.from, spec.to] },
     nulls: { sql: nulls, values: [spec.from, spec.to] },
@@ -126,11 +126,15 @@ export const dayCountsSql = (
 /** Merges the two result sets of `dayCountsSql` into one row per day, oldest first. */
 export const mergeDayCounts = (
   keyed: readonly { day: bigint; n: number }[],
-  nulls: readonly { day: bigint; n: number }[],
+  nulls: readonly { day: bigint; id: bigint }[],
 ): DayCount[] => {
-  const days = new Map<bigint, { keyed: number; nullKeys: number }>();
-  for (const r of keyed) days.set(r.day, { keyed: r.n, nullKeys: 0 });
-  for (const r of nulls) days.set(r.day, { keyed: days.get(r.day)?.keyed ?? 0, nullKeys: r.n });
+  const days = new Map<bigint, { keyed: number; nullIds: bigint[] }>();
+  for (const r of keyed) days.set(r.day, { keyed: r.n, nullIds: [] });
+  for (const r of nulls) {
+    const day = days.get(r.day) ?? { keyed: 0, nullIds: [] };
+    day.nullIds.push(r.id);
+    days.set(r.day, day);
+  }
   return [...days.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([day, c]) => ({ day, ...c }));

@@ -20,8 +20,11 @@ export interface ReconcileDay {
   readonly day: number;
   readonly source: number;
   readonly warehouse: number;
+  /** Source rows with a NULL key in the day, and how many of them the ledger holds open. */
   readonly sourceNullKeys: number;
   readonly warehouseNullKeys: number;
+  /** The ids of those source rows (their times change in place, so they are matched by id). */
+  readonly nullIds: readonly string[];
   /** Re-extracted: the counts differ, or the source has NULL-key rows the ledger does not. */
   readonly differs: boolean;
   /** Rows the re-extraction brought home (warehouse after − before), once the marts ran. */
@@ -75,20 +78,19 @@ export const planWarehouseDayCounts = (
   );
 };
 
-/** The ledger's open NULL-key exceptions per UTC day of their event time (distinct source rows). */
-export const planWarehouseNullKeys = (
+/** Of these source ids, those with an open NULL-key exception (column `id`): the rows held. */
+export const planHeldNullIds = (
   d: Dialect,
   schemas: Schemas,
   spec: MartSpec,
-  span: { readonly from: number; readonly to: number },
+  ids: readonly bigint[],
 ): Statement => {
   const e = exceptionsTable(schemas);
   return stmt(
-    `select event_time - (event_time % ${DAY_SECONDS}) as day, count(distinct source_id) as n
+    `select distinct source_id as id
   from ${d.table(e.schema, e.name)}
- where source_table = $3 and resolved_at is null and exception_type in (${list(nullKeyTypes)})
-   and event_time >= $1 and event_time < $2
- group by event_time - (event_time % ${DAY_SECONDS})`,
-    [span.from, span.to, spec.source],
+ where source_table = $1 and resolved_at is null and exception_type in (${list(nullKeyTypes)})
+   and source_id in (${ids.map((_, i) => `$${i + 2}`).join(', ')})`,
+    [spec.source, ...ids],
   );
 };

@@ -217,17 +217,19 @@ export class MysqlSnapshot implements SourceSnapshot {
 
   async dayCounts(table: string, spec: DayCountSpec): Promise<DayCount[]> {
     const { keyed, nulls } = dayCountsSql(table, spec, quoteMysql);
-    const read = async (p: { sql: string; values: bigint[] }): Promise<{ day: bigint; n: number }[]> => {
-      const [rows] = await answered(this.connection, this.options.readTimeoutMs, () =>
-        this.connection.promise().query<RowDataPacket[]>(p.sql, p.values),
-      );
-      return rows.map((r) => ({ day: BigInt(String(r['day'])), n: Number(r['n']) }));
-    };
+    const read = async (p: { sql: string; values: bigint[] }): Promise<RowDataPacket[]> =>
+      (
+        await answered(this.connection, this.options.readTimeoutMs, () =>
+          this.connection.promise().query<RowDataPacket[]>(p.sql, p.values),
+        )
+      )[0];
+    const exact = (v: unknown): bigint => BigInt(String(v));
     this.enter(`count ${table} per day`);
     try {
-      const result = mergeDayCounts(await read(keyed), await read(nulls));
+      const counted = (await read(keyed)).map((r) => ({ day: exact(r['day']), n: Number(r['n']) }));
+      const nullRows = (await read(nulls)).map((r) => ({ day: exact(r['day']), id: exact(r['id']) }));
       this.#state = 'idle';
-      return result;
+      return mergeDayCounts(counted, nullRows);
     } catch (error) {
       throw this.failed(`counting ${table} per day of ${spec.time}`, error);
     }

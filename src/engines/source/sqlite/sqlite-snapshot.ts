@@ -82,14 +82,15 @@ export class SqliteSnapshot implements SourceSnapshot {
     this.enter(`count ${table} per day`);
     try {
       const { keyed, nulls } = dayCountsSql(table, spec, quoteSqlite);
-      const read = (p: { sql: string; values: bigint[] }): { day: bigint; n: number }[] =>
-        (
-          this.db
-            .prepare(p.sql)
-            .safeIntegers(true)
-            .all(...p.values) as { day: bigint; n: bigint }[]
-        ).map((r) => ({ day: BigInt(r.day), n: Number(r.n) }));
-      return mergeDayCounts(read(keyed), read(nulls));
+      const read = (p: { sql: string; values: bigint[] }): Record<string, bigint>[] =>
+        this.db
+          .prepare(p.sql)
+          .safeIntegers(true)
+          .all(...p.values) as Record<string, bigint>[];
+      return mergeDayCounts(
+        read(keyed).map((r) => ({ day: BigInt(r.day as bigint), n: Number(r.n) })),
+        read(nulls).map((r) => ({ day: BigInt(r.day as bigint), id: BigInt(r.id as bigint) })),
+      );
     } catch (error) {
       throw this.failed(`counting ${table} per day of ${spec.time}`, error);
     } finally {
