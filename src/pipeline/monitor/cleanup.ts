@@ -1,12 +1,89 @@
+import { epochText } from '../../config/time.js';
 import type { TaskOutcome } from '../../runner/context.js';
+import { runStatements, type Counts } from '../../runner/plan.js';
 import type { Task } from '../../runner/task.js';
+import { marts } from '../marts.js';
+import { loadColumns, rawTableName } from '../tables.js';
+import {
+  CLEANUP_CHUNK_ROWS,
+  planDedupeBatches,
+  planDeleteBatch,
+  planDeleteRepeats,
+  planExpiredBatches,
+  planSetDedupeMark,
+} from './cleanup-sql.js';
+import { DAY_SECONDS } from './reconcile-sql.js';
 
-/** SPEC §6 raw cleanup. */
+const loadColumnNames = new Set(loadColumns.map((c) => c.name));
+
+/**
+ * SPEC §6 raw cleanup, per raw table: the rows each consumed batch repeats, value for value, from
+ * the batches before it (the windows' re-read overlap) are deleted, so raw keeps each version
+ * once, at its first landing; then the rows of batches every mart has consumed that are older
+ * than `monitor.rawRetentionDays` (by the run's clock) are deleted, a batch (or, where the engine
+ * locates rows physically, a chunk) per statement and transaction. Never a row of an unvalidated or unconsumed batch, never
+ * one an open exception points at.
+ */
 export const cleanupTask: Task = {
   name: 'cleanup',
   after: [],
   timeoutMinutes: 60,
-  async run(): Promise<TaskOutcome> {
-    return { note: 'not built yet' };
+  async run(ctx, scope): Promise<TaskOutcome> {
+    const { settings, warehouse } = ctx;
+    const d = warehouse.dialect;
+    const before = epochText(ctx.now - settings.monitor.rawRetentionDays * DAY_SECONDS);
+    const perTable: Record<string, { expired: number; repeats: number }> = {};
+    await scope.withConnection(async (c) => {
+      for (const spec of marts) {
+        const table = spec.source;
+        const counts: Counts = {};
+        // Repeats first, while the batches they repeat are still there to compare with.
+        const columns = (await warehouse.describeTable(settings.schemas.raw, rawTableName(table)))
+          ?.map((col) => col.name)
+          .filter((name) => !loadColumnNames.has(name));
+        const dedupe = planDedupeBatches(d, settings.schemas, table, spec.name);
+        let last: number | undefined;
+        for (const b of await c.query<{ batch_id: number }>(dedupe.sql, dedupe.params)) {
+          last = Number(b.batch_id);
+          if (columns?.length)
+            await runStatements(
+              c,
+              [planDeleteRepeats(d, settings.schemas, table, columns, last)],
+              counts,
+              ctx.log,
+            );
+        }
+        if (last !== undefined)
+          await c.transaction(() =>
+            runStatements(c, planSetDedupeMark(d, settings.schemas, table, last as number), {}, ctx.log),
+          );
+        const expired = planExpiredBatches(d, settings.schemas, table, spec.name, before);
+        for (const b of await c.query<{ batch_id: number; landed_count: number }>(
+          expired.sql,
+          expired.params,
+        )) {
+          const [id, rows] = [Number(b.batch_id), Number(b.landed_count)];
+          if (rows <= CLEANUP_CHUNK_ROWS || d.capabilities.rowLocator === null) {
+            await runStatements(c, [planDeleteBatch(d, settings.schemas, table, id, false)], counts, ctx.log);
+            continue;
+          }
+          // A chunk per statement, each its own transaction, until one deletes less than a chunk.
+          for (;;) {
+            const n: Counts = {};
+            await runStatements(c, [planDeleteBatch(d, settings.schemas, table, id, true)], n, ctx.log);
+            counts.deleted = (counts.deleted ?? 0) + (n.deleted ?? 0);
+            if ((n.deleted ?? 0) < CLEANUP_CHUNK_ROWS) break;
+          }
+        }
+        perTable[table] = { expired: counts.deleted ?? 0, repeats: counts.repeats ?? 0 };
+      }
+    });
+    const expired = Object.values(perTable).reduce((n, t) => n + t.expired, 0);
+    const repeats = Object.values(perTable).reduce((n, t) => n + t.repeats, 0);
+    return {
+      rowsWritten: expired + repeats,
+      note: `raw: ${expired} rows past ${settings.monitor.rawRetentionDays} days deleted, ${repeats} repeated rows removed`,
+      details: { cleanup: perTable },
+    };
   },
 };

@@ -21,6 +21,7 @@ export const duckdbDialect: Dialect = {
     distinctOn: false,
     archiveStageFirst: true,
     maxDecimalPrecision,
+    rowLocator: null,
   },
   quote,
   table: (schema, table) => `${quote(schema)}.${quote(table)}`,

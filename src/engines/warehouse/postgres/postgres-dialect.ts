@@ -54,6 +54,7 @@ export const postgresCapabilities: WarehouseCapabilities = {
   distinctOn: true,
   archiveStageFirst: false,
   maxDecimalPrecision,
+  rowLocator: 'ctid',
 };
 
 export const postgresDialect: Dialect = {
