@@ -39,6 +39,12 @@ export interface WarehouseCapabilities {
   readonly archiveStageFirst: boolean;
   /** The widest decimal the engine stores (digits); a wider one is stored as text (`storedType`). */
   readonly maxDecimalPrecision: number;
+  /**
+   * The column that locates a row physically, so a large delete can go in bounded chunks of it
+   * (PostgreSQL's `ctid`: each chunk a TID range scan, no lock held for long); `null` where one
+   * statement per batch is fine (DuckDB: one writer, no row locks others wait on).
+   */
+  readonly rowLocator: 'ctid' | null;
 }
 
 /**
@@ -163,6 +169,31 @@ export class WarehouseBusyError extends UserError {
   }
 }
 
+/** A table the monitor's maintenance step asks the engine about (SPEC §6). */
+export interface MaintenanceTarget {
+  readonly schema: string;
+  readonly table: string;
+  /** `ledger`: the exceptions ledger (`order_tracking_exceptions`). */
+  readonly role: 'mart' | 'hist' | 'raw' | 'ledger';
+  /** Which mart, for `role: 'mart'` (Redshift's rules differ by mart). */
+  readonly mart?: 'mart_uti' | 'mart_ecs' | 'mart_uts';
+}
+
+/** One statement of an engine's maintenance plan, run on its own, outside any transaction. */
+export interface MaintenanceStep {
+  /** What the statement does, for the summary line: `VACUUM (ANALYZE)`, `CHECKPOINT`. */
+  readonly action: string;
+  readonly sql: string;
+  /** `schema.table` as named (unquoted), or `null` for a statement on the whole database. */
+  readonly table: string | null;
+  /** Why the plan holds it (the rule, and what the engine's catalog said). */
+  readonly reason: string;
+}
+
+/** `schema.table`, unquoted: how a maintenance step names its table and plans key catalog facts. */
+export const targetName = (t: { readonly schema: string; readonly table: string }): string =>
+  `${t.schema}.${t.table}`;
+
 export interface Warehouse {
   readonly dialect: Dialect;
   /** The URL with its password redacted: the only form ever printed. */
@@ -188,6 +219,17 @@ export interface Warehouse {
    * use it to say that a run is active. Absent where the engine cannot tell.
    */
   activeLease?(key: string): Promise<ActiveLease | null>;
+  /**
+   * The maintenance statements for these tables (SPEC §6), in the order to run them, each on its
+   * own outside any transaction. The engine decides from its own rules and catalog (PostgreSQL
+   * leaves out a hist table unchanged since it was last vacuumed and analyzed; DuckDB checkpoints
+   * the database whatever the tables). `clock.now` is the run's clock, epoch seconds, for rules by
+   * day of the week.
+   */
+  maintenancePlan(
+    targets: readonly MaintenanceTarget[],
+    clock: { readonly now: number },
+  ): Promise<MaintenanceStep[]>;
   close(): Promise<void>;
 }
 

@@ -8,12 +8,15 @@ import {
   WarehouseBusyError,
   type ActiveLease,
   type Lease,
+  type MaintenanceStep,
+  type MaintenanceTarget,
   type ResultRow,
   type Warehouse,
   type WarehouseConnection,
 } from '../warehouse.js';
 import { duckdbDialect, duckdbLogicalType } from './duckdb-dialect.js';
 import { appendRows } from './duckdb-loader.js';
+import { duckdbMaintenancePlan } from './duckdb-maintenance.js';
 
 /** Result values as the rest of the code expects them: safe integers as numbers, times as ISO text. */
 const normalize = (value: unknown): Value => {
@@ -138,6 +141,11 @@ class DuckdbWarehouse implements Warehouse {
     } finally {
       await connection.release();
     }
+  }
+
+  /** One `checkpoint` of the database (`duckdbMaintenancePlan`). */
+  async maintenancePlan(targets: readonly MaintenanceTarget[]): Promise<MaintenanceStep[]> {
+    return duckdbMaintenancePlan(targets);
   }
 
   async tryLease(): Promise<Lease | null> {

@@ -3,11 +3,23 @@ import { ConfigError } from '../../../config/errors.js';
 import { maskIn } from '../../../config/secrets.js';
 import { redact, secretsOf } from '../../../config/urls.js';
 import type { Column } from '../../types.js';
-import type { ActiveLease, Lease, Warehouse, WarehouseConnection } from '../warehouse.js';
+import type {
+  ActiveLease,
+  Lease,
+  MaintenanceStep,
+  MaintenanceTarget,
+  Warehouse,
+  WarehouseConnection,
+} from '../warehouse.js';
 import { PostgresConnection } from './postgres-connection.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { describeTable, enforcesUnique, existingSchemas } from './postgres-introspector.js';
 import { heldAdvisoryLease, tryAdvisoryLease } from './postgres-lease.js';
+import {
+  postgresActivityByTable,
+  postgresActivityQuery,
+  postgresMaintenancePlan,
+} from './postgres-maintenance.js';
 import { createTypeParsers } from './postgres-type-parsers.js';
 
 /** Pool size: three parallel extracts, two parallel marts, and room for the runner's bookkeeping. */
@@ -154,6 +166,14 @@ class PostgresWarehouse implements Warehouse {
 
   activeLease(key: string): Promise<ActiveLease | null> {
     return heldAdvisoryLease(this.pool, key);
+  }
+
+  /** `vacuum (analyze)` per table; hist tables only when written since (`postgresMaintenancePlan`). */
+  async maintenancePlan(targets: readonly MaintenanceTarget[]): Promise<MaintenanceStep[]> {
+    if (targets.length === 0) return [];
+    const { sql, params } = postgresActivityQuery(targets);
+    const { rows } = await this.pool.query(sql, [...params]);
+    return postgresMaintenancePlan(targets, postgresActivityByTable(rows));
   }
 
   /** Releases any lease still held and closes every pooled session. */
