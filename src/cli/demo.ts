@@ -10,7 +10,11 @@ import { histTablePattern, marts } from '../pipeline/marts.js';
 import { exceptionsTable } from '../pipeline/meta.js';
 import { CYCLE_SECONDS, createGenerator, openSqliteWriter, summaryLines } from '../generator/index.js';
 import { createLogger } from '../runner/logger.js';
-import { runCycle } from '../runner/run-cycle.js';
+import { runCycle, runTasks } from '../runner/run-cycle.js';
+import { monitorTasks } from '../pipeline/monitor/index.js';
+import { monitorSteps } from '../pipeline/monitor/steps.js';
+import { rawTableName } from '../pipeline/tables.js';
+import { formatMonitor } from './monitor.js';
 import { initWarehouse } from '../runner/init.js';
 import { formatSummary } from './run.js';
 
@@ -64,6 +68,25 @@ const placementTable = async (warehouse: Warehouse, settings: Settings): Promise
     );
     return lines.join('\n');
   });
+
+/** Rows per raw table (the cleanup's before and after). */
+const rawSizes = async (settings: Settings): Promise<Map<string, number>> => {
+  const warehouse = await openWarehouse(settings.warehouse);
+  try {
+    return await withConnection(warehouse, async (c) => {
+      const sizes = new Map<string, number>();
+      for (const spec of marts) {
+        const rows = await c.query<{ n: number }>(
+          `select count(*) as n from ${warehouse.dialect.table(settings.schemas.raw, rawTableName(spec.source))}`,
+        );
+        sizes.set(spec.source, Number(rows[0]?.n ?? 0));
+      }
+      return sizes;
+    });
+  } finally {
+    await warehouse.close();
+  }
+};
 
 const isoDay = (epoch: number): string => new Date(epoch * 1000).toISOString().slice(0, 10);
 
@@ -150,6 +173,20 @@ export const demoCommand = async (cli: CliOptions, days: number): Promise<void> 
   } finally {
     await warehouse.close();
   }
+  out('');
+  const rawBefore = await rawSizes(settings);
+  const monitor = await runTasks('monitor', monitorTasks(monitorSteps), {
+    settings,
+    log,
+    now: stops.at(-1)! + 180,
+    returnFailed: true,
+  });
+  out(`The daily monitor (run ${monitor.runId}):`);
+  out(formatMonitor(monitor).split('\n').slice(1).join('\n'));
+  const rawAfter = await rawSizes(settings);
+  out(
+    `  raw rows: ${[...rawBefore.entries()].map(([t, n]) => `${t} ${n} → ${rawAfter.get(t) ?? 0}`).join(', ')}`,
+  );
   out('');
   out('Look around:');
   out(`  npx order-tracking status --warehouse duckdb:${join(demoDir, 'warehouse.duckdb')}`);
