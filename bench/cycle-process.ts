@@ -17,7 +17,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Settings } from '../src/config/settings.js';
 import { initWarehouse } from '../src/runner/init.js';
-import { runCycle, type RunSummary } from '../src/runner/run-cycle.js';
+import { monitorTasks } from '../src/pipeline/monitor/index.js';
+import { monitorSteps } from '../src/pipeline/monitor/steps.js';
+import { runCycle, runTasks, type RunSummary } from '../src/runner/run-cycle.js';
 import { sampleMemory, statementRecorder } from './probes.js';
 import type { MemoryAtPeak, StatementTiming, TaskTiming } from './results.js';
 
@@ -27,6 +29,8 @@ export interface CycleRequest {
   readonly now: number;
   /** W3: `init` first, timed as a task of its own. */
   readonly init: boolean;
+  /** W4: the daily monitor (every step) instead of a cycle. */
+  readonly monitor?: boolean;
 }
 
 export interface CycleReply {
@@ -121,7 +125,10 @@ const serve = (request: CycleRequest): Promise<CycleReply> => {
       await initWarehouse(request.settings);
       init = { task: 'init', state: 'success', seconds: (performance.now() - t) / 1000 };
     }
-    const summary = await runCycle({ settings: request.settings, log: recorder.log, now: request.now });
+    const options = { settings: request.settings, log: recorder.log, now: request.now };
+    const summary = request.monitor
+      ? await runTasks('monitor', monitorTasks(monitorSteps), options)
+      : await runCycle(options);
     return { init, summary };
   }).then(({ value, startRssMb, peakRssMb, atPeak }) => ({
     init: value.init,

@@ -51,8 +51,23 @@ const workloadLines = (w: WorkloadResult): string[] => {
       int(w.martRowsPerSecond),
       'mart_uti → (mart_ecs ∥ mart_uts)',
     ]),
-    row(['', 'marts + tests', secs(w.martsAndTestsSeconds), '', '', '']),
   );
+  // The monitor's marts only apply what its reconcile re-extracted: its raw cleanup says more.
+  if (w.rawRows) {
+    const { before, after } = w.rawRows;
+    lines.push(
+      row([
+        '',
+        'raw rows',
+        '',
+        '',
+        '',
+        Object.keys(before)
+          .map((t) => `${t} ${int(before[t] ?? 0)} → ${int(after[t] ?? 0)}`)
+          .join(', '),
+      ]),
+    );
+  } else lines.push(row(['', 'marts + tests', secs(w.martsAndTestsSeconds), '', '', '']));
   return lines;
 };
 

@@ -2,7 +2,7 @@
 import type { PgloaderResult } from './pgloader.js';
 import type { ReferenceResult } from './reference.js';
 
-export const WORKLOADS = ['W3', 'W1', 'W2'] as const;
+export const WORKLOADS = ['W3', 'W1', 'W2', 'W4'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 export interface TaskTiming {
@@ -58,6 +58,11 @@ export interface WorkloadResult {
   readonly slowestStatements: readonly StatementTiming[];
   readonly reference?: ReferenceResult;
   readonly comparison?: Comparison;
+  /** W4 (the monitor): raw rows per table before and after its cleanup. */
+  readonly rawRows?: {
+    readonly before: Readonly<Record<string, number>>;
+    readonly after: Readonly<Record<string, number>>;
+  };
 }
 
 export interface EngineResult {

@@ -23,7 +23,7 @@ import {
 } from '../src/generator/index.js';
 import { marts } from '../src/pipeline/marts.js';
 import { metaTables } from '../src/pipeline/meta.js';
-import type { SourceTableName } from '../src/pipeline/tables.js';
+import { rawTableName, type SourceTableName } from '../src/pipeline/tables.js';
 import type { RunSummary } from '../src/runner/run-cycle.js';
 import { startCycleProcess, type CycleProcess } from './cycle-process.js';
 import { runPgloader } from './pgloader.js';
@@ -52,6 +52,7 @@ export const WORKLOAD_TITLES: Readonly<Record<WorkloadName, string>> = {
   W3: 'initial load of SF history (init + first cycle)',
   W1: 'one production-rate 15-minute batch, one cycle',
   W2: `24-hour backlog (${BACKLOG_BATCHES} batches), one cycle`,
+  W4: 'the daily monitor: 7-day reconcile, DQ checks, exceptions, raw cleanup, maintenance',
 };
 
 /** One engine pair under test. */
@@ -121,6 +122,25 @@ const landed = async (
     };
   });
 
+/** Rows per raw table (W4: before and after the monitor's cleanup). */
+const rawSizes = async (settings: Settings): Promise<Record<string, number>> => {
+  const warehouse = await openWarehouse(settings.warehouse);
+  try {
+    return await withConnection(warehouse, async (c) => {
+      const sizes: Record<string, number> = {};
+      for (const m of marts) {
+        const n = await c.query<{ n: number }>(
+          `select count(*) as n from ${warehouse.dialect.table(settings.schemas.raw, rawTableName(m.source))}`,
+        );
+        sizes[m.source] = Number(n[0]?.n ?? 0);
+      }
+      return sizes;
+    });
+  } finally {
+    await warehouse.close();
+  }
+};
+
 /** Rows per mart and hist table. */
 const tableSizes = async (warehouse: Warehouse, settings: Settings): Promise<Record<string, number>> =>
   withConnection(warehouse, async (c) => {
@@ -182,12 +202,14 @@ const measure = async (
   const warehouse = target.engine === 'postgres' ? await openWarehouse(settings.warehouse) : null;
   try {
     const period =
-      warehouse && target.reference && workload !== 'W3'
+      warehouse && target.reference && workload !== 'W3' && workload !== 'W4'
         ? await prepareReference(warehouse, settings, target.reference)
         : null;
     await settleDown(`${target.engine} ${workload}`);
     progress(`${target.engine} ${workload}: ${WORKLOAD_TITLES[workload]}`);
-    const cycle = await cycles.run({ settings, now, init: workload === 'W3' });
+    const rawBefore = workload === 'W4' ? await rawSizes(settings) : undefined;
+    const cycle = await cycles.run({ settings, now, init: workload === 'W3', monitor: workload === 'W4' });
+    const rawRows = rawBefore ? { before: rawBefore, after: await rawSizes(settings) } : undefined;
     const { summary, seconds: total } = cycle;
     const martNames: readonly string[] = marts.map((m) => m.name);
     // Rates only where rows move: validate's rows are counted, not moved.
@@ -234,6 +256,7 @@ const measure = async (
       peakRssMb: cycle.peakRssMb,
       memoryAtPeak: cycle.memoryAtPeak,
       slowestStatements: [...cycle.statements].sort((a, b) => b.ms - a.ms).slice(0, 8),
+      ...(rawRows ? { rawRows } : {}),
     };
     progress(
       `${target.engine} ${workload}: ${total.toFixed(1)} s; extract ${Math.round(result.extractRowsPerSecond)} rows/s; ` +
@@ -459,6 +482,8 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
       );
       for (const target of plan.targets) await run(target, workload, rows);
     }
+    // The daily monitor on what the cycles left: nothing new at the source.
+    if (plan.workloads.has('W4')) for (const target of plan.targets) await run(target, 'W4', {});
   } finally {
     await Promise.all([...processes.values()].map((p) => p.close()));
     await writer.close();

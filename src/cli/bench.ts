@@ -50,10 +50,11 @@ export const parseWorkloads = (raw: string): Set<WorkloadName> => {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (names.length === 0) throw new ConfigError(`--workloads "${raw}" names no workload (use W1, W2, W3)`);
+  if (names.length === 0)
+    throw new ConfigError(`--workloads "${raw}" names no workload (use W1, W2, W3, W4)`);
   const unknown = names.find((n) => !(WORKLOADS as readonly string[]).includes(n.toUpperCase()));
   if (unknown !== undefined)
-    throw new ConfigError(`--workloads: unknown workload "${unknown}" (use W1, W2, W3)`);
+    throw new ConfigError(`--workloads: unknown workload "${unknown}" (use W1, W2, W3, W4)`);
   return new Set([...names.map((n) => n.toUpperCase() as WorkloadName), 'W3']);
 };
 
@@ -65,7 +66,7 @@ export const parseWorkloads = (raw: string): Set<WorkloadName> => {
  */
 export const benchCommand = async (cli: CliOptions, flags: BenchFlags): Promise<void> => {
   const sf = parseScaleFactor(flags.sf);
-  const workloads = parseWorkloads(flags.workloads ?? (sf < QUICK_LOOK_BELOW ? 'W3,W1' : 'W3,W1,W2'));
+  const workloads = parseWorkloads(flags.workloads ?? (sf < QUICK_LOOK_BELOW ? 'W3,W1,W4' : 'W3,W1,W2,W4'));
   if (Boolean(cli.warehouse) !== Boolean(cli.source))
     throw new ConfigError(
       'bench: give both --warehouse postgres://… and --source mysql://… for the server run, or neither for DuckDB alone',
