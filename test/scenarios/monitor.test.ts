@@ -240,6 +240,26 @@ for (const pair of pairs) {
       ).toEqual(['RECENT']);
     });
 
+    it('runs the steps that read no source without one, and names the source when a step needs it', async () => {
+      await history(NOW);
+      await ok(['init'], NOW);
+      await ok(['run'], NOW);
+      const noSource = { ORDER_TRACKING_WAREHOUSE: p.warehouseUrl, ORDER_TRACKING_NOW: String(NOW + 600) };
+      const r = await cli(['monitor', '--only', 'dq,cleanup,maintenance', '--json'], noSource);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.stdout) as MonitorJson).steps.map((s) => [s.step, s.state])).toEqual([
+        ['dq', 'success'],
+        ['cleanup', 'success'],
+        ['maintenance', 'success'],
+      ]);
+      const all = await cli(['monitor'], noSource);
+      expect(all.code).toBe(2);
+      expect(all.stderr.trim().split('\n')).toEqual([
+        'order-tracking: no source given: pass --source mysql://… or set ORDER_TRACKING_SOURCE',
+      ]);
+    });
+
     it('refuses an unknown step in one line before anything runs', async () => {
       await ok(['init'], NOW);
       const r = await cli(['monitor', '--only', 'reconcile,vacuum'], env(NOW));
