@@ -168,15 +168,19 @@ program
   const exceptions = program.command('exceptions').description('read and resolve exceptions');
   exceptions
     .command('list')
-    .description('exceptions, newest first')
+    .description(
+      'exceptions per type: how many, how many open, oldest and newest detected; --rows lists them, newest first',
+    )
+    .option('--rows', 'the exceptions themselves, newest first (--id and --order imply it)')
     .option('--open', 'only open (unresolved) exceptions')
     .option(
       '--type <type>',
       'NULL_ORDER_ID, FUTURE_TIMESTAMP, ARCHIVE_ROUTING_GAP, ARCHIVE_ROUTING_GAP_UTS or DQ_*',
     )
-    .option('--order <order_id>', 'only this order')
-    .option('--limit <n>', 'at most n rows (default 50)')
-    .option('--json', 'print one JSON object')
+    .option('--id <n>', 'the exception with this exception_id (rows)')
+    .option('--order <order_id>', 'only this order (rows)')
+    .option('--limit <n>', 'with rows: at most n (default 50)')
+    .option('--json', 'print one JSON object, its "view" byType or rows')
     .action(async (options: ListFlags) => {
       process.stdout.write(`${await listExceptions(settings(), options)}\n`);
     });

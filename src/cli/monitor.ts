@@ -1,10 +1,10 @@
 import { ConfigError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
 import { epochText } from '../config/time.js';
-import { monitorTasks, stepOf } from '../pipeline/monitor/index.js';
+import { monitorTasks } from '../pipeline/monitor/index.js';
+import { groupSteps, type StepReport } from '../pipeline/monitor/report.js';
 import type { ReconcileDay } from '../pipeline/monitor/reconcile-sql.js';
 import { monitorSteps, needsSource, type MonitorStep } from '../pipeline/monitor/steps.js';
-import type { TaskReport } from '../runner/graph.js';
 import type { Logger } from '../runner/logger.js';
 import { runTasks, type RunSummary } from '../runner/run-cycle.js';
 
@@ -29,40 +29,8 @@ export const parseSteps = (only: string | undefined): MonitorStep[] => {
   return names as MonitorStep[];
 };
 
-/** One monitor step as the screen and `--json` show it: its tasks summed up. */
-export interface StepReport {
-  readonly step: MonitorStep;
-  readonly state: TaskReport['state'];
-  readonly seconds: number;
-  readonly findings: number;
-  readonly note: string;
-  readonly details: Record<string, unknown>;
-}
-
-const worst: readonly TaskReport['state'][] = ['failed', 'upstream_failed', 'cancelled', 'success'];
-
-export const stepReports = (summary: RunSummary): StepReport[] =>
-  monitorSteps.flatMap((step) => {
-    const tasks = summary.tasks.filter((t) => stepOf(t.task) === step);
-    if (tasks.length === 0) return [];
-    const state = worst.find((s) => tasks.some((t) => t.state === s)) ?? 'success';
-    const failed = tasks.find((t) => t.state === 'failed');
-    const main = tasks.find((t) => t.task === step) ?? tasks[0]!;
-    const notes = tasks
-      .filter((t) => t.task === step || t.task === 'reconciled')
-      .map((t) => t.note)
-      .filter(Boolean);
-    return [
-      {
-        step,
-        state,
-        seconds: tasks.reduce((n, t) => n + t.seconds, 0),
-        findings: tasks.reduce((n, t) => n + (t.findings ?? 0), 0),
-        note: failed ? `${failed.task}: ${failed.error ?? 'failed'}` : notes.join('; ') || (main.note ?? ''),
-        details: Object.assign({}, ...tasks.map((t) => t.details ?? {})) as Record<string, unknown>,
-      },
-    ];
-  });
+/** The run's steps as the screen and `--json` show them. */
+export const stepReports = (summary: RunSummary): StepReport[] => groupSteps(summary.tasks);
 
 const day = (epoch: number): string => epochText(epoch).slice(0, 10);
 

@@ -19,6 +19,7 @@ import { readStatus } from '../pipeline/status/read.js';
 import {
   ESTIMATED_FROM,
   RECENT_RUNS,
+  type LastMonitor,
   type StatusReport,
   type TableCount,
   type WatermarkLine,
@@ -132,11 +133,12 @@ export const formatLag = (seconds: number): string => {
   return `${(seconds / 86_400).toFixed(1)} d`;
 };
 
-const count = (n: number | bigint): string => n.toLocaleString('en-US');
+/** A count with thousands separators: `37,690`. */
+export const formatCount = (n: number | bigint): string => n.toLocaleString('en-US');
 
 const watermarkCells = (w: WatermarkLine): string[] => {
   const value =
-    w.value === null ? 'none yet' : w.kind === 'time' ? epochTime(w.value) : `id ${count(w.value)}`;
+    w.value === null ? 'none yet' : w.kind === 'time' ? epochTime(w.value) : `id ${formatCount(w.value)}`;
   const lag =
     w.ahead !== null
       ? `ahead of the clock: the next run stops until it is reset (order-tracking reset-watermark ${w.table} --to …)`
@@ -145,7 +147,7 @@ const watermarkCells = (w: WatermarkLine): string[] => {
           ? `${formatLag(w.lagSeconds)} behind`
           : `${formatLag(-w.lagSeconds)} ahead of the clock`
         : w.idsBehind !== null
-          ? `${count(w.idsBehind)} ids behind source max ${count(w.sourceMax ?? 0)}`
+          ? `${formatCount(w.idsBehind)} ids behind source max ${formatCount(w.sourceMax ?? 0)}`
           : w.value !== null && w.kind === 'id' && w.sourceMax === null && w.note === null
             ? '-'
             : '';
@@ -211,12 +213,14 @@ export const formatStatus = (r: StatusReport): string => {
     [0, 4],
   );
 
+  out.push('', ...lastMonitorLines(r.lastMonitor));
+
   section('watermarks', [['table', 'cursor', 'watermark', 'lag'], ...r.watermarks.map(watermarkCells)]);
   for (const warning of [r.source?.clockWarning, ...r.watermarks.map((w) => w.ahead)])
     if (warning) out.push(`  warning: ${warning}`);
 
   /** A count, or `~` and the server's estimate for a table of `ESTIMATED_FROM` rows or more. */
-  const rows = (t: TableCount): string => (t.estimated ? `~${count(t.rows)}` : count(t.rows));
+  const rows = (t: TableCount): string => (t.estimated ? `~${formatCount(t.rows)}` : formatCount(t.rows));
   const tableRow = (t: TableCount): string[] => [`${t.schema}.${t.table}`, t.exists ? rows(t) : 'absent'];
   section('tables', [['table', 'rows'], ...r.tables.raw.map(tableRow), ...r.tables.marts.map(tableRow)], [1]);
   const estimated = [...r.tables.raw, ...r.tables.marts, ...r.hist.flatMap((p) => p.tables)].some(
@@ -224,7 +228,7 @@ export const formatStatus = (r: StatusReport): string => {
   );
   if (estimated)
     out.push(
-      `  ~ the server's estimate, for tables of ${count(ESTIMATED_FROM)} rows or more; the others are counted`,
+      `  ~ the server's estimate, for tables of ${formatCount(ESTIMATED_FROM)} rows or more; the others are counted`,
     );
 
   section(
@@ -245,13 +249,50 @@ export const formatStatus = (r: StatusReport): string => {
     r.exceptions.byType.length === 0
       ? []
       : [
-          ['type', 'open', 'oldest'],
-          ...r.exceptions.byType.map((e) => [e.type, count(e.count), shortTime(e.oldest)]),
-          ...(r.exceptions.byType.length > 1 ? [['total', count(r.exceptions.open), '']] : []),
+          ['type', 'open', 'oldest', 'newest'],
+          ...r.exceptions.byType.map((e) => [
+            e.type,
+            formatCount(e.count),
+            shortTime(e.oldest),
+            shortTime(e.newest),
+          ]),
+          ...(r.exceptions.byType.length > 1 ? [['total', formatCount(r.exceptions.open), '', '']] : []),
         ],
     [1],
   );
   return out.join('\n');
+};
+
+/**
+ * The "last monitor" section: when the latest monitor run started, its state and duration, then a
+ * line per step with its findings; `last monitor: never` before the first.
+ */
+export const lastMonitorLines = (m: LastMonitor | null | undefined): string[] => {
+  if (!m) return ['last monitor: never'];
+  const outcome =
+    m.state === 'running'
+      ? 'running'
+      : `${m.state}${m.seconds === null ? '' : ` in ${m.seconds.toFixed(2)} s`}${m.steps.length > 0 ? `, ${formatCount(m.findings)} finding${m.findings === 1 ? '' : 's'}` : ''}`;
+  const started = m.startedAt === null ? '' : `, started ${shortTime(m.startedAt)} UTC`;
+  const lines = [`last monitor: run ${m.runId}${started}, ${outcome}`];
+  if (m.steps.length > 0) {
+    const rows = alignColumns(
+      [
+        ['step', 'state', 'seconds', 'findings', 'result'],
+        ...m.steps.map((s) => [
+          s.step,
+          s.state,
+          s.seconds.toFixed(2),
+          formatCount(s.findings),
+          truncate(s.note, 80),
+        ]),
+      ],
+      [2, 3],
+    );
+    lines.push(...rows.map((line) => `  ${line}`));
+  }
+  if (m.error) lines.push(`  error: ${truncate(m.error, 120)}`);
+  return lines;
 };
 
 const truncate = (text: string, max: number): string =>

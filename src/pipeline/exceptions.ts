@@ -148,15 +148,60 @@ export const planResolveExceptions = (
   };
 };
 
-/** Open exceptions per type, with the oldest detection of each (status, dashboard). */
-export const planOpenExceptionsByType = (d: Dialect, schemas: Schemas): Statement => ({
-  sql: `select ${d.quote('exception_type')} as exception_type, count(*) as n, min(${d.quote('detected_at')}) as oldest
+/** The exceptions of one type that a filter matches: how many, how many open, first and last detected. */
+export interface ExceptionsOfType {
+  readonly type: string;
+  /** Rows of the type the filter matches, open or resolved (all open under `openOnly`). */
+  readonly count: number;
+  readonly open: number;
+  /** The earliest and latest `detected_at` among them, ISO-8601 UTC. */
+  readonly oldest: string | null;
+  readonly newest: string | null;
+}
+
+/**
+ * Exceptions per type among those `filter` matches (`exceptions list`; `status` and the snapshot
+ * for the open ones): how many, how many open, the oldest and newest detection. One row per type.
+ */
+export const planExceptionsByType = (
+  d: Dialect,
+  schemas: Schemas,
+  filter: Pick<ExceptionFilter, 'type' | 'openOnly'> = {},
+): Statement => {
+  const where = whereClause(d, { type: filter.type, openOnly: filter.openOnly });
+  const detected = d.quote('detected_at');
+  return {
+    sql: `select ${d.quote('exception_type')} as exception_type, count(*) as n, count(*) - count(${d.quote('resolved_at')}) as open,
+       min(${detected}) as oldest, max(${detected}) as newest
   from ${qualified(d, schemas)}
- where ${d.quote('resolved_at')} is null
+  ${where.sql}
  group by ${d.quote('exception_type')}
  order by ${d.quote('exception_type')}`,
-  params: [],
-});
+    params: where.params,
+  };
+};
+
+/** Open exceptions per type, with the oldest and newest detection of each (status, dashboard). */
+export const planOpenExceptionsByType = (d: Dialect, schemas: Schemas): Statement =>
+  planExceptionsByType(d, schemas, { openOnly: true });
+
+/**
+ * The rows of `planExceptionsByType` typed, sorted by type in code-point order whatever the
+ * warehouse's collation (a linguistic one such as en_US skips `_` at first, so the order would
+ * differ between engines).
+ */
+export const exceptionsByType = (rows: readonly Readonly<Record<string, Value>>[]): ExceptionsOfType[] => {
+  const text = (v: Value | undefined): string | null => (v === null || v === undefined ? null : String(v));
+  return rows
+    .map((r) => ({
+      type: text(r.exception_type) ?? '(no type)',
+      count: Number(r.n),
+      open: Number(r.open),
+      oldest: text(r.oldest),
+      newest: text(r.newest),
+    }))
+    .sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+};
 
 /** The filter as the flags that give it (`--type NULL_ORDER_ID --order OT1`), for messages. */
 export const describeFilter = (filter: ExceptionFilter): string =>

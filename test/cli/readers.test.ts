@@ -178,7 +178,7 @@ for (const pair of pairs) {
         );
         expect(s.exceptions.open).toBe(2);
 
-        const listed = ok(await cli(['exceptions', 'list'], env()))
+        const listed = ok(await cli(['exceptions', 'list', '--rows'], env()))
           .stdout.trim()
           .split('\n');
         if (duckdb) expect(listed[0]).toBe(first);
@@ -187,8 +187,12 @@ for (const pair of pairs) {
 
         // Filters apply to the snapshot's rows as to the ledger.
         const future = JSON.parse(
-          ok(await cli(['exceptions', 'list', '--json', '--open', '--type', 'future_timestamp'], env()))
-            .stdout,
+          ok(
+            await cli(
+              ['exceptions', 'list', '--rows', '--json', '--open', '--type', 'future_timestamp'],
+              env(),
+            ),
+          ).stdout,
         ) as ListJson;
         expect(future.total).toBe(1);
         expect(future.exceptions).toEqual([
@@ -276,7 +280,7 @@ for (const pair of pairs) {
           expect(s).toMatchObject({ activeRun: null, snapshot: null, exceptions: { open: 2 } });
 
           const listed = JSON.parse(
-            ok(await cliUnprivileged(['exceptions', 'list', '--json'], roEnv)).stdout,
+            ok(await cliUnprivileged(['exceptions', 'list', '--rows', '--json'], roEnv)).stdout,
           ) as ListJson;
           expect(listed.snapshot).toBeNull();
           expect(listed.exceptions.map((e) => e.exception_type).sort()).toEqual([
@@ -315,7 +319,7 @@ for (const pair of pairs) {
           expect(s).toMatchObject({ activeRun: null, exceptions: { open: 2 } });
 
           const listed = JSON.parse(
-            ok(await cli(['exceptions', 'list', '--json'], roEnv)).stdout,
+            ok(await cli(['exceptions', 'list', '--rows', '--json'], roEnv)).stdout,
           ) as ListJson;
           expect(listed.total).toBe(2);
           expect(ok(await cli(['sql', 'mart_uts'], roEnv)).stdout).toMatch(

@@ -1,7 +1,7 @@
 /**
  * `order-tracking status` (SPEC §8) through the real CLI on DuckDB + SQLite and PostgreSQL + MariaDB:
- * runs, watermarks and lag, table sizes, hist periods, open exceptions; read-only; passwords never
- * printed.
+ * runs, the last monitor run, watermarks and lag, table sizes, hist periods, open exceptions;
+ * read-only; passwords never printed.
  */
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -162,8 +162,9 @@ for (const pair of pairs) {
 
         expect(out).toMatch(/^\s+2025_h2\s+settlement_ods\.hist_uni_tracking_info_2025_h2\s+2$/m);
 
-        expect(out).toMatch(/^\s+ARCHIVE_ROUTING_GAP\s+2\s+2026-05-28 10:00:00$/m);
-        expect(out).toMatch(/^\s+DQ_MISSING_SPATH\s+1\s+2026-05-28 10:00:00$/m);
+        expect(out).toMatch(/^\s+type\s+open\s+oldest\s+newest$/m);
+        expect(out).toMatch(/^\s+ARCHIVE_ROUTING_GAP\s+2\s+2026-05-28 10:00:00\s+2026-05-28 10:00:00$/m);
+        expect(out).toMatch(/^\s+DQ_MISSING_SPATH\s+1\s+2026-05-28 10:00:00\s+2026-05-28 10:00:00$/m);
         expect(out).toMatch(/^\s+total\s+3$/m);
       });
 
@@ -240,10 +241,225 @@ for (const pair of pairs) {
         expect(s.exceptions).toEqual({
           open: 3,
           byType: [
-            { type: 'ARCHIVE_ROUTING_GAP', count: 2, oldest: '2026-05-28T10:00:00.000Z' },
-            { type: 'DQ_MISSING_SPATH', count: 1, oldest: '2026-05-28T10:00:00.000Z' },
+            {
+              type: 'ARCHIVE_ROUTING_GAP',
+              count: 2,
+              oldest: '2026-05-28T10:00:00.000Z',
+              newest: '2026-05-28T10:00:00.000Z',
+            },
+            {
+              type: 'DQ_MISSING_SPATH',
+              count: 1,
+              oldest: '2026-05-28T10:00:00.000Z',
+              newest: '2026-05-28T10:00:00.000Z',
+            },
           ],
         });
+      });
+
+      it('shows the last monitor run: never before the first, then when, its state, seconds and findings per step', async () => {
+        const before = (await ok(['status'])).stdout;
+        expect(before).toMatch(/^last monitor: never$/m);
+        expect((JSON.parse((await ok(['status', '--json'])).stdout) as StatusReport).lastMonitor).toBeNull();
+
+        await ok(['monitor', '--only', 'maintenance']);
+        const s = JSON.parse((await ok(['status', '--json'])).stdout) as StatusReport;
+        expect(s.runs[0]).toMatchObject({ runId: 3, kind: 'monitor', state: 'success' });
+        expect(s.lastMonitor).toEqual({
+          runId: 3,
+          state: 'success',
+          startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/),
+          endedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/),
+          seconds: expect.any(Number),
+          error: null,
+          findings: 0,
+          steps: [
+            {
+              step: 'maintenance',
+              state: 'success',
+              seconds: expect.any(Number),
+              findings: 0,
+              note: expect.any(String),
+            },
+          ],
+        });
+        expect(s.lastMonitor?.seconds).toBe(s.runs[0]?.seconds);
+
+        const out = (await ok(['status'])).stdout;
+        const started = (s.lastMonitor?.startedAt ?? '').replace('T', ' ').replace(/(\.\d+)?Z$/, '');
+        expect(out).toContain(
+          `\nlast monitor: run 3, started ${started} UTC, success in ${s.lastMonitor?.seconds?.toFixed(2)} s, 0 findings\n`,
+        );
+        expect(out).toMatch(
+          /^last monitor: run 3,.*\n\s+step\s+state\s+seconds\s+findings\s+result\n\s+maintenance\s+success\s+\d+\.\d\d\s+0(\s|$)/m,
+        );
+        expect(out).not.toMatch(/never/);
+        // Between the runs and the watermarks.
+        const at = (text: string) => out.indexOf(text);
+        expect(at('runs (last 10)')).toBeLessThan(at('last monitor: '));
+        expect(at('last monitor: ')).toBeLessThan(at('\nwatermarks\n'));
+      });
+
+      it("groups the latest monitor run's tasks by step: findings summed, a failed step's error, not a later cycle", async () => {
+        const task = (name: string, seconds: number, extra: Record<string, unknown> = {}) => ({
+          task: name,
+          state: 'success',
+          startedAt: '2026-05-29T03:00:00.000Z',
+          endedAt: '2026-05-29T03:00:01.000Z',
+          seconds,
+          ...extra,
+        });
+        const summary = (runId: number, state: string, seconds: number, tasks: object[]) =>
+          JSON.stringify({ runId, kind: 'monitor', state, seconds, tasks });
+        const insertRun = (
+          runId: number,
+          kind: string,
+          state: string,
+          text: string | null,
+          error: string | null,
+        ) =>
+          warehouseSql(
+            p,
+            `insert into order_tracking_meta.runs (run_id, kind, state, started_at, ended_at, error, summary)
+             values ($1, $2, $3, timestamp '2026-05-29 03:00:00', timestamp '2026-05-29 03:00:05', $4, $5)`,
+            [runId, kind, state, error, text],
+          );
+        // An older monitor run, the one that counts, then a cycle after it.
+        await insertRun(
+          5,
+          'monitor',
+          'success',
+          summary(5, 'success', 1, [task('dq', 1, { findings: 9 })]),
+          null,
+        );
+        await insertRun(
+          6,
+          'monitor',
+          'failed',
+          summary(6, 'failed', 4, [
+            task('check_drift', 0.5),
+            task('reconcile', 1.25, { findings: 2, note: '21 table-days checked, 2 differ', rowsRead: 40 }),
+            task('validate', 0.25),
+            task('mart_uti', 0.5),
+            task('tests', 0.25),
+            task('reconciled', 0.25, { note: '2 days healed' }),
+            task('dq', 0.5, { state: 'failed', error: 'check DQ_X failed\n    at frame' }),
+            task('exceptions', 0.5, { findings: 3, note: '3 exceptions aged out' }),
+            task('maintenance', 0.25, { note: 'vacuumed 6 tables' }),
+            task('some_new_task', 0.25, { findings: 1 }),
+          ]),
+          'dq: check DQ_X failed\n    at frame',
+        );
+        await insertRun(7, 'run', 'success', null, null);
+
+        const s = JSON.parse((await ok(['status', '--json'])).stdout) as StatusReport;
+        expect(s.lastMonitor).toEqual({
+          runId: 6,
+          state: 'failed',
+          startedAt: '2026-05-29T03:00:00.000Z',
+          endedAt: '2026-05-29T03:00:05.000Z',
+          seconds: 4,
+          error: 'dq: check DQ_X failed',
+          findings: 6,
+          steps: [
+            {
+              step: 'reconcile',
+              state: 'success',
+              seconds: 3,
+              findings: 2,
+              note: '21 table-days checked, 2 differ; 2 days healed',
+            },
+            { step: 'dq', state: 'failed', seconds: 0.5, findings: 0, note: 'dq: check DQ_X failed' },
+            {
+              step: 'exceptions',
+              state: 'success',
+              seconds: 0.5,
+              findings: 3,
+              note: '3 exceptions aged out',
+            },
+            { step: 'maintenance', state: 'success', seconds: 0.25, findings: 0, note: 'vacuumed 6 tables' },
+            { step: 'some_new_task', state: 'success', seconds: 0.25, findings: 1, note: '' },
+          ],
+        });
+
+        const out = (await ok(['status'])).stdout;
+        const section = out.slice(out.indexOf('last monitor: '), out.indexOf('\nwatermarks\n')).trimEnd();
+        expect(section.split('\n')).toEqual([
+          'last monitor: run 6, started 2026-05-29 03:00:00 UTC, failed in 4.00 s, 6 findings',
+          expect.stringMatching(/^ {2}step\s+state\s+seconds\s+findings\s+result$/),
+          expect.stringMatching(
+            /^ {2}reconcile\s+success\s+3\.00\s+2\s+21 table-days checked, 2 differ; 2 days healed$/,
+          ),
+          expect.stringMatching(/^ {2}dq\s+failed\s+0\.50\s+0\s+dq: check DQ_X failed$/),
+          expect.stringMatching(/^ {2}exceptions\s+success\s+0\.50\s+3\s+3 exceptions aged out$/),
+          expect.stringMatching(/^ {2}maintenance\s+success\s+0\.25\s+0\s+vacuumed 6 tables$/),
+          expect.stringMatching(/^ {2}some_new_task\s+success\s+0\.25\s+1$/),
+          '  error: dq: check DQ_X failed',
+        ]);
+        expect(out).not.toMatch(/at frame/);
+
+        // A monitor still running shows as such, without steps.
+        await insertRun(8, 'monitor', 'running', null, null);
+        const running = JSON.parse((await ok(['status', '--json'])).stdout) as StatusReport;
+        expect(running.lastMonitor).toMatchObject({
+          runId: 8,
+          state: 'running',
+          seconds: null,
+          findings: 0,
+          steps: [],
+        });
+        expect((await ok(['status'])).stdout).toMatch(
+          /^last monitor: run 8, started 2026-05-29 03:00:00 UTC, running$/m,
+        );
+      });
+
+      it('shows the last monitor while a run holds the warehouse (DuckDB: from the snapshot the monitor left)', async () => {
+        const settings = resolveSettings({ warehouse: p.warehouseUrl }, {});
+        const held = async <T>(read: () => Promise<T>): Promise<T> => {
+          const holder = await openWarehouse(parseWarehouseUrl(p.warehouseUrl));
+          try {
+            const lease = await holder.tryLease(leaseKey(settings));
+            expect(lease).not.toBeNull();
+            try {
+              return await read();
+            } finally {
+              await lease?.release();
+            }
+          } finally {
+            await holder.close();
+          }
+        };
+        const never = await held(async () => (await ok(['status'])).stdout);
+        expect(never.split('\n')[0]).toMatch(/^run active /);
+        expect(never).toMatch(/^last monitor: never$/m);
+
+        // A gap detected later than the others: the snapshot the monitor leaves has it as the newest.
+        await warehouseSql(
+          p,
+          `insert into settlement_ods.order_tracking_exceptions (exception_id, order_id, exception_type, detected_at)
+           values (9005, 'OT5', 'ARCHIVE_ROUTING_GAP', timestamp '2026-05-28 12:30:00')`,
+        );
+        await ok(['monitor', '--only', 'maintenance']);
+        const live = JSON.parse((await ok(['status', '--json'])).stdout) as StatusReport;
+        expect(live.lastMonitor).toMatchObject({ runId: 3, state: 'success' });
+        expect(live.exceptions.byType[0]).toEqual({
+          type: 'ARCHIVE_ROUTING_GAP',
+          count: 3,
+          oldest: '2026-05-28T10:00:00.000Z',
+          newest: '2026-05-28T12:30:00.000Z',
+        });
+        const [s, human] = await held(async () => [
+          JSON.parse((await ok(['status', '--json'])).stdout) as StatusReport,
+          (await ok(['status'])).stdout,
+        ]);
+        expect(s.activeRun).not.toBeNull();
+        if (pair.name.startsWith('duckdb')) expect(s.snapshot?.takenAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+        else expect(s.snapshot).toBeNull();
+        expect(s.lastMonitor).toEqual(live.lastMonitor);
+        expect(s.exceptions).toEqual(live.exceptions);
+        expect(human).toMatch(/^last monitor: run 3, started .* UTC, success in \d+\.\d\d s, 0 findings$/m);
+        expect(human).toMatch(/^\s+maintenance\s+success\s/m);
+        expect(human).toMatch(/^\s+ARCHIVE_ROUTING_GAP\s+3\s+2026-05-28 10:00:00\s+2026-05-28 12:30:00$/m);
       });
 
       it('shows a table of a million rows or more by the planner estimate where counting reads it whole', async () => {

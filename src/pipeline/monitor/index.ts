@@ -61,7 +61,3 @@ export const monitorTasks = (steps: readonly MonitorStep[]): Task[] => {
   }
   return tasks;
 };
-
-/** The step a monitor task belongs to (the reconcile's several tasks are one step). */
-export const stepOf = (task: string): MonitorStep | undefined =>
-  monitorSteps.find((step) => stepTasks[step].some((t) => t.name === task));

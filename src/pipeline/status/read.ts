@@ -1,17 +1,26 @@
 import type { Settings } from '../../config/settings.js';
 import type { Source } from '../../engines/source/source.js';
 import type { Dialect, WarehouseConnection } from '../../engines/warehouse/warehouse.js';
-import { planOpenExceptionsByType } from '../exceptions.js';
+import { exceptionsByType, planOpenExceptionsByType } from '../exceptions.js';
 import { marts } from '../marts.js';
 import { exceptionsTable } from '../meta.js';
+import { groupSteps } from '../monitor/report.js';
 import type { Statement } from '../statement.js';
 import { rawTableName, sourceTables } from '../tables.js';
 import { readWatermarks, resetWatermarkHint } from '../watermarks.js';
 import { watermarkAhead } from '../windows.js';
-import { histTablesByPeriod, planListTables, planRecentRuns, planRowCounts } from './sql.js';
+import {
+  histTablesByPeriod,
+  planLatestRunOfKind,
+  planListTables,
+  planRecentRuns,
+  planRowCounts,
+} from './sql.js';
 import {
   ESTIMATED_FROM,
   type HistPeriod,
+  type LastMonitor,
+  type MonitorStepLine,
   type OpenExceptions,
   type RunLine,
   type StatusReport,
@@ -42,6 +51,45 @@ const firstLine = (text: string | null): string | null =>
   text === null ? null : (text.split('\n')[0] ?? '');
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** A task as a run's summary records it (`RunSummary.tasks`), read defensively: it is stored text. */
+interface SummaryTask {
+  readonly task: string;
+  readonly state: string;
+  readonly seconds: number;
+  readonly findings: number;
+  readonly note: string | null;
+  readonly error: string | null;
+}
+
+const summaryTasks = (summary: string | null): SummaryTask[] => {
+  if (!summary) return [];
+  let tasks: unknown;
+  try {
+    tasks = (JSON.parse(summary) as { tasks?: unknown } | null)?.tasks;
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(tasks)) return [];
+  return tasks.flatMap((t: Record<string, unknown> | null): SummaryTask[] =>
+    t && typeof t.task === 'string'
+      ? [
+          {
+            task: t.task,
+            state: typeof t.state === 'string' ? t.state : 'unknown',
+            seconds: typeof t.seconds === 'number' ? t.seconds : 0,
+            findings: typeof t.findings === 'number' ? t.findings : 0,
+            note: typeof t.note === 'string' ? t.note : null,
+            error: typeof t.error === 'string' ? t.error : null,
+          },
+        ]
+      : [],
+  );
+};
+
+/** A monitor run's tasks grouped into its steps, from the run's stored summary. */
+export const monitorStepLines = (summary: string | null): MonitorStepLine[] =>
+  groupSteps(summaryTasks(summary)).map(({ details: _d, ...step }) => step);
 
 export interface StatusFacts {
   readonly settings: Settings;
@@ -85,6 +133,25 @@ export const readStatus = async (
       error: firstLine(str(r.error)),
     };
   });
+
+  const [monitored] = await run(planLatestRunOfKind(d, schemas, 'monitor'));
+  let lastMonitor: LastMonitor | null = null;
+  if (monitored) {
+    const startedAt = str(monitored.started_at);
+    const endedAt = str(monitored.ended_at);
+    const summary = str(monitored.summary);
+    const steps = monitored.state === 'running' ? [] : monitorStepLines(summary);
+    lastMonitor = {
+      runId: Number(monitored.run_id),
+      state: String(monitored.state),
+      startedAt,
+      endedAt,
+      seconds: monitored.state === 'running' ? null : runSeconds(summary, startedAt, endedAt),
+      error: firstLine(str(monitored.error)),
+      findings: steps.reduce((n, s) => n + s.findings, 0),
+      steps,
+    };
+  }
 
   const marks = await readWatermarks(c, d, settings);
   const source = facts.source?.open ?? null;
@@ -195,10 +262,11 @@ export const readStatus = async (
 
   const exceptions = exceptionsTable(schemas);
   const byType: OpenExceptions[] = present.has(`${exceptions.schema}.${exceptions.name}`)
-    ? (await run(planOpenExceptionsByType(d, schemas))).map((r) => ({
-        type: str(r.exception_type) ?? '(no type)',
-        count: Number(r.n),
-        oldest: str(r.oldest),
+    ? exceptionsByType(await run(planOpenExceptionsByType(d, schemas))).map((e) => ({
+        type: e.type,
+        count: e.count,
+        oldest: e.oldest,
+        newest: e.newest,
       }))
     : [];
 
@@ -220,5 +288,6 @@ export const readStatus = async (
     tables: { raw: rawTables.map(counted), marts: martTables.map(counted) },
     hist,
     exceptions: { open: byType.reduce((n, t) => n + t.count, 0), byType },
+    lastMonitor,
   };
 };

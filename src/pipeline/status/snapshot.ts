@@ -5,10 +5,13 @@ import { bigintAsJson } from '../../engines/types.js';
 import { statusSnapshotPath } from '../../engines/warehouse/open.js';
 import { withConnection, type Warehouse } from '../../engines/warehouse/warehouse.js';
 import {
+  exceptionsByType,
   planCountExceptions,
+  planExceptionsByType,
   planListExceptions,
   type ExceptionFilter,
   type ExceptionRow,
+  type ExceptionsOfType,
 } from '../exceptions.js';
 import { readStatus } from './read.js';
 import type { StatusReport } from './types.js';
@@ -22,8 +25,8 @@ export const SNAPSHOT_EXCEPTIONS = 100;
  * run holds its file for its whole duration (SPEC §7).
  */
 export interface StatusSnapshot {
-  /** The file's format; a reader takes only the one it knows. */
-  readonly format: 1;
+  /** The file's format; a reader takes only the one it knows (2: with `lastMonitor`, `byType`). */
+  readonly format: 2;
   /** When it was written, ISO-8601 UTC. */
   readonly takenAt: string;
   readonly report: StatusReport;
@@ -32,6 +35,11 @@ export interface StatusSnapshot {
     readonly total: number;
     /** Its newest `SNAPSHOT_EXCEPTIONS` rows, newest first, as `exceptions list` reads them. */
     readonly newest: readonly ExceptionRow[];
+    /**
+     * The whole ledger per type, open or resolved, as `exceptions list` groups it (the open ones
+     * alone are `report.exceptions.byType`).
+     */
+    readonly byType: readonly ExceptionsOfType[];
   };
 }
 
@@ -51,13 +59,15 @@ export const takeStatusSnapshot = async (
     });
     const list = planListExceptions(d, settings.schemas, {}, SNAPSHOT_EXCEPTIONS);
     const counted = planCountExceptions(d, settings.schemas, {});
+    const grouped = planExceptionsByType(d, settings.schemas, {});
     return {
-      format: 1,
+      format: 2,
       takenAt: new Date().toISOString(),
       report,
       exceptions: {
         total: Number((await c.query(counted.sql, counted.params))[0]?.n ?? 0),
         newest: await c.query<ExceptionRow>(list.sql, list.params),
+        byType: exceptionsByType(await c.query(grouped.sql, grouped.params)),
       },
     };
   });
@@ -116,7 +126,12 @@ export const readStatusSnapshot = async (path: string): Promise<StatusSnapshot |
   } catch {
     // reported below with the other ways a file can fail to be a snapshot
   }
-  if (parsed?.format !== 1 || !parsed.report || !parsed.exceptions || typeof parsed.takenAt !== 'string')
+  if (
+    parsed?.format !== 2 ||
+    !parsed.report ||
+    !Array.isArray(parsed.exceptions?.byType) ||
+    typeof parsed.takenAt !== 'string'
+  )
     throw new Error(
       `status snapshot ${path} is not a snapshot this version writes (the next run rewrites it)`,
     );
@@ -136,6 +151,25 @@ export const readStatusSnapshot = async (path: string): Promise<StatusSnapshot |
     },
   };
 };
+
+/**
+ * The snapshot's exceptions per type that `filter` matches, over the whole ledger as it was: the
+ * open ones from the report (`status`'s), all of them from the snapshot's own grouping.
+ */
+export const snapshotExceptionsByType = (
+  snapshot: StatusSnapshot,
+  filter: Pick<ExceptionFilter, 'type' | 'openOnly'>,
+): readonly ExceptionsOfType[] =>
+  (filter.openOnly
+    ? snapshot.report.exceptions.byType.map((e) => ({
+        type: e.type,
+        count: e.count,
+        open: e.count,
+        oldest: e.oldest,
+        newest: e.newest,
+      }))
+    : snapshot.exceptions.byType
+  ).filter((e) => filter.type === undefined || e.type === filter.type);
 
 /**
  * The snapshot's exceptions that `filter` matches, newest first: what `exceptions list` would read

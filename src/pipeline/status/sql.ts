@@ -17,6 +17,19 @@ export const planRecentRuns = (d: Dialect, schemas: Schemas, limit = RECENT_RUNS
   };
 };
 
+/** The latest run of a kind (`monitor`: the daily run), or no row. */
+export const planLatestRunOfKind = (d: Dialect, schemas: Schemas, kind: string): Statement => {
+  const t = metaTables(schemas).runs;
+  return {
+    sql: `select run_id, state, started_at, ended_at, error, summary
+  from ${d.table(t.schema, t.name)}
+ where kind = $1
+ order by run_id desc
+ limit 1`,
+    params: [kind],
+  };
+};
+
 /** Base tables of some schemas in the current database (information_schema: DuckDB, PostgreSQL, Redshift). */
 export const planListTables = (schemas: readonly string[]): Statement => ({
   sql: `select table_schema, table_name

@@ -1,3 +1,4 @@
+import type { StepReport } from '../monitor/report.js';
 import type { ActiveLease } from '../../engines/warehouse/warehouse.js';
 import type { MartName } from '../marts.js';
 import type { SourceTableName } from '../tables.js';
@@ -69,8 +70,32 @@ export interface HistPeriod {
 
 export interface OpenExceptions {
   readonly type: string;
+  /** Open exceptions of the type. */
   readonly count: number;
+  /** The earliest and latest detection among them, ISO-8601 UTC. */
   readonly oldest: string | null;
+  readonly newest: string | null;
+}
+
+/** One step of a monitor run (SPEC §6), without its details. */
+export type MonitorStepLine = Omit<StepReport, 'details'>;
+
+/** The latest monitor run of the ledger (`runs` with kind `monitor`). */
+export interface LastMonitor {
+  readonly runId: number;
+  /** `success`, `failed`, `interrupted`, `running`, `abandoned`. */
+  readonly state: string;
+  /** ISO-8601 UTC. */
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  /** `null` while running, or when it never recorded its end. */
+  readonly seconds: number | null;
+  /** The error's first line. */
+  readonly error: string | null;
+  /** The steps' findings summed. */
+  readonly findings: number;
+  /** The steps it ran, in the order they run; empty while running or without a summary. */
+  readonly steps: readonly MonitorStepLine[];
 }
 
 /** Everything `order-tracking status` reports (SPEC §8); `--json` prints it as is. */
@@ -96,6 +121,8 @@ export interface StatusReport {
   readonly tables: { readonly raw: readonly TableCount[]; readonly marts: readonly TableCount[] };
   readonly hist: readonly HistPeriod[];
   readonly exceptions: { readonly open: number; readonly byType: readonly OpenExceptions[] };
+  /** The latest monitor run, or `null`: none yet. */
+  readonly lastMonitor: LastMonitor | null;
   /** A run holding the pipeline's lease as `status` read (SPEC §7), or `null`; set by the reader. */
   readonly activeRun?: ActiveLease | null;
   /**
