@@ -118,13 +118,13 @@ program
 program
   .command('bench')
   .description(
-    'benchmark W3 (initial load), W1 (one 15-minute batch), W2 (24-hour backlog) on DuckDB, and on PostgreSQL + MySQL with --warehouse and --source',
+    'benchmark W3 (initial load), W1 (one 15-minute batch), W2 (24-hour backlog), W4 (the daily monitor) on DuckDB, and on PostgreSQL + MySQL with --warehouse and --source',
   )
   .option('--sf <n>', 'scale factor: 1 = 1/100 of production, 0 < n <= 10', '1')
   .option('--json <file>', 'write the results as JSON here (default .order-tracking/bench/results.json)')
   .option(
     '--workloads <list>',
-    'W3,W1,W2 (default; W2 only from SF 0.1: its 8.6 M source rows do not shrink with SF); W3 always runs',
+    'W3,W1,W2,W4 (default; W2 only from SF 0.1: its 8.6 M source rows do not shrink with SF); W3 always runs',
   )
   .action(async (options: { sf: string; json?: string; workloads?: string }) => {
     const { benchCommand } = await import('./bench.js');
