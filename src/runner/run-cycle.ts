@@ -4,7 +4,12 @@ import { ConfigError, ExitCode, UserError } from '../config/errors.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
-import type { Lease, Warehouse, WarehouseConnection } from '../engines/warehouse/warehouse.js';
+import {
+  withConnection,
+  type Lease,
+  type Warehouse,
+  type WarehouseConnection,
+} from '../engines/warehouse/warehouse.js';
 import { exceptionsTable, metaTables } from '../pipeline/meta.js';
 import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
@@ -74,15 +79,25 @@ export const requireInitialized = async (warehouse: Warehouse, settings: Setting
       `warehouse ${warehouse.displayUrl} has no ${runs.schema}.${runs.name}: run \`order-tracking init\` first`,
       ExitCode.config,
     );
-  for (const table of [exceptionsTable(settings.schemas), ...Object.values(metaTables(settings.schemas))]) {
-    const described = await warehouse.describeTable(table.schema, table.name);
-    if (!described)
-      throw new UserError(
-        `warehouse ${warehouse.displayUrl} was initialized by an older order-tracking (it has no ${table.schema}.${table.name}): run \`order-tracking init\` to upgrade it`,
-        ExitCode.config,
-      );
+  const tables = [exceptionsTable(settings.schemas), ...Object.values(metaTables(settings.schemas))];
+  // One catalog read for all of them: `describeTable` per table cost the cycle a look-up each.
+  const present = await withConnection(warehouse, async (c) =>
+    (
+      await c.query<{ table_schema: string; table_name: string }>(
+        `select table_schema, table_name from information_schema.tables where table_schema in ($1, $2)`,
+        [settings.schemas.mart, settings.schemas.meta],
+      )
+    ).map((r) => `${r.table_schema}.${r.table_name}`),
+  );
+  const missingTable = tables.find((t) => !present.includes(`${t.schema}.${t.name}`));
+  if (missingTable)
+    throw new UserError(
+      `warehouse ${warehouse.displayUrl} was initialized by an older order-tracking (it has no ${missingTable.schema}.${missingTable.name}): run \`order-tracking init\` to upgrade it`,
+      ExitCode.config,
+    );
+  for (const table of tables) {
     if (!table.added?.length) continue;
-    const present = new Set(described.map((c) => c.name));
+    const present = new Set((await warehouse.describeTable(table.schema, table.name))?.map((c) => c.name));
     const missing = table.added.filter((name) => !present.has(name));
     if (missing.length > 0)
       throw new UserError(

@@ -176,4 +176,26 @@ describe('configuration errors', () => {
       /uni_tracking_info has no required column update_time; source table uni_tracking_spath does not exist/,
     );
   });
+
+  it('tells a warehouse an older release initialized to run init, which upgrades it', async () => {
+    const older = join(dir, 'older.duckdb');
+    const env = { ORDER_TRACKING_WAREHOUSE: `duckdb:${older}`, ORDER_TRACKING_SOURCE: `sqlite:${source}` };
+    expect((await cli(['init'], env)).code).toBe(0);
+    // What a warehouse initialized before the monitor looks like: no dq_results.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(older);
+    const connection = await instance.connect();
+    await connection.run('drop table order_tracking_meta.dq_results');
+    connection.closeSync();
+    instance.closeSync();
+    for (const command of [['run'], ['monitor', '--only', 'dq']]) {
+      const r = await cli(command, env);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `order-tracking: warehouse duckdb:${older} was initialized by an older order-tracking (it has no order_tracking_meta.dq_results): run \`order-tracking init\` to upgrade it`,
+      ]);
+    }
+    expect((await cli(['init'], env)).code).toBe(0);
+    expect((await cli(['monitor', '--only', 'dq'], env)).code).toBe(0);
+  });
 });
