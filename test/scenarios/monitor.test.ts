@@ -4,6 +4,9 @@
  * a matching day alone; the cleanup shrinks raw without touching what is unconsumed or held by an
  * open exception; the exceptions step resolves what the source has fixed and bounds the ledger.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';
@@ -258,6 +261,47 @@ for (const pair of pairs) {
       expect(all.stderr.trim().split('\n')).toEqual([
         'order-tracking: no source given: pass --source mysql://… or set ORDER_TRACKING_SOURCE',
       ]);
+    });
+
+    it('holds the pipeline lease: a cycle or a second monitor started meanwhile exits 75 and changes nothing', async () => {
+      await history(NOW);
+      await ok(['init'], NOW);
+      await ok(['run'], NOW);
+      const dir = mkdtempSync(join(tmpdir(), 'ot-monitor-'));
+      const pauseFile = join(dir, 'pause');
+      const held = cli(['monitor', '--only', 'cleanup'], {
+        ...env(NOW + 600),
+        ORDER_TRACKING_FAULT: 'pause:start:cleanup',
+        ORDER_TRACKING_PAUSE_FILE: pauseFile,
+      });
+      try {
+        for (let i = 0; i < 600 && !existsSync(pauseFile); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(existsSync(pauseFile)).toBe(true);
+        for (const args of [['run'], ['monitor']]) {
+          const r = await cli(args, env(NOW + 900));
+          expect(r.code).toBe(75);
+          // PostgreSQL names the lease; DuckDB's file lock is the lease and names the process.
+          expect(r.stderr).toMatch(
+            /^order-tracking: another order-tracking (run is active|process \(pid \d+\) is using)/,
+          );
+          expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        }
+      } finally {
+        rmSync(pauseFile, { force: true });
+      }
+      const done = await held;
+      expect(done.stderr).toBe('');
+      expect(done.code).toBe(0);
+      expect(
+        (await p.warehouse('select kind, state from order_tracking_meta.runs order by run_id')).map((r) => [
+          r.kind,
+          r.state,
+        ]),
+      ).toEqual([
+        ['run', 'success'],
+        ['monitor', 'success'],
+      ]);
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('refuses an unknown step in one line before anything runs', async () => {
