@@ -263,6 +263,34 @@ for (const pair of pairs) {
       ]);
     });
 
+    it('deletes a batch larger than a chunk whole but for its held row, in bounded statements', async () => {
+      await ok(['init'], NOW);
+      const rows = 120_001;
+      await p.warehouse(
+        `insert into settlement_public.uni_tracking_spath_raw (id, order_id, traceseq, pathtime, _batch_id)
+         select i, 'O' || cast(i as varchar), 1, ${NOW - 30 * DAY} + i, 1 from generate_series(1, ${rows}) as t(i)`,
+      );
+      await p.warehouse(
+        `insert into order_tracking_meta.batches (batch_id, run_id, table_name, cursor_column, source_count, landed_count, state, created_at)
+         values (1, 1, 'uni_tracking_spath', 'id', ${rows}, ${rows}, 'validated', cast('2026-04-01 00:00:00' as timestamp))`,
+      );
+      await p.warehouse(
+        `insert into order_tracking_meta.mart_state (mart, source_table, batch_id, updated_at) values ('mart_uts', 'uni_tracking_spath', 1, current_timestamp)`,
+      );
+      await p.warehouse(
+        `insert into settlement_ods.order_tracking_exceptions (order_id, exception_type, source_table, source_id, detected_at)
+         values ('O77', 'BAD_VALUE', 'uni_tracking_spath', 77, current_timestamp)`,
+      );
+      const m = JSON.parse((await ok(['monitor', '--only', 'cleanup', '--json'], NOW)).stdout) as MonitorJson;
+      expect(step(m, 'cleanup').details.cleanup!.uni_tracking_spath).toEqual({
+        expired: rows - 1,
+        repeats: 0,
+      });
+      expect(await p.warehouse('select id from settlement_public.uni_tracking_spath_raw')).toEqual([
+        { id: 77 },
+      ]);
+    });
+
     it('holds the pipeline lease: a cycle or a second monitor started meanwhile exits 75 and changes nothing', async () => {
       await history(NOW);
       await ok(['init'], NOW);
