@@ -1,7 +1,7 @@
 /**
- * The marts over time (SPEC §3 marts, §4 retention and archive, §5 bad rows, §7 one run at a time),
- * one body for DuckDB + SQLite and PostgreSQL + MariaDB, driven through the real CLI with the shared
- * generator feeding the source stage by stage. Every expectation comes from the source and the run's
+ * The marts over time (SPEC §3 marts, §4 retention and archive, §5 bad rows, §6 the daily monitor,
+ * §7 one run at a time), one body for DuckDB + SQLite and PostgreSQL + MariaDB, driven through the
+ * real CLI with the shared generator feeding the source stage by stage. Every expectation comes from the source and the run's
  * clock (test/support/invariants.ts); clocks and seeds are fixed, so every run is reproducible.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,8 @@ import {
   type InspectStats,
   type Snapshot,
 } from '../support/invariants.js';
-import type { GeneratorOptions } from '../../src/generator/index.js';
+import { CYCLE_SECONDS, type GeneratorOptions, type TrackingRow } from '../../src/generator/index.js';
+import { openLateHostFeed, type LateHost } from '../support/lifecycle-late-host.js';
 
 const MINUTE = 60;
 const HOUR = 3_600;
@@ -86,6 +87,34 @@ const CRASH_FEED: GeneratorOptions = {
 const CRASH_STAGES = [utc(2025, 2, 1, 6), utc(2025, 3, 1, 6)] as const;
 const FAULTS = ['during:extract', 'during:mart_uti', 'during:mart_ecs', 'during:mart_uts'] as const;
 
+/**
+ * Seven months of traffic, three times the lifecycle's daily orders so that a late host writes a
+ * dozen tracking updates in three hours: an initial load (rows already aged archive), a week in one
+ * cycle, then three hours of 15-minute cycles (the production cadence) during which one host,
+ * writing the updates of five of the fifteen carriers, commits each update 45 minutes after the
+ * update_time it stamps, 15 minutes more than the window's overlap, while the others commit at once
+ * (test/support/lifecycle-late-host.ts). The monitor runs at the last cycle's clock, 00:02 the next
+ * day, so every missed update lies in the reconcile's span.
+ */
+const LATE_FEED: GeneratorOptions = {
+  seed: 20_250_209,
+  start: START,
+  days: 250,
+  ordersPerDay: 30,
+  scansPerUpdate: 1.5,
+  rates: SPECIAL_CASE_RATES,
+};
+const LATE_HOST: LateHost = {
+  carriers: new Set(['DHL eCommerce', 'UPS', 'FedEx', 'Royal Mail', 'PostNL']),
+  from: utc(2025, 1, 9, 21),
+  lagSeconds: 45 * MINUTE,
+};
+const LATE_STAGES = [
+  utc(2025, 1, 1, 6),
+  LATE_HOST.from,
+  ...Array.from({ length: 12 }, (_, k) => LATE_HOST.from + (k + 1) * CYCLE_SECONDS),
+];
+
 /** Orders whose scans pause for at least `DORMANT_MIN` (reactivated ones), with the longest pause. */
 const DORMANT_MIN = 240 * DAY;
 const dormantOrdersSql = `
@@ -101,6 +130,148 @@ const holds = (violations: readonly string[], context: string): void => {
   if (violations.length > 0) throw new Error(`${context}:\n${violations.join('\n')}`);
 };
 
+/** `order-tracking monitor --json` as the tests read it (src/cli/monitor.ts). */
+interface MonitorJson {
+  readonly state: string;
+  readonly steps: readonly {
+    readonly step: string;
+    readonly state: string;
+    readonly findings: number;
+    readonly note: string;
+    readonly details: {
+      readonly days?: readonly ReconcileDay[];
+      readonly checks?: readonly { check: string; opened: number }[];
+      readonly exceptions?: { resolved: number };
+    };
+  }[];
+}
+interface ReconcileDay {
+  readonly table: string;
+  readonly day: number;
+  readonly source: number;
+  readonly warehouse: number;
+  readonly differs: boolean;
+  readonly healed?: number;
+  readonly stillDiffers?: boolean;
+}
+const MONITOR_STEPS = ['reconcile', 'dq', 'exceptions', 'cleanup', 'maintenance'];
+/** The reconcile's span (`monitor.reconcileDays`), whole UTC days, for each of the three tables. */
+const RECONCILE_DAYS = 7;
+const LEDGER = 'order_tracking_exceptions';
+const details = (m: MonitorJson, step: string) => m.steps.find((s) => s.step === step)?.details ?? {};
+
+/**
+ * What the monitor may change in the business content besides what the reconcile heals (left out
+ * of both snapshots by the caller): the ledger gains the DQ_* exceptions the dq step opened and
+ * closes those the exceptions step resolved; every mart and hist table stays as it was.
+ */
+const monitorChanges = (before: Snapshot, after: Snapshot, m: MonitorJson): string[] => {
+  const marts = (s: Snapshot): Snapshot =>
+    Object.fromEntries(Object.entries(s).filter(([t]) => t !== LEDGER));
+  const out = diffSnapshots(marts(before), marts(after));
+  const [was, is] = [before[LEDGER], after[LEDGER]];
+  if (was === undefined || is === undefined) return [...out, `${LEDGER} missing`];
+  const [open, type] = [is.columns.indexOf('open'), is.columns.indexOf('exception_type')];
+  const parse = (row: string) => JSON.parse(row) as unknown[];
+  const dq = (row: unknown[]) => String(row[type]).startsWith('DQ_');
+  const openRows = (rows: unknown[][]) => rows.filter((r) => r[open] === 1).length;
+  const [wasRows, isRows] = [was.rows.map(parse), is.rows.map(parse)];
+  const opened = (details(m, 'dq').checks ?? []).reduce((n, c) => n + c.opened, 0);
+  const resolved = details(m, 'exceptions').exceptions?.resolved ?? 0;
+  const added = isRows.filter(dq);
+  if (wasRows.some(dq)) out.push(`${LEDGER}: DQ_* exceptions before the monitor`);
+  if (added.length !== opened || openRows(added) !== opened)
+    out.push(`${LEDGER}: ${added.length} DQ_* exceptions after the monitor, its dq step opened ${opened}`);
+  const kept = isRows.filter((r) => !dq(r));
+  if (openRows(wasRows) - openRows(kept) !== resolved)
+    out.push(
+      `${LEDGER}: ${openRows(wasRows) - openRows(kept)} closed, its exceptions step resolved ${resolved}`,
+    );
+  // Otherwise the same exceptions, open or not.
+  const anyState = (rows: unknown[][]) =>
+    rows.map((r) => JSON.stringify(r.map((v, i) => (i === open ? 0 : v))));
+  out.push(
+    ...diffSnapshots(
+      { [LEDGER]: { columns: was.columns, rows: anyState(wasRows).sort() } },
+      { [LEDGER]: { columns: is.columns, rows: anyState(kept).sort() } },
+    ),
+  );
+  return out;
+};
+
+/**
+ * checkInvariants after a monitor. invariants.ts keys every open exception by its source row
+ * (type, source_table, source_id); the monitor's DQ_* exceptions have none, one per check and order
+ * (src/pipeline/monitor/dq-sql.ts), so it reads each check's as one key open N times. Exactly those
+ * lines are dropped, and the DQ_* rule is checked instead: one open exception per check and order.
+ */
+/**
+ * The invariants after a monitor, and its own rule for the DQ_* exceptions it opens: one open per
+ * check and order, never tied to a source row.
+ */
+const invariantsAfterMonitor = async (p: EnginePair, now: number): Promise<string[]> => {
+  const out = await checkInvariants(p, now);
+  const dq = await p.warehouse(
+    `select exception_type, order_id, count(*) as n, count(source_id) as ids
+       from settlement_ods.${LEDGER}
+      where resolved_at is null and substr(exception_type, 1, 3) = 'DQ_'
+      group by exception_type, order_id
+     having count(*) > 1 or count(source_id) > 0 or order_id is null`,
+  );
+  if (dq.length > 0) out.push(`open DQ_* exceptions not one per check and order:\n${JSON.stringify(dq)}`);
+  return out;
+};
+
+/** A tracking row's version: its id and update_time. */
+interface Version {
+  readonly id: number;
+  readonly t: number;
+}
+const shown = (v: Version | undefined): string => (v === undefined ? 'none' : `id ${v.id} at ${iso(v.t)}`);
+
+/**
+ * Orders whose newest tracking version (by update_time, then id) is one the late host committed,
+ * and which mart_uti does not hold: missing, or at an older version (`held`).
+ */
+const lateMissing = async (
+  p: EnginePair,
+  late: ReadonlyMap<number, TrackingRow>,
+): Promise<Map<string, { newest: Version; held?: Version }>> => {
+  const newest = new Map<string, Version>();
+  for (const r of await p.source(
+    'select id, order_id, update_time from uni_tracking_info where order_id is not null',
+  )) {
+    const [order, id, t] = [String(r.order_id), Number(r.id), Number(r.update_time)];
+    const n = newest.get(order);
+    if (n === undefined || t > n.t || (t === n.t && id > n.id)) newest.set(order, { id, t });
+  }
+  const mart = new Map<string, Version>(
+    (await p.warehouse('select order_id, id, update_time from settlement_ods.mart_uni_tracking_info')).map(
+      (r) => [String(r.order_id), { id: Number(r.id), t: Number(r.update_time) }],
+    ),
+  );
+  const missing = new Map<string, { newest: Version; held?: Version }>();
+  for (const [order, v] of newest) {
+    const held = mart.get(order);
+    if (late.get(v.id)?.update_time !== v.t || (held?.id === v.id && held.t === v.t)) continue;
+    missing.set(order, held === undefined ? { newest: v } : { newest: v, held });
+  }
+  return missing;
+};
+
+/** What the invariants say of the late host's missed versions, and how many they count. */
+const LATE_KINDS =
+  /^mart_uti: (?:content differs from the source's latest version|row missing from the mart and every hist table) \((\d+)\)$/;
+
+/** A snapshot without one table's rows of these orders. */
+const withoutOrders = (s: Snapshot, table: string, orders: ReadonlySet<string>): Snapshot => {
+  const t = s[table];
+  if (t === undefined) return s;
+  const at = t.columns.indexOf('order_id');
+  const rows = t.rows.filter((row) => !orders.has(String((JSON.parse(row) as unknown[])[at])));
+  return { ...s, [table]: { columns: t.columns, rows } };
+};
+
 for (const pair of pairs) {
   describe.skipIf(await pair.skip())(`marts on ${pair.name}`, () => {
     const env = (p: EnginePair) => ({
@@ -112,6 +283,19 @@ for (const pair of pairs) {
     const ok = async (p: EnginePair, now: number): Promise<void> => {
       const r = await runAt(p, now);
       expect(r.code, `run at ${iso(now)} exited ${String(r.code ?? r.signal)}: ${r.stderr}`).toBe(0);
+    };
+    /** The daily monitor, every step, at `now`: it must end 0, say nothing on stderr, every step a success. */
+    const monitor = async (p: EnginePair, now: number): Promise<MonitorJson> => {
+      const r = await cli(['monitor', '--json'], { ...env(p), ORDER_TRACKING_NOW: String(now) });
+      expect(r.stderr, `monitor at ${iso(now)}`).toBe('');
+      expect(r.code, `monitor at ${iso(now)} exited ${String(r.code ?? r.signal)}`).toBe(0);
+      const m = JSON.parse(r.stdout) as MonitorJson;
+      expect(m.state, r.stdout).toBe('success');
+      expect(m.steps.map((s) => [s.step, s.state])).toEqual(MONITOR_STEPS.map((s) => [s, 'success']));
+      expect(details(m, 'reconcile').days, 'table-days the reconcile compared').toHaveLength(
+        3 * RECONCILE_DAYS,
+      );
+      return m;
     };
     const created = async (): Promise<EnginePair> => {
       const p = await pair.create();
@@ -212,7 +396,89 @@ for (const pair of pairs) {
         lateAcrossRuns += Number(row?.n);
       }
       expect(lateAcrossRuns, 'scans uploaded after the run that covered their pathTime').toBeGreaterThan(0);
+
+      // The daily monitor after the last stage, at the last run's clock: an uninterrupted lifecycle
+      // missed nothing, so the reconcile finds every day matching and the marts stay as they were.
+      const now = (stages.at(-1) as number) + RUN_DELAY;
+      const before = await snapshotBusiness(p);
+      const m = await monitor(p, now);
+      const differing = (details(m, 'reconcile').days ?? []).filter((d) => d.differs);
+      expect(differing, 'days the reconcile found differing after an uninterrupted lifecycle').toEqual([]);
+      holds(await invariantsAfterMonitor(p, now), `after the monitor at ${iso(now)}`);
+      holds(monitorChanges(before, await snapshotBusiness(p), m), `what the monitor at ${iso(now)} changed`);
     }, 900_000);
+
+    it('brings home with the monitor what a tracking host committing 45 minutes late made the windows miss', async () => {
+      const p = await fresh();
+      const feed = await openLateHostFeed(p, LATE_FEED, LATE_HOST);
+      let now = 0;
+      try {
+        for (const end of LATE_STAGES) {
+          await feed.advanceTo(end);
+          now = end + RUN_DELAY;
+          await ok(p, now);
+        }
+      } finally {
+        await feed.close();
+      }
+
+      // The windows missed some of the late host's updates: their orders' rows in mart_uti are
+      // missing or at an older version, and that is all the invariants find wrong.
+      const missed = await lateMissing(p, feed.committedLate);
+      const list = [...missed].map(([o, v]) => `${o}: source ${shown(v.newest)}, mart ${shown(v.held)}`);
+      expect(
+        missed.size,
+        `orders whose newest tracking version the windows missed, of ${feed.versionsCommittedLate} versions the late host committed (${feed.inFlight} more in flight)`,
+      ).toBeGreaterThan(0);
+      const found = await checkInvariants(p, now);
+      const kinds = found.map((v) => LATE_KINDS.exec(v.split('\n')[0] ?? ''));
+      expect(kinds.includes(null), `invariants before the monitor:\n${found.join('\n')}`).toBe(false);
+      expect(
+        kinds.reduce((n, k) => n + Number(k?.[1]), 0),
+        `violations before the monitor, against the missed orders:\n${list.join('\n')}\n${found.join('\n')}`,
+      ).toBe(missed.size);
+
+      const watermarks = () =>
+        p.warehouse(
+          'select table_name, cast(value as varchar) as v from order_tracking_meta.watermarks order by 1',
+        );
+      const marks = await watermarks();
+      const before = await snapshotBusiness(p);
+      const m = await monitor(p, now);
+      const days = details(m, 'reconcile').days ?? [];
+      const differing = new Set(days.filter((d) => d.differs).map((d) => `${d.table} ${iso(d.day)}`));
+      // Each missed version's day differed and was re-extracted; none differs after.
+      for (const [order, { newest }] of missed)
+        expect(
+          differing.has(`uni_tracking_info ${iso(newest.t - (newest.t % DAY))}`),
+          `the day of order ${order}'s missed version (${shown(newest)}) found differing`,
+        ).toBe(true);
+      expect(
+        days.filter((d) => d.stillDiffers),
+        'days still differing after the reconcile',
+      ).toEqual([]);
+      // What it says it healed is what it brought home: one newer version per missed order.
+      expect(
+        days.filter((d) => d.table === 'uni_tracking_info').reduce((n, d) => n + (d.healed ?? 0), 0),
+        'tracking rows the reconcile says it healed',
+      ).toBe(missed.size);
+      const left = await lateMissing(p, feed.committedLate);
+      expect(
+        [...left].map(([o, v]) => `${o}: source ${shown(v.newest)}, mart ${shown(v.held)}`),
+        'missed orders the monitor did not bring home',
+      ).toEqual([]);
+      holds(await invariantsAfterMonitor(p, now), `after the monitor at ${iso(now)}`);
+      const healed = new Set(missed.keys());
+      holds(
+        monitorChanges(
+          withoutOrders(before, 'mart_uni_tracking_info', healed),
+          withoutOrders(await snapshotBusiness(p), 'mart_uni_tracking_info', healed),
+          m,
+        ),
+        `what the monitor at ${iso(now)} changed beside the missed orders`,
+      );
+      expect(await watermarks(), 'watermarks after the monitor').toEqual(marks);
+    }, 300_000);
 
     it('lets exactly one of two simultaneous runs work; the other exits 75 and changes nothing', async () => {
       const p = await fresh();

@@ -99,6 +99,11 @@ for (const pair of pairs) {
       // Committed after the cycle with an update_time 3 days back: below every later window.
       await tracking('LATE-1', NOW - 3 * DAY + 100);
       await tracking('LATE-2', NOW - 3 * DAY + 200);
+      // And a newer version of an order within the same day: the day's count does not change.
+      await p.source(
+        `update uni_tracking_info set status = 'DELIVERED', update_time = ? where order_id = 'O3-0'`,
+        [NOW - 3 * DAY + 50],
+      );
       await ok(['run'], NOW + 900);
       expect(
         await count(
@@ -123,7 +128,7 @@ for (const pair of pairs) {
         .filter((d) => d.differs)
         .map((d) => ({ table: d.table, day: d.day, healed: d.healed }));
       expect(differing).toEqual([
-        { table: 'uni_tracking_info', day: dayOf(NOW - 3 * DAY), healed: 2 },
+        { table: 'uni_tracking_info', day: dayOf(NOW - 3 * DAY), healed: 3 },
         { table: 'ecs_order_info', day: dayOf(NOW - 4 * DAY - 3_600), healed: 1 },
         { table: 'uni_tracking_spath', day: dayOf(NOW - 2 * DAY), healed: 1 },
       ]);
@@ -136,6 +141,11 @@ for (const pair of pairs) {
         { order_id: 'LATE-1', update_time: NOW - 3 * DAY + 100 },
         { order_id: 'LATE-2', update_time: NOW - 3 * DAY + 200 },
       ]);
+      expect(
+        await p.warehouse(
+          `select status, update_time from settlement_ods.mart_uni_tracking_info where order_id = 'O3-0'`,
+        ),
+      ).toEqual([{ status: 'DELIVERED', update_time: NOW - 3 * DAY + 50 }]);
       expect(
         await count(`select count(*) as n from settlement_ods.mart_ecs_order_info where order_id = 'O4-1'`),
       ).toBe(1);

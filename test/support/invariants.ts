@@ -579,12 +579,15 @@ export const inspect = async (p: EnginePair, now: number): Promise<Inspection> =
 
   // --- exceptions (SPEC §5) -------------------------------------------------------------------
   const open = new Map<string, number>();
-  const exceptionKey = (type: string, table: string, id: number): string =>
+  const exceptionKey = (type: string, table: string, id: number | string): string =>
     `${type}\u0001${table}\u0001${id}`;
   const nullOrderIdExceptions: Record<string, number> = {};
   for (const e of exceptions) {
     const type = String(e.exception_type);
-    const key = exceptionKey(type, String(e.source_table), num(e.source_id));
+    // A DQ_* exception is about an order, not a source row: one open per check and order (SPEC §6).
+    const key = type.startsWith('DQ_')
+      ? exceptionKey(type, 'order', String(e.order_id))
+      : exceptionKey(type, String(e.source_table), num(e.source_id));
     open.set(key, (open.get(key) ?? 0) + 1);
     if (type === 'NULL_ORDER_ID') {
       const table = String(e.source_table);

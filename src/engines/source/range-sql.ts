@@ -86,6 +86,11 @@ export interface DayCount {
   /** The day's first second, epoch seconds (UTC). */
   readonly day: bigint;
   readonly keyed: number;
+  /**
+   * The sum of those keys' version times: a key whose newest version moved within the day changes
+   * it where the count stays (a same-day update the warehouse missed).
+   */
+  readonly versions: bigint;
   /** Few, as a rule: the ledger is checked for each by id, since their times change in place. */
   readonly nullIds: readonly bigint[];
 }
@@ -94,7 +99,7 @@ export interface DayCount {
  * The reconcile's two source counts per UTC day, `?` placeholders (MySQL and SQLite both; `%` and
  * `count(*)` over a `distinct` subquery, since SQLite's `count(distinct …)` takes one column):
  * `keyed`, distinct keys by the day of their newest version (a key holding the time counts each
- * event in its own day), and `nulls`, the ids and days of rows with a NULL key column.
+ * event in its own day) with the sum of those versions' times, and `nulls`, the ids and days of rows with a NULL key column.
  */
 export const dayCountsSql = (
   table: string,
@@ -106,11 +111,11 @@ export const dayCountsSql = (
   const present = spec.key.map((k) => `${quote(k)} is not null`).join(' and ');
   const source = quote(table);
   const keyed = spec.key.some((k) => k.toLowerCase() === spec.time.toLowerCase())
-    ? `select t - (t % 86400) as day, count(*) as n
+    ? `select t - (t % 86400) as day, count(*) as n, sum(t) as s
   from (select distinct ${keys.join(', ')}, ${t} as t from ${source} where ${t} >= ? and ${t} < ? and ${present}) x
  group by t - (t % 86400)`
     : // The newest version over the whole table: an order updated today has left yesterday.
-      `select t - (t % 86400) as day, count(*) as n
+      `select t - (t % 86400) as day, count(*) as n, sum(t) as s
   from (select ${keys.join(', ')}, max(${t}) as t from ${source} where ${present} group by ${keys.join(', ')}) x
  where t >= ? and t < ?
  group by t - (t % 86400)`;
@@ -125,13 +130,13 @@ export const dayCountsSql = (
 
 /** Merges the two result sets of `dayCountsSql` into one row per day, oldest first. */
 export const mergeDayCounts = (
-  keyed: readonly { day: bigint; n: number }[],
+  keyed: readonly { day: bigint; n: number; s: bigint }[],
   nulls: readonly { day: bigint; id: bigint }[],
 ): DayCount[] => {
-  const days = new Map<bigint, { keyed: number; nullIds: bigint[] }>();
-  for (const r of keyed) days.set(r.day, { keyed: r.n, nullIds: [] });
+  const days = new Map<bigint, { keyed: number; versions: bigint; nullIds: bigint[] }>();
+  for (const r of keyed) days.set(r.day, { keyed: r.n, versions: r.s, nullIds: [] });
   for (const r of nulls) {
-    const day = days.get(r.day) ?? { keyed: 0, nullIds: [] };
+    const day = days.get(r.day) ?? { keyed: 0, versions: 0n, nullIds: [] };
     day.nullIds.push(r.id);
     days.set(r.day, day);
   }

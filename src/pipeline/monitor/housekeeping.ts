@@ -114,7 +114,9 @@ export const exceptionsTask: Task = {
         checked += r.checked;
         resolved += r.resolved;
       }
-      const before = epochText(ctx.now - ctx.settings.monitor.exceptionRetentionDays * DAY_SECONDS);
+      // resolved_at is the wall clock's: a run's clock far ahead of it must not delete the ledger.
+      const clock = Math.min(ctx.now, Math.floor(Date.now() / 1000));
+      const before = epochText(clock - ctx.settings.monitor.exceptionRetentionDays * DAY_SECONDS);
       const deleted = await c.execute(
         `delete from ${d.table(e.schema, e.name)} where resolved_at is not null and resolved_at < cast($1 as timestamp)`,
         [before],

@@ -20,6 +20,11 @@ export interface ReconcileDay {
   readonly day: number;
   readonly source: number;
   readonly warehouse: number;
+  /** Sums of the keys' version times (decimal text): equal counts with a version moved differ here. */
+  readonly sourceVersions: string;
+  readonly warehouseVersions: string;
+  /** The re-extracted day's batch. */
+  readonly batchId?: number;
   /** Source rows with a NULL key in the day, and how many of them the ledger holds open. */
   readonly sourceNullKeys: number;
   readonly warehouseNullKeys: number;
@@ -27,7 +32,11 @@ export interface ReconcileDay {
   readonly nullIds: readonly string[];
   /** Re-extracted: the counts differ, or the source has NULL-key rows the ledger does not. */
   readonly differs: boolean;
-  /** Rows the re-extraction brought home (warehouse after − before), once the marts ran. */
+  /**
+   * Rows the re-extraction brought home, once the marts ran: mart and hist rows written from the
+   * day's batch (new keys and newer versions; rows already there are left as they were), and
+   * NULL-key rows newly held by the ledger.
+   */
   readonly healed?: number;
   /** After the re-extraction the counts still differ (a row changed since, or a lag, not a loss). */
   readonly stillDiffers?: boolean;
@@ -44,7 +53,7 @@ const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).
 /**
  * The warehouse's keys per UTC day of the mart's time in `[$1, $2)`, across the mart, the hist
  * tables whose period overlaps the span, and the ledger's held-out rows (distinct: a key in two of
- * them counts once a day). Columns `day`, `n`.
+ * them counts once a day). Columns `day`, `n`, and `s`, the sum of the keys' version times.
  */
 export const planWarehouseDayCounts = (
   d: Dialect,
@@ -55,10 +64,7 @@ export const planWarehouseDayCounts = (
 ): Statement => {
   const ts = d.quote(spec.ts);
   const keys = spec.key.filter((k) => k !== spec.ts).map((k) => d.quote(k));
-  const overlapping = histTables.filter((h) => {
-    const period = parsePeriod(histTablePattern(spec).exec(h)?.[1] ?? '');
-    return period !== null && period.start < span.to && period.end > span.from;
-  });
+  const overlapping = overlappingHist(spec, histTables, span);
   const e = exceptionsTable(schemas);
   const homes = [spec.table, ...overlapping].map(
     (t) =>
@@ -71,10 +77,44 @@ export const planWarehouseDayCounts = (
       and event_time >= $1 and event_time < $2 and ${present.replace(d.quote(spec.ts), 'event_time')}`,
   );
   return stmt(
-    `select x.t - (x.t % ${DAY_SECONDS}) as day, count(*) as n
+    `select x.t - (x.t % ${DAY_SECONDS}) as day, count(*) as n, sum(x.t) as s
   from (${homes.join('\n        union\n        ')}) x
  group by x.t - (x.t % ${DAY_SECONDS})`,
     [span.from, span.to, spec.source],
+  );
+};
+
+/** The spans' hist tables a day of `span` can be in: their period overlaps it. */
+export const overlappingHist = (
+  spec: MartSpec,
+  histTables: readonly string[],
+  span: { readonly from: number; readonly to: number },
+): string[] =>
+  histTables.filter((h) => {
+    const period = parsePeriod(histTablePattern(spec).exec(h)?.[1] ?? '');
+    return period !== null && period.start < span.to && period.end > span.from;
+  });
+
+/**
+ * Rows of the mart and of `histTables` written from each of these batches (`b`, `n`): what a
+ * re-extracted day brought home.
+ */
+export const planRowsFromBatches = (
+  d: Dialect,
+  schemas: Schemas,
+  spec: MartSpec,
+  histTables: readonly string[],
+  batchIds: readonly number[],
+): Statement => {
+  const ids = batchIds.map((_, i) => `$${i + 1}`).join(', ');
+  const homes = [spec.table, ...histTables].map(
+    (t) => `select _batch_id from ${d.table(schemas.mart, t)} where _batch_id in (${ids})`,
+  );
+  return stmt(
+    `select x._batch_id as b, count(*) as n
+  from (${homes.join('\n        union all\n        ')}) x
+ group by x._batch_id`,
+    batchIds,
   );
 };
 

@@ -8,7 +8,9 @@ import { metaTables } from '../meta.js';
 import { extractWindow } from '../tasks/extract.js';
 import {
   DAY_SECONDS,
+  overlappingHist,
   planHeldNullIds,
+  planRowsFromBatches,
   planWarehouseDayCounts,
   reconcileSpan,
   type ReconcileDay,
@@ -16,10 +18,8 @@ import {
 
 type Span = { readonly from: number; readonly to: number };
 
-const byDay = async (c: WarehouseConnection, s: { sql: string; params: readonly Value[] }) =>
-  new Map(
-    (await c.query<{ day: Value; n: Value }>(s.sql, s.params)).map((r) => [Number(r.day), Number(r.n)]),
-  );
+/** A day's keys in the warehouse, and the sum of their version times (decimal text). */
+type Keys = { readonly n: number; readonly versions: string };
 
 /** The warehouse's keys per day of one mart's table. */
 const warehouseCounts = async (
@@ -27,9 +27,14 @@ const warehouseCounts = async (
   c: WarehouseConnection,
   spec: MartSpec,
   span: Span,
-): Promise<Map<number, number>> => {
+): Promise<Map<number, Keys>> => {
   const hist = await listHistTables(c, ctx.settings.schemas.mart, spec);
-  return byDay(c, planWarehouseDayCounts(ctx.warehouse.dialect, ctx.settings.schemas, spec, hist, span));
+  const s = planWarehouseDayCounts(ctx.warehouse.dialect, ctx.settings.schemas, spec, hist, span);
+  const rows = await c.query<{ day: Value; n: Value; s: Value }>(s.sql, s.params);
+  // Sums come back as numeric text, a bigint or a number by engine; their decimal text compares.
+  return new Map(
+    rows.map((r) => [Number(r.day), { n: Number(r.n), versions: BigInt(String(r.s)).toString() }]),
+  );
 };
 
 /** Ids are looked up this many per statement. */
@@ -74,20 +79,24 @@ const compare = async (ctx: RunContext, scope: TaskScope, span: Span): Promise<R
     const bySource = new Map(source.map((r) => [Number(r.day), r]));
     for (let day = span.from; day < span.to; day += DAY_SECONDS) {
       const s = bySource.get(day);
+      const w = warehouse.get(day);
       const ids = (s?.nullIds ?? []).map(String);
-      const [keyed, wKeyed] = [s?.keyed ?? 0, warehouse.get(day) ?? 0];
+      const [keyed, wKeyed] = [s?.keyed ?? 0, w?.n ?? 0];
+      const [versions, wVersions] = [(s?.versions ?? 0n).toString(), w?.versions ?? '0'];
       const wNulls = ids.filter((id) => held.has(id)).length;
       out.push({
         table: spec.source,
         day,
         source: keyed,
         warehouse: wKeyed,
+        sourceVersions: versions,
+        warehouseVersions: wVersions,
         sourceNullKeys: ids.length,
         warehouseNullKeys: wNulls,
         nullIds: ids,
         // A NULL-key row without its open exception was missed (the ledger holding more is a row
         // since fixed at the source: the exceptions step resolves it).
-        differs: keyed !== wKeyed || wNulls < ids.length,
+        differs: keyed !== wKeyed || versions !== wVersions || wNulls < ids.length,
       });
     }
   }
@@ -97,9 +106,10 @@ const compare = async (ctx: RunContext, scope: TaskScope, span: Span): Promise<R
 /**
  * SPEC §6 reconcile: per table and UTC day of its mart's time over the last `reconcileDays` whole
  * days, the source's keys (as the mart defines them) against the warehouse's, across mart, hist
- * and the ledger; NULL keys apart. A day that differs is re-extracted whole, each day in one source
- * snapshot, as a batch the normal path (validate → marts → tests) then applies. Independent of the
- * cursors: it catches what committed too late for any window, and moves no watermark.
+ * and the ledger, by count and by the sum of their version times (a newer version missed within
+ * the same day); NULL keys apart, by id. A day that differs is re-extracted whole, each day in one
+ * source snapshot, as a batch the normal path (validate → marts → tests) then applies. Independent
+ * of the cursors: it catches what committed too late for any window, and moves no watermark.
  */
 export const reconcileTask: Task = {
   name: 'reconcile',
@@ -108,7 +118,6 @@ export const reconcileTask: Task = {
   async run(ctx, scope): Promise<TaskOutcome> {
     const span = reconcileSpan(ctx.now, ctx.settings.monitor.reconcileDays);
     const days = await compare(ctx, scope, span);
-    ctx.state.reconcile = days;
     const batches = metaTables(ctx.settings.schemas).batches;
     const last = await scope.withConnection((c) =>
       queryOne<{ m: number }>(
@@ -118,26 +127,33 @@ export const reconcileTask: Task = {
     );
     let batchId = Number(last?.m ?? 0);
     const landed: LandedBatch[] = [];
-    for (const day of days.filter((r) => r.differs)) {
+    const reported: ReconcileDay[] = [];
+    for (const day of days) {
+      if (!day.differs) {
+        reported.push(day);
+        continue;
+      }
       const spec = marts.find((m) => m.source === day.table) as MartSpec;
       // `(from, to]`: the day's seconds [day, day + 86,400).
       const range = { column: spec.ts, from: BigInt(day.day - 1), to: BigInt(day.day + DAY_SECONDS - 1) };
       landed.push(await extractWindow(ctx, scope, spec.source, ++batchId, range, true));
+      reported.push({ ...day, batchId });
     }
+    ctx.state.reconcile = reported;
     ctx.state.batches = landed;
-    const differing = days.filter((r) => r.differs).length;
+    const differing = reported.filter((r) => r.differs).length;
     return {
-      rowsRead: days.reduce((n, r) => n + r.source + r.sourceNullKeys, 0),
+      rowsRead: reported.reduce((n, r) => n + r.source + r.sourceNullKeys, 0),
       rowsWritten: landed.reduce((n, b) => n + b.landedCount, 0),
       findings: differing,
-      note: `${days.length} table-days checked, ${differing} differ${
+      note: `${reported.length} table-days checked, ${differing} differ${
         landed.length > 0 ? `, ${landed.reduce((n, b) => n + b.landedCount, 0)} rows re-extracted` : ''
       }`,
     };
   },
 };
 
-/** After the marts applied the re-extracted days: what each brought home. */
+/** After the marts applied the re-extracted days: what each brought home, and whether it matches now. */
 export const reconciledTask: Task = {
   name: 'reconciled',
   after: ['tests'],
@@ -146,28 +162,48 @@ export const reconciledTask: Task = {
     const before = ctx.state.reconcile ?? [];
     const differing = before.filter((r) => r.differs);
     const span = reconcileSpan(ctx.now, ctx.settings.monitor.reconcileDays);
-    const after = new Map<string, { keyed: Map<number, number>; held: Set<string> }>();
+    const after = new Map<
+      string,
+      { keys: Map<number, Keys>; held: Set<string>; written: Map<number, number> }
+    >();
     if (differing.length > 0)
       await scope.withConnection(async (c) => {
         for (const spec of marts) {
           const days = differing.filter((r) => r.table === spec.source);
           if (days.length === 0) continue;
           const ids = days.flatMap((r) => r.nullIds.map((id) => BigInt(id)));
+          const hist = overlappingHist(spec, await listHistTables(c, ctx.settings.schemas.mart, spec), span);
+          const rows = planRowsFromBatches(
+            ctx.warehouse.dialect,
+            ctx.settings.schemas,
+            spec,
+            hist,
+            days.map((r) => r.batchId as number),
+          );
           after.set(spec.source, {
-            keyed: await warehouseCounts(ctx, c, spec, span),
+            keys: await warehouseCounts(ctx, c, spec, span),
             held: await heldNullIds(ctx, c, spec, ids),
+            written: new Map(
+              (await c.query<{ b: Value; n: Value }>(rows.sql, rows.params)).map((r) => [
+                Number(r.b),
+                Number(r.n),
+              ]),
+            ),
           });
         }
       });
     const days = before.map((r): ReconcileDay => {
       if (!r.differs) return r;
       const a = after.get(r.table);
-      const keyed = a?.keyed.get(r.day) ?? 0;
+      const keys = a?.keys.get(r.day);
       const nulls = r.nullIds.filter((id) => a?.held.has(id)).length;
       return {
         ...r,
-        healed: keyed - r.warehouse + (nulls - r.warehouseNullKeys),
-        stillDiffers: keyed !== r.source || nulls < r.sourceNullKeys,
+        healed: (a?.written.get(r.batchId as number) ?? 0) + (nulls - r.warehouseNullKeys),
+        stillDiffers:
+          (keys?.n ?? 0) !== r.source ||
+          (keys?.versions ?? '0') !== r.sourceVersions ||
+          nulls < r.sourceNullKeys,
       };
     });
     const stillDiffer = days.filter((r) => r.stillDiffers).length;

@@ -226,7 +226,11 @@ export class MysqlSnapshot implements SourceSnapshot {
     const exact = (v: unknown): bigint => BigInt(String(v));
     this.enter(`count ${table} per day`);
     try {
-      const counted = (await read(keyed)).map((r) => ({ day: exact(r['day']), n: Number(r['n']) }));
+      const counted = (await read(keyed)).map((r) => ({
+        day: exact(r['day']),
+        n: Number(r['n']),
+        s: exact(r['s']),
+      }));
       const nullRows = (await read(nulls)).map((r) => ({ day: exact(r['day']), id: exact(r['id']) }));
       this.#state = 'idle';
       return mergeDayCounts(counted, nullRows);

@@ -88,7 +88,7 @@ export class SqliteSnapshot implements SourceSnapshot {
           .safeIntegers(true)
           .all(...p.values) as Record<string, bigint>[];
       return mergeDayCounts(
-        read(keyed).map((r) => ({ day: BigInt(r.day as bigint), n: Number(r.n) })),
+        read(keyed).map((r) => ({ day: BigInt(r.day as bigint), n: Number(r.n), s: BigInt(r.s as bigint) })),
         read(nulls).map((r) => ({ day: BigInt(r.day as bigint), id: BigInt(r.id as bigint) })),
       );
     } catch (error) {
