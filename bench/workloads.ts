@@ -472,18 +472,21 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
     }
 
     for (const workload of ['W1', 'W2'] as const) {
-      if (!plan.workloads.has(workload)) continue;
-      const batches = workload === 'W1' ? 1 : BACKLOG_BATCHES;
-      const rows = await generate(
-        `${workload}: ${batches} production batch${batches > 1 ? 'es' : ''}`,
-        async () => {
-          for (let i = 0; i < batches; i++) await productionBatch(generator, writer);
-        },
-      );
-      for (const target of plan.targets) await run(target, workload, rows);
+      if (plan.workloads.has(workload)) {
+        const batches = workload === 'W1' ? 1 : BACKLOG_BATCHES;
+        const rows = await generate(
+          `${workload}: ${batches} production batch${batches > 1 ? 'es' : ''}`,
+          async () => {
+            for (let i = 0; i < batches; i++) await productionBatch(generator, writer);
+          },
+        );
+        for (const target of plan.targets) await run(target, workload, rows);
+      }
+      // The daily monitor on SF history and W1's batch (before W2 puts a production-rate day in
+      // its 7 days): nothing new at the source.
+      if (workload === 'W1' && plan.workloads.has('W4'))
+        for (const target of plan.targets) await run(target, 'W4', {});
     }
-    // The daily monitor on what the cycles left: nothing new at the source.
-    if (plan.workloads.has('W4')) for (const target of plan.targets) await run(target, 'W4', {});
   } finally {
     await Promise.all([...processes.values()].map((p) => p.close()));
     await writer.close();

@@ -81,65 +81,105 @@ export interface DayCountSpec {
   readonly to: bigint;
 }
 
-/** One day's counts: keys whose newest version falls in it, and the ids of rows whose key is NULL. */
+/** One day's counts: keys whose newest version falls in it, and rows whose key is NULL. */
 export interface DayCount {
   /** The day's first second, epoch seconds (UTC). */
   readonly day: bigint;
   readonly keyed: number;
   /**
-   * The sum of those keys' version times: a key whose newest version moved within the day changes
-   * it where the count stays (a same-day update the warehouse missed).
+   * The sum of those keys' version times, where the key does not hold the time: a key whose newest
+   * version moved within the day changes it where the count stays (a same-day update missed).
+   * `null` where the key holds the time (the count says it all).
    */
-  readonly versions: bigint;
-  /** Few, as a rule: the ledger is checked for each by id, since their times change in place. */
-  readonly nullIds: readonly bigint[];
+  readonly versions: bigint | null;
+  readonly nullKeys: number;
 }
 
+const holdsTime = (spec: DayCountSpec): boolean =>
+  spec.key.some((k) => k.toLowerCase() === spec.time.toLowerCase());
+
 /**
- * The reconcile's two source counts per UTC day, `?` placeholders (MySQL and SQLite both; `%` and
- * `count(*)` over a `distinct` subquery, since SQLite's `count(distinct …)` takes one column):
- * `keyed`, distinct keys by the day of their newest version (a key holding the time counts each
- * event in its own day) with the sum of those versions' times, and `nulls`, the ids and days of rows with a NULL key column.
+ * The reconcile's source counts per UTC day, `?` placeholders: `keyed`, distinct keys by the day
+ * of their newest version (a key holding the time counts each event in its own day) with the sum
+ * of those versions' times, and `nulls`, rows with a NULL key column per day. Where the source
+ * counts distinct column tuples (`count(distinct a, b, c)`, MySQL; it skips tuples holding a NULL)
+ * an event table is counted in one pass; SQLite's `count(distinct …)` takes one column, so it
+ * counts a `distinct` subquery. Columns `day`, `n`, `s`.
  */
 export const dayCountsSql = (
   table: string,
   spec: DayCountSpec,
   quote: Quote,
-): { keyed: Predicate; nulls: Predicate } => {
+  countsTuples: boolean,
+): { keyed: Predicate; nulls: Predicate | null } => {
   const t = quote(spec.time);
   const keys = spec.key.filter((k) => k.toLowerCase() !== spec.time.toLowerCase()).map(quote);
   const present = spec.key.map((k) => `${quote(k)} is not null`).join(' and ');
   const source = quote(table);
-  const keyed = spec.key.some((k) => k.toLowerCase() === spec.time.toLowerCase())
-    ? `select t - (t % 86400) as day, count(*) as n, sum(t) as s
+  const span = [spec.from, spec.to];
+  const nulls = `select ${t} - (${t} % 86400) as day, count(*) as n
+  from ${source}
+ where ${t} >= ? and ${t} < ? and not (${present})
+ group by ${t} - (${t} % 86400)`;
+  if (holdsTime(spec) && countsTuples)
+    return {
+      keyed: {
+        sql: `select ${t} - (${t} % 86400) as day, count(distinct ${keys.join(', ')}, ${t}) as n, null as s,
+       sum(case when ${present} then 0 else 1 end) as nulls
+  from ${source}
+ where ${t} >= ? and ${t} < ?
+ group by ${t} - (${t} % 86400)`,
+        values: span,
+      },
+      nulls: null,
+    };
+  if (holdsTime(spec))
+    return {
+      keyed: {
+        sql: `select t - (t % 86400) as day, count(*) as n, null as s
   from (select distinct ${keys.join(', ')}, ${t} as t from ${source} where ${t} >= ? and ${t} < ? and ${present}) x
- group by t - (t % 86400)`
-    : // The newest version over the whole table: an order updated today has left yesterday.
-      `select t - (t % 86400) as day, count(*) as n, sum(t) as s
+ group by t - (t % 86400)`,
+        values: span,
+      },
+      nulls: { sql: nulls, values: span },
+    };
+  return {
+    // The newest version over the whole table: an order updated today has left yesterday.
+    keyed: {
+      sql: `select t - (t % 86400) as day, count(*) as n, sum(t) as s
   from (select ${keys.join(', ')}, max(${t}) as t from ${source} where ${present} group by ${keys.join(', ')}) x
  where t >= ? and t < ?
- group by t - (t % 86400)`;
-  const nulls = `select ${quote('id')} as id, ${t} - (${t} % 86400) as day
-  from ${source}
- where ${t} >= ? and ${t} < ? and not (${present})`;
-  return {
-    keyed: { sql: keyed, values: [spec.from, spec.to] },
-    nulls: { sql: nulls, values: [spec.from, spec.to] },
+ group by t - (t % 86400)`,
+      values: span,
+    },
+    nulls: { sql: nulls, values: span },
   };
 };
 
-/** Merges the two result sets of `dayCountsSql` into one row per day, oldest first. */
+/** The ids of rows with a NULL key column whose time falls in one of `days` (each a day's start). */
+export const nullKeyIdsSql = (
+  table: string,
+  spec: DayCountSpec,
+  days: readonly bigint[],
+  quote: Quote,
+): Predicate => {
+  const t = quote(spec.time);
+  const present = spec.key.map((k) => `${quote(k)} is not null`).join(' and ');
+  return {
+    sql: `select ${quote('id')} as id from ${quote(table)}
+ where (${days.map(() => `(${t} >= ? and ${t} < ?)`).join(' or ')}) and not (${present})`,
+    values: days.flatMap((d) => [d, d + 86400n]),
+  };
+};
+
+/** One row per day from the results of `dayCountsSql`, oldest first. */
 export const mergeDayCounts = (
-  keyed: readonly { day: bigint; n: number; s: bigint }[],
-  nulls: readonly { day: bigint; id: bigint }[],
+  keyed: readonly { day: bigint; n: number; s: bigint | null; nulls?: number }[],
+  nulls: readonly { day: bigint; n: number }[],
 ): DayCount[] => {
-  const days = new Map<bigint, { keyed: number; versions: bigint; nullIds: bigint[] }>();
-  for (const r of keyed) days.set(r.day, { keyed: r.n, versions: r.s, nullIds: [] });
-  for (const r of nulls) {
-    const day = days.get(r.day) ?? { keyed: 0, versions: 0n, nullIds: [] };
-    day.nullIds.push(r.id);
-    days.set(r.day, day);
-  }
+  const days = new Map<bigint, { keyed: number; versions: bigint | null; nullKeys: number }>();
+  for (const r of keyed) days.set(r.day, { keyed: r.n, versions: r.s, nullKeys: r.nulls ?? 0 });
+  for (const r of nulls) days.set(r.day, { keyed: 0, versions: null, ...days.get(r.day), nullKeys: r.n });
   return [...days.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([day, c]) => ({ day, ...c }));

@@ -40,6 +40,8 @@ export interface SourceSnapshot {
    * rows with a NULL key (SPEC §6 reconcile). Days with neither are left out.
    */
   dayCounts(table: string, spec: DayCountSpec): Promise<DayCount[]>;
+  /** The ids of rows with a NULL key column in these days (each a day's start). */
+  nullKeyIds(table: string, spec: DayCountSpec, days: readonly bigint[]): Promise<bigint[]>;
   /**
    * The rows with these ids (`id` column), `columns` only, in any order; ids absent from the
    * table are absent from the result (exceptions housekeeping, SPEC §6).

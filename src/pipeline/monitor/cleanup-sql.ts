@@ -64,8 +64,9 @@ export const planDeleteBatch = (
 };
 
 /**
- * The consumed batches of `table` after the dedupe mark (`batch_id`), oldest first, up to the
- * table's consumption marks: those whose re-read overlap may repeat rows of the batches before.
+ * The consumed batches of `table` after the dedupe mark (`batch_id`, `cursor_column`,
+ * `window_from`), oldest first, up to the table's consumption marks: those whose re-read overlap
+ * may repeat rows of the batches before.
  */
 export const planDedupeBatches = (
   d: Dialect,
@@ -76,7 +77,7 @@ export const planDedupeBatches = (
   const m = metaTables(schemas);
   const marks = d.table(m.martState.schema, m.martState.name);
   return stmt(
-    `select b.batch_id
+    `select b.batch_id, b.cursor_column, b.window_from
   from ${d.table(m.batches.schema, m.batches.name)} b
  where b.table_name = $1 and b.state = 'validated'
    and b.batch_id > coalesce((select batch_id from ${marks} where mart = '${DEDUPE_MARK}' and source_table = $1), 0)
@@ -87,33 +88,57 @@ export const planDedupeBatches = (
   );
 };
 
+/** A consumed batch to look for repeats in: its window's column and lower bound. */
+export interface DedupeBatch {
+  readonly batchId: number;
+  readonly cursorColumn: string;
+  /** `null`: a first window (nothing before it overlaps). */
+  readonly windowFrom: bigint | null;
+}
+
 /**
- * Deletes the rows of batch `$1` that repeat, value for value, a row of an earlier validated batch
- * of the table whose window overlaps its own (same cursor column): what each window's overlap
- * re-reads. The first landing stays, so every version the source had stays in raw once. At a
- * production rate a window overlaps the one or two before it; on a quiet source, more.
+ * The validated batches of `table` before `batch` whose window, over the same column, overlaps its
+ * own (`batch_id`): where its rows can repeat.
+ */
+export const planOverlappingBatches = (
+  d: Dialect,
+  schemas: Schemas,
+  table: SourceTableName,
+  batch: DedupeBatch,
+): Statement => {
+  const m = metaTables(schemas);
+  return stmt(
+    `select batch_id from ${d.table(m.batches.schema, m.batches.name)}
+ where table_name = $1 and state = 'validated' and cursor_column = $2 and batch_id < $3 and window_to > $4
+ order by batch_id`,
+    [table, batch.cursorColumn, batch.batchId, batch.windowFrom],
+  );
+};
+
+/**
+ * Deletes the rows of `batch` that repeat, value for value, a row of the `earlier` batches whose
+ * windows overlap its own: what each window's overlap re-reads. Both sides only in the overlap
+ * (above the window's lower bound). The first landing stays, so every version the source had stays
+ * in raw once. At a production rate a window overlaps the one or two before it.
  */
 export const planDeleteRepeats = (
   d: Dialect,
   schemas: Schemas,
   table: SourceTableName,
   columns: readonly string[],
-  batchId: number,
+  batch: DedupeBatch,
+  earlier: readonly number[],
 ): Statement => {
   const raw = d.table(schemas.raw, rawTableName(table));
-  const m = metaTables(schemas);
-  const batches = d.table(m.batches.schema, m.batches.name);
   const same = columns.map((c) => `o.${d.quote(c)} is not distinct from r.${d.quote(c)}`).join(' and ');
+  const at = d.quote(batch.cursorColumn.toLowerCase());
   return stmt(
     `delete from ${raw} r
- where r._batch_id = $1
+ where r._batch_id = $1 and r.${at} > $2
    and exists (select 1 from ${raw} o
-                where o._batch_id in (select e.batch_id from ${batches} e, ${batches} b
-                                       where b.batch_id = $1 and e.table_name = b.table_name and e.state = 'validated'
-                                         and e.batch_id < b.batch_id and e.cursor_column = b.cursor_column
-                                         and (b.window_from is null or e.window_to > b.window_from))
+                where o._batch_id in (${earlier.map((id) => Math.trunc(id)).join(', ')}) and o.${at} > $2
                   and o.id = r.id and ${same})`,
-    [batchId],
+    [batch.batchId, batch.windowFrom],
     'repeats',
   );
 };

@@ -1,15 +1,19 @@
 import { epochText } from '../../config/time.js';
+import type { Value } from '../../engines/types.js';
 import type { TaskOutcome } from '../../runner/context.js';
 import { runStatements, type Counts } from '../../runner/plan.js';
 import type { Task } from '../../runner/task.js';
 import { marts } from '../marts.js';
 import { loadColumns, rawTableName } from '../tables.js';
+import { toBigInt } from '../watermarks.js';
 import {
   CLEANUP_CHUNK_ROWS,
   planDedupeBatches,
   planDeleteBatch,
   planDeleteRepeats,
   planExpiredBatches,
+  planOverlappingBatches,
+  type DedupeBatch,
   planSetDedupeMark,
 } from './cleanup-sql.js';
 import { DAY_SECONDS } from './reconcile-sql.js';
@@ -41,14 +45,31 @@ export const cleanupTask: Task = {
         const columns = (await warehouse.describeTable(settings.schemas.raw, rawTableName(table)))
           ?.map((col) => col.name)
           .filter((name) => !loadColumnNames.has(name));
+        // Statistics first: the cycle never analyzes raw, and a plan that takes a 6 M-row batch
+        // for one row probes the other side once per row.
+        const analyze = d.analyze(d.table(settings.schemas.raw, rawTableName(table)));
+        if (analyze) await c.execute(analyze);
         const dedupe = planDedupeBatches(d, settings.schemas, table, spec.name);
         let last: number | undefined;
-        for (const b of await c.query<{ batch_id: number }>(dedupe.sql, dedupe.params)) {
-          last = Number(b.batch_id);
-          if (columns?.length)
+        for (const b of await c.query<{ batch_id: Value; cursor_column: Value; window_from: Value }>(
+          dedupe.sql,
+          dedupe.params,
+        )) {
+          const batch: DedupeBatch = {
+            batchId: Number(b.batch_id),
+            cursorColumn: String(b.cursor_column),
+            windowFrom: toBigInt(b.window_from),
+          };
+          last = batch.batchId;
+          if (!columns?.length || batch.windowFrom === null) continue;
+          const overlapping = planOverlappingBatches(d, settings.schemas, table, batch);
+          const earlier = (await c.query<{ batch_id: Value }>(overlapping.sql, overlapping.params)).map((r) =>
+            Number(r.batch_id),
+          );
+          if (earlier.length > 0)
             await runStatements(
               c,
-              [planDeleteRepeats(d, settings.schemas, table, columns, last)],
+              [planDeleteRepeats(d, settings.schemas, table, columns, batch, earlier)],
               counts,
               ctx.log,
             );

@@ -20,15 +20,21 @@ export interface ReconcileDay {
   readonly day: number;
   readonly source: number;
   readonly warehouse: number;
-  /** Sums of the keys' version times (decimal text): equal counts with a version moved differ here. */
+  /**
+   * Sums of the keys' version times (decimal text): equal counts with a version moved differ here.
+   * Empty where the key holds the time.
+   */
   readonly sourceVersions: string;
   readonly warehouseVersions: string;
   /** The re-extracted day's batch. */
   readonly batchId?: number;
-  /** Source rows with a NULL key in the day, and how many of them the ledger holds open. */
+  /**
+   * Source rows with a NULL key in the day, and how many of them the ledger holds open: by id on a
+   * day whose ledger count falls short (`nullIds`), else taken as held.
+   */
   readonly sourceNullKeys: number;
   readonly warehouseNullKeys: number;
-  /** The ids of those source rows (their times change in place, so they are matched by id). */
+  /** The ids of those source rows where matched by id (their times move in place), else empty. */
   readonly nullIds: readonly string[];
   /** Re-extracted: the counts differ, or the source has NULL-key rows the ledger does not. */
   readonly differs: boolean;
@@ -66,13 +72,21 @@ export const planWarehouseDayCounts = (
   const keys = spec.key.filter((k) => k !== spec.ts).map((k) => d.quote(k));
   const overlapping = overlappingHist(spec, histTables, span);
   const e = exceptionsTable(schemas);
+  const ledger = d.table(e.schema, e.name);
+  // A key whose newest source version is held as FUTURE_TIMESTAMP counts at no day at the source
+  // (updated in place, its older version is gone there): the version the warehouse keeps, neither.
+  const pending = spec.key.includes(spec.ts)
+    ? ''
+    : ` and not exists (select 1 from ${ledger} f
+                     where f.exception_type = 'FUTURE_TIMESTAMP' and f.resolved_at is null and f.source_table = $3
+                       and f.order_id = h.order_id and f.event_time >= $2)`;
   const homes = [spec.table, ...overlapping].map(
     (t) =>
-      `select ${keys.join(', ')}, ${ts} as t from ${d.table(schemas.mart, t)} where ${ts} >= $1 and ${ts} < $2`,
+      `select ${keys.map((k) => `h.${k}`).join(', ')}, h.${ts} as t from ${d.table(schemas.mart, t)} h where h.${ts} >= $1 and h.${ts} < $2${pending}`,
   );
   const present = spec.key.map((k) => `${d.quote(k)} is not null`).join(' and ');
   homes.push(
-    `select ${keys.join(', ')}, event_time as t from ${d.table(e.schema, e.name)}
+    `select ${keys.join(', ')}, event_time as t from ${ledger}
     where source_table = $3 and resolved_at is null and exception_type in (${list(heldOutTypes)})
       and event_time >= $1 and event_time < $2 and ${present.replace(d.quote(spec.ts), 'event_time')}`,
   );
@@ -115,6 +129,24 @@ export const planRowsFromBatches = (
   from (${homes.join('\n        union all\n        ')}) x
  group by x._batch_id`,
     batchIds,
+  );
+};
+
+/** The ledger's open NULL-key exceptions per UTC day of their event time (distinct source rows). */
+export const planWarehouseNullKeys = (
+  d: Dialect,
+  schemas: Schemas,
+  spec: MartSpec,
+  span: { readonly from: number; readonly to: number },
+): Statement => {
+  const e = exceptionsTable(schemas);
+  return stmt(
+    `select event_time - (event_time % ${DAY_SECONDS}) as day, count(distinct source_id) as n
+  from ${d.table(e.schema, e.name)}
+ where source_table = $3 and resolved_at is null and exception_type in (${list(nullKeyTypes)})
+   and event_time >= $1 and event_time < $2
+ group by event_time - (event_time % ${DAY_SECONDS})`,
+    [span.from, span.to, spec.source],
   );
 };
 

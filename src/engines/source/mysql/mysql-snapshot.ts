@@ -4,7 +4,13 @@ import { bigintAsJson, type Column, type CopyTextBatch, type Row, type Value } f
 import type { CursorRange, SourceSnapshot, WindowMaxima } from '../source.js';
 import { oneLineReason } from './mysql-connect.js';
 import { CopyTextRowParser, UnloadableValue, type FieldInfo } from './mysql-copy-text.js';
-import { dayCountsSql, mergeDayCounts, type DayCount, type DayCountSpec } from '../range-sql.js';
+import {
+  dayCountsSql,
+  mergeDayCounts,
+  nullKeyIdsSql,
+  type DayCount,
+  type DayCountSpec,
+} from '../range-sql.js';
 import { countSql, maximaSql, quoteMysql, selectSql } from './mysql-sql.js';
 import { answered, ResultWatch, sessionLost, socketOf } from './mysql-stream-watch.js';
 import { normalizeMysqlRow } from './mysql-values.js';
@@ -216,27 +222,45 @@ export class MysqlSnapshot implements SourceSnapshot {
   }
 
   async dayCounts(table: string, spec: DayCountSpec): Promise<DayCount[]> {
-    const { keyed, nulls } = dayCountsSql(table, spec, quoteMysql);
-    const read = async (p: { sql: string; values: bigint[] }): Promise<RowDataPacket[]> =>
-      (
-        await answered(this.connection, this.options.readTimeoutMs, () =>
-          this.connection.promise().query<RowDataPacket[]>(p.sql, p.values),
-        )
-      )[0];
+    const { keyed, nulls } = dayCountsSql(table, spec, quoteMysql, true);
     const exact = (v: unknown): bigint => BigInt(String(v));
     this.enter(`count ${table} per day`);
     try {
-      const counted = (await read(keyed)).map((r) => ({
+      const counted = (await this.select(keyed)).map((r) => ({
         day: exact(r['day']),
         n: Number(r['n']),
-        s: exact(r['s']),
+        s: r['s'] === null ? null : exact(r['s']),
+        nulls: Number(r['nulls'] ?? 0),
       }));
-      const nullRows = (await read(nulls)).map((r) => ({ day: exact(r['day']), id: exact(r['id']) }));
+      const nullDays = nulls ? await this.select(nulls) : [];
       this.#state = 'idle';
-      return mergeDayCounts(counted, nullRows);
+      return mergeDayCounts(
+        counted,
+        nullDays.map((r) => ({ day: exact(r['day']), n: Number(r['n']) })),
+      );
     } catch (error) {
       throw this.failed(`counting ${table} per day of ${spec.time}`, error);
     }
+  }
+
+  async nullKeyIds(table: string, spec: DayCountSpec, days: readonly bigint[]): Promise<bigint[]> {
+    if (days.length === 0) return [];
+    this.enter(`read ${table}'s NULL keys`);
+    try {
+      const rows = await this.select(nullKeyIdsSql(table, spec, days, quoteMysql));
+      this.#state = 'idle';
+      return rows.map((r) => BigInt(String(r['id'])));
+    } catch (error) {
+      throw this.failed(`reading ${table}'s NULL keys`, error);
+    }
+  }
+
+  /** One statement's rows, failing after the read timeout without an answer. */
+  private async select(p: { sql: string; values: bigint[] }): Promise<RowDataPacket[]> {
+    const [rows] = await answered(this.connection, this.options.readTimeoutMs, () =>
+      this.connection.promise().query<RowDataPacket[]>(p.sql, p.values),
+    );
+    return rows;
   }
 
   async byIds(table: string, columns: readonly Column[], ids: readonly bigint[]): Promise<Row[]> {

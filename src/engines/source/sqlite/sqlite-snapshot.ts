@@ -1,7 +1,13 @@
 import Database from 'better-sqlite3';
 import type { Column, Row } from '../../types.js';
 import type { CursorRange, SourceSnapshot, WindowMaxima } from '../source.js';
-import { dayCountsSql, mergeDayCounts, type DayCount, type DayCountSpec } from '../range-sql.js';
+import {
+  dayCountsSql,
+  mergeDayCounts,
+  nullKeyIdsSql,
+  type DayCount,
+  type DayCountSpec,
+} from '../range-sql.js';
 import { countSql, maximaSql, quoteSqlite, selectSql } from './sqlite-sql.js';
 import { normalizeSqliteRow, sqliteInteger } from './sqlite-values.js';
 
@@ -81,21 +87,41 @@ export class SqliteSnapshot implements SourceSnapshot {
   async dayCounts(table: string, spec: DayCountSpec): Promise<DayCount[]> {
     this.enter(`count ${table} per day`);
     try {
-      const { keyed, nulls } = dayCountsSql(table, spec, quoteSqlite);
-      const read = (p: { sql: string; values: bigint[] }): Record<string, bigint>[] =>
-        this.db
-          .prepare(p.sql)
-          .safeIntegers(true)
-          .all(...p.values) as Record<string, bigint>[];
-      return mergeDayCounts(
-        read(keyed).map((r) => ({ day: BigInt(r.day as bigint), n: Number(r.n), s: BigInt(r.s as bigint) })),
-        read(nulls).map((r) => ({ day: BigInt(r.day as bigint), id: BigInt(r.id as bigint) })),
-      );
+      const { keyed, nulls } = dayCountsSql(table, spec, quoteSqlite, false);
+      const counted = this.all(keyed).map((r) => ({
+        day: BigInt(r.day as bigint),
+        n: Number(r.n),
+        s: r.s === null || r.s === undefined ? null : BigInt(r.s as bigint),
+      }));
+      const nullDays = nulls
+        ? this.all(nulls).map((r) => ({ day: BigInt(r.day as bigint), n: Number(r.n) }))
+        : [];
+      return mergeDayCounts(counted, nullDays);
     } catch (error) {
       throw this.failed(`counting ${table} per day of ${spec.time}`, error);
     } finally {
       this.#state = 'idle';
     }
+  }
+
+  async nullKeyIds(table: string, spec: DayCountSpec, days: readonly bigint[]): Promise<bigint[]> {
+    if (days.length === 0) return [];
+    this.enter(`read ${table}'s NULL keys`);
+    try {
+      return this.all(nullKeyIdsSql(table, spec, days, quoteSqlite)).map((r) => BigInt(r.id as bigint));
+    } catch (error) {
+      throw this.failed(`reading ${table}'s NULL keys`, error);
+    } finally {
+      this.#state = 'idle';
+    }
+  }
+
+  /** A statement's rows, integers exact. */
+  private all(p: { sql: string; values: bigint[] }): Record<string, unknown>[] {
+    return this.db
+      .prepare(p.sql)
+      .safeIntegers(true)
+      .all(...p.values) as Record<string, unknown>[];
   }
 
   async byIds(table: string, columns: readonly Column[], ids: readonly bigint[]): Promise<Row[]> {
