@@ -2,7 +2,8 @@
  * The benchmark's workloads (SPEC §10), each engine's cycles in a process of its own (`cycle-process.ts`):
  * - W3: the initial load of scale factor SF history (`init` + the first cycle);
  * - W1: one production-rate 15-minute batch on top of the loaded marts, then one cycle;
- * - W2: a 24-hour backlog (96 such batches), then one cycle.
+ * - W2: a 24-hour backlog (96 such batches), then one cycle;
+ * - W4: the daily monitor, after W1 (before W2's production-rate day enters its reconciled week).
  * One generator feeds every source (SQLite, and MySQL/MariaDB for the server run), so each engine
  * measures the same rows; engines run one after the other, never at the same time.
  */
