@@ -91,6 +91,7 @@ for (const pair of pairs) {
       );
       expect(tables.map((t) => `${t.table_schema}.${t.table_name}`)).toEqual([
         'order_tracking_meta.batches',
+        'order_tracking_meta.dq_results',
         'order_tracking_meta.mart_state',
         'order_tracking_meta.runs',
         'order_tracking_meta.schema_changes',

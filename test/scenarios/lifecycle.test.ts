@@ -142,6 +142,7 @@ interface MonitorJson {
       readonly days?: readonly ReconcileDay[];
       readonly checks?: readonly { check: string; opened: number }[];
       readonly exceptions?: { resolved: number };
+      readonly futureResolved?: number;
     };
   }[];
 }
@@ -163,7 +164,7 @@ const details = (m: MonitorJson, step: string) => m.steps.find((s) => s.step ===
 /**
  * What the monitor may change in the business content besides what the reconcile heals (left out
  * of both snapshots by the caller): the ledger gains the DQ_* exceptions the dq step opened and
- * closes those the exceptions step resolved; every mart and hist table stays as it was.
+ * closes those the monitor resolved (its exceptions step, and the reconcile's stale FUTURE_TIMESTAMP); every mart and hist table stays as it was.
  */
 const monitorChanges = (before: Snapshot, after: Snapshot, m: MonitorJson): string[] => {
   const marts = (s: Snapshot): Snapshot =>
@@ -177,16 +178,16 @@ const monitorChanges = (before: Snapshot, after: Snapshot, m: MonitorJson): stri
   const openRows = (rows: unknown[][]) => rows.filter((r) => r[open] === 1).length;
   const [wasRows, isRows] = [was.rows.map(parse), is.rows.map(parse)];
   const opened = (details(m, 'dq').checks ?? []).reduce((n, c) => n + c.opened, 0);
-  const resolved = details(m, 'exceptions').exceptions?.resolved ?? 0;
+  // The exceptions step's, and the FUTURE_TIMESTAMP the reconcile resolved before counting.
+  const resolved =
+    (details(m, 'exceptions').exceptions?.resolved ?? 0) + (details(m, 'reconcile').futureResolved ?? 0);
   const added = isRows.filter(dq);
   if (wasRows.some(dq)) out.push(`${LEDGER}: DQ_* exceptions before the monitor`);
   if (added.length !== opened || openRows(added) !== opened)
     out.push(`${LEDGER}: ${added.length} DQ_* exceptions after the monitor, its dq step opened ${opened}`);
   const kept = isRows.filter((r) => !dq(r));
   if (openRows(wasRows) - openRows(kept) !== resolved)
-    out.push(
-      `${LEDGER}: ${openRows(wasRows) - openRows(kept)} closed, its exceptions step resolved ${resolved}`,
-    );
+    out.push(`${LEDGER}: ${openRows(wasRows) - openRows(kept)} closed, the monitor resolved ${resolved}`);
   // Otherwise the same exceptions, open or not.
   const anyState = (rows: unknown[][]) =>
     rows.map((r) => JSON.stringify(r.map((v, i) => (i === open ? 0 : v))));

@@ -46,18 +46,19 @@ const resolveChunk = async (
   return c.execute(s.sql, s.params);
 };
 
-/** Resolves the open NULL_ORDER_ID and FUTURE_TIMESTAMP exceptions of one table whose row changed. */
-const resolveCleared = async (
+/** Resolves the open exceptions of these types of one table whose source row changed or is gone. */
+export const resolveCleared = async (
   ctx: RunContext,
   c: WarehouseConnection,
   spec: MartSpec,
+  types: readonly ('NULL_ORDER_ID' | 'FUTURE_TIMESTAMP')[] = ['NULL_ORDER_ID', 'FUTURE_TIMESTAMP'],
 ): Promise<{ checked: number; resolved: number }> => {
   const d = ctx.warehouse.dialect;
   const e = exceptionsTable(ctx.settings.schemas);
   const open = await c.query<Open & Record<string, Value>>(
     `select exception_id, exception_type, source_id, event_time from ${d.table(e.schema, e.name)}
       where source_table = $1 and resolved_at is null and source_id is not null
-        and exception_type in ('NULL_ORDER_ID', 'FUTURE_TIMESTAMP')`,
+        and exception_type in (${types.map((t) => `'${t}'`).join(', ')})`,
     [spec.source],
   );
   if (open.length === 0) return { checked: 0, resolved: 0 };

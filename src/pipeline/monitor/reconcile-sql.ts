@@ -44,6 +44,9 @@ export interface ReconcileDay {
    * NULL-key rows newly held by the ledger.
    */
   readonly healed?: number;
+  /** The warehouse's keys and their version-time sum after the re-extraction. */
+  readonly warehouseAfter?: number;
+  readonly warehouseVersionsAfter?: string;
   /** After the re-extraction the counts still differ (a row changed since, or a lag, not a loss). */
   readonly stillDiffers?: boolean;
 }

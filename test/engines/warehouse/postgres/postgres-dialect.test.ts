@@ -44,6 +44,7 @@ describe('postgresDialect', () => {
       distinctOn: true,
       archiveStageFirst: false,
       maxDecimalPrecision: 1000,
+      rowLocator: 'ctid',
     });
   });
 });
