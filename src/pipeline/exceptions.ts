@@ -26,6 +26,8 @@ export const isExceptionType = (type: string): boolean =>
 /** Which exceptions a list or resolve applies to; every field narrows, none means all. */
 export interface ExceptionFilter {
   readonly id?: number;
+  /** Any of these exception ids (the monitor resolves in chunks). */
+  readonly ids?: readonly Value[];
   readonly type?: string;
   readonly orderId?: string;
   /** Only rows with `resolved_at is null`. */
@@ -82,6 +84,11 @@ const whereClause = (
     clauses.push(`${d.quote(column)} = $${first + params.length - 1}`);
   };
   if (filter.id !== undefined) bind('exception_id', filter.id);
+  if (filter.ids !== undefined) {
+    const at = first + params.length;
+    params.push(...filter.ids);
+    clauses.push(`${d.quote('exception_id')} in (${filter.ids.map((_, i) => `$${at + i}`).join(', ')})`);
+  }
   if (filter.type !== undefined) bind('exception_type', filter.type);
   if (filter.orderId !== undefined) bind('order_id', filter.orderId);
   if (filter.openOnly) clauses.push(`${d.quote('resolved_at')} is null`);

@@ -3,9 +3,9 @@ import type { Column, Value } from '../../engines/types.js';
 import type { WarehouseConnection } from '../../engines/warehouse/warehouse.js';
 import type { RunContext, TaskOutcome } from '../../runner/context.js';
 import type { Task } from '../../runner/task.js';
+import { planResolveExceptions } from '../exceptions.js';
 import { marts, type MartSpec } from '../marts.js';
 import { exceptionsTable } from '../meta.js';
-import { stmt } from '../statement.js';
 import { DAY_SECONDS } from './reconcile-sql.js';
 
 /** Ids looked up at the source, and exceptions resolved, this many per statement. */
@@ -33,16 +33,7 @@ const resolveChunk = async (
   ids: readonly Value[],
   note: string,
 ): Promise<number> => {
-  const d = ctx.warehouse.dialect;
-  const e = exceptionsTable(ctx.settings.schemas);
-  const notes = d.quote('notes');
-  const s = stmt(
-    `update ${d.table(e.schema, e.name)}
-   set resolved_at = current_timestamp,
-       ${notes} = substr(case when ${notes} is null or ${notes} = '' then cast($1 as varchar) else ${notes} || '; ' || cast($1 as varchar) end, 1, 512)
- where resolved_at is null and exception_id in (${ids.map((_, i) => `$${i + 2}`).join(', ')})`,
-    [note, ...ids],
-  );
+  const s = planResolveExceptions(ctx.warehouse.dialect, ctx.settings.schemas, { ids }, note);
   return c.execute(s.sql, s.params);
 };
 
