@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_READ_TIMEOUT_SECONDS } from '../engines/source/source.js';
+import type { TableLayout } from '../engines/warehouse/warehouse.js';
+import { defaultLayouts } from '../pipeline/layouts.js';
 import { sourceTables, type CursorSpec, type SourceTableName } from '../pipeline/tables.js';
 import { ConfigError } from './errors.js';
 import { parseEpoch } from './time.js';
@@ -45,7 +47,40 @@ export interface Settings {
    */
   readonly timestampFloor: number;
   readonly monitor: MonitorSettings;
+  readonly redshift: RedshiftSettings;
 }
+
+/** Where a Redshift warehouse stages its loads (config `redshift.s3`). */
+export interface RedshiftS3Settings {
+  readonly bucket: string;
+  /** Key prefix under the bucket, without leading or trailing `/` (may be empty). */
+  readonly prefix: string;
+  readonly region: string;
+  /** COPY's `IAM_ROLE`; without it COPY is given the keys of the standard AWS credential chain. */
+  readonly iamRole?: string;
+  /** An S3-compatible endpoint instead of AWS's (path-style addressing then). */
+  readonly endpoint?: string;
+}
+
+/** What only a Redshift warehouse reads (config `redshift`). */
+export interface RedshiftSettings {
+  /** S3 staging for COPY, or `null`: multi-row INSERTs under the statement limit instead. */
+  readonly s3: RedshiftS3Settings | null;
+  /** Per-table layouts replacing the defaults (`src/pipeline/layouts.ts`), by table name. */
+  readonly tables: Readonly<Record<string, TableLayout>>;
+  /** The largest multi-row INSERT, in bytes of SQL (Redshift refuses statements over 16 MiB). */
+  readonly insertMaxBytes: number;
+}
+
+/** The schema names when neither the environment nor the config file names them. */
+export const DEFAULT_SCHEMAS: Schemas = {
+  raw: 'settlement_public',
+  mart: 'settlement_ods',
+  meta: 'order_tracking_meta',
+};
+
+/** Half of Redshift's 16 MiB statement limit: room for a row the size estimate missed. */
+export const DEFAULT_INSERT_MAX_BYTES = 8 * 1024 * 1024;
 
 /** The daily monitor's horizons (SPEC §6), in days. */
 export interface MonitorSettings {
@@ -139,6 +174,49 @@ const fileSchema = z
       .object(Object.fromEntries(sourceTables.map((t) => [t.name, cursorOverride.optional()])))
       .strict()
       .optional(),
+    redshift: z
+      .object({
+        s3: z
+          .object({
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+            prefix: z
+              .string()
+              .regex(
+                /^[A-Za-z0-9!_.*'()/-]*$/,
+                "must be an S3 key prefix (letters, digits, / ! _ . * ' ( ) -)",
+              )
+              .optional(),
+            region: z.string().regex(/^[a-z0-9-]+$/, 'must be an AWS region like us-east-1'),
+            iamRole: z
+              .string()
+              .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, 'must be an IAM role ARN')
+              .optional(),
+            endpoint: z.url().optional(),
+          })
+          .strict()
+          .optional(),
+        tables: z
+          .object(
+            Object.fromEntries(
+              Object.keys(defaultLayouts).map((name) => [
+                name,
+                z
+                  .object({
+                    distStyle: z.enum(['even', 'all', 'key', 'auto']).optional(),
+                    distKey: identifier.optional(),
+                    sortKey: z.array(identifier).max(400).optional(),
+                  })
+                  .strict()
+                  .optional(),
+              ]),
+            ),
+          )
+          .strict()
+          .optional(),
+        insertMaxBytes: whole(1024, 16 * 1024 * 1024 - 65_536).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -230,9 +308,9 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
     return fromEnv ? parseSchema(fromEnv, envName) : (file.schemas?.[key] ?? fallback);
   };
   const schemas: Schemas = {
-    raw: schemaSetting('raw', 'settlement_public'),
-    mart: schemaSetting('mart', 'settlement_ods'),
-    meta: schemaSetting('meta', 'order_tracking_meta'),
+    raw: schemaSetting('raw', DEFAULT_SCHEMAS.raw),
+    mart: schemaSetting('mart', DEFAULT_SCHEMAS.mart),
+    meta: schemaSetting('meta', DEFAULT_SCHEMAS.meta),
   };
 
   const cursors = Object.fromEntries(
@@ -278,6 +356,26 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
       rawRetentionDays: file.monitor?.rawRetentionDays ?? DEFAULT_MONITOR.rawRetentionDays,
       exceptionRetentionDays: file.monitor?.exceptionRetentionDays ?? DEFAULT_MONITOR.exceptionRetentionDays,
     },
+    redshift: redshiftSettings(file),
+  };
+};
+
+const redshiftSettings = (file: FileSettings): RedshiftSettings => {
+  const s3 = file.redshift?.s3;
+  const tables: Record<string, TableLayout> = {};
+  for (const [name, layout] of Object.entries(file.redshift?.tables ?? {})) if (layout) tables[name] = layout;
+  return {
+    s3: s3
+      ? {
+          bucket: s3.bucket,
+          prefix: (s3.prefix ?? '').replace(/^\/+|\/+$/g, ''),
+          region: s3.region,
+          ...(s3.iamRole ? { iamRole: s3.iamRole } : {}),
+          ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+        }
+      : null,
+    tables,
+    insertMaxBytes: file.redshift?.insertMaxBytes ?? DEFAULT_INSERT_MAX_BYTES,
   };
 };
 

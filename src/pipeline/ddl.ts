@@ -1,5 +1,5 @@
 import type { Column } from '../engines/types.js';
-import type { Dialect } from '../engines/warehouse/warehouse.js';
+import type { Dialect, TableLayout } from '../engines/warehouse/warehouse.js';
 
 /** A table the pipeline owns, as data: DDL is generated from it per dialect. */
 export interface TableSpec {
@@ -7,8 +7,13 @@ export interface TableSpec {
   readonly name: string;
   readonly columns: readonly Column[];
   readonly primaryKey?: readonly string[];
-  /** Column defaults as SQL expressions (e.g. a sequence's `nextval`). */
-  readonly defaults?: Readonly<Record<string, string>>;
+  /**
+   * An id column numbered by the warehouse: from the sequence `schema.sequence` where the engine has
+   * sequences, else an IDENTITY column (Redshift).
+   */
+  readonly identity?: { readonly column: string; readonly schema: string; readonly sequence: string };
+  /** Distribution and sort order on Redshift (`Dialect.tableOptions`); ignored elsewhere. */
+  readonly layout?: TableLayout;
   /**
    * Columns added after the table's first release: `init` adds them to a table created before
    * (`addColumnIfMissing`), and a run refuses a warehouse that lacks them (`run init to upgrade`).
@@ -21,11 +26,15 @@ export const createSchema = (d: Dialect, schema: string): string =>
 
 export const createTable = (d: Dialect, t: TableSpec): string => {
   const lines = t.columns.map((c) => {
-    const fallback = t.defaults?.[c.name];
-    return `  ${d.quote(c.name)} ${d.columnType(c.type)}${fallback ? ` default ${fallback}` : ''}`;
+    if (t.identity?.column !== c.name) return `  ${d.quote(c.name)} ${d.columnType(c.type)}`;
+    const { schema, sequence } = t.identity;
+    return d.capabilities.sequences
+      ? `  ${d.quote(c.name)} ${d.columnType(c.type)} default nextval('${schema}.${sequence}')`
+      : `  ${d.quote(c.name)} ${d.identityColumn(c.type)}`;
   });
-  if (t.primaryKey?.length) lines.push(`  primary key (${t.primaryKey.map(d.quote).join(', ')})`);
-  return `create table if not exists ${d.table(t.schema, t.name)} (\n${lines.join(',\n')}\n)`;
+  if (t.primaryKey?.length && d.capabilities.declaresKeys)
+    lines.push(`  primary key (${t.primaryKey.map(d.quote).join(', ')})`);
+  return `create table if not exists ${d.table(t.schema, t.name)} (\n${lines.join(',\n')}\n)${d.tableOptions(t.layout)}`;
 };
 
 export const addColumn = (d: Dialect, schema: string, table: string, column: Column): string =>

@@ -1,7 +1,8 @@
 import type { Settings } from '../config/settings.js';
 import { typeName, type Column } from '../engines/types.js';
 import { storedType, type Dialect } from '../engines/warehouse/warehouse.js';
-import { addColumnIfMissing, createSchema, createSequence, createTable } from './ddl.js';
+import { addColumnIfMissing, createSchema, createSequence, createTable, type TableSpec } from './ddl.js';
+import { checkLayout, layoutOf } from './layouts.js';
 import { marts } from './marts.js';
 import { exceptionIdSequence, exceptionsTable, metaTables } from './meta.js';
 import { stmt, type Statement } from './statement.js';
@@ -22,25 +23,26 @@ export const planInit = (
 ): string[] => {
   const { schemas } = settings;
   const statements = [...new Set([schemas.raw, schemas.mart, schemas.meta])].map((s) => createSchema(d, s));
+  const laidOut = (t: TableSpec, layoutName = t.name): string => {
+    const layout = layoutOf(settings.redshift.tables, layoutName);
+    checkLayout(layoutName, layout, t.columns);
+    return createTable(d, { ...t, ...(layout ? { layout } : {}) });
+  };
   for (const spec of sourceTables) {
     const columns = sourceColumns.get(spec.name);
     if (!columns) throw new Error(`init: no columns for source table ${spec.name}`);
     statements.push(
-      createTable(d, {
-        schema: schemas.raw,
-        name: rawTableName(spec.name),
-        columns: [...columns, ...loadColumns],
-      }),
+      laidOut({ schema: schemas.raw, name: rawTableName(spec.name), columns: [...columns, ...loadColumns] }),
     );
   }
   for (const spec of marts) {
-    const columns = sourceColumns.get(spec.source) ?? [];
-    statements.push(
-      createTable(d, { schema: schemas.mart, name: spec.table, columns: [...columns, ...loadColumns] }),
-    );
+    const columns = [...(sourceColumns.get(spec.source) ?? []), ...loadColumns];
+    statements.push(laidOut({ schema: schemas.mart, name: spec.table, columns }));
+    // Checked now, though hist tables are created when a period first needs one.
+    checkLayout(`hist_${spec.source}`, layoutOf(settings.redshift.tables, `hist_${spec.source}`), columns);
   }
-  statements.push(createSequence(d, schemas.meta, exceptionIdSequence));
-  statements.push(createTable(d, exceptionsTable(schemas)));
+  if (d.capabilities.sequences) statements.push(createSequence(d, schemas.meta, exceptionIdSequence));
+  statements.push(laidOut(exceptionsTable(schemas)));
   // Archive and stage look up exceptions per order, bad-row dedup per source row; the ledger only grows.
   for (const columns of [['order_id'], ['source_table', 'exception_type', 'source_id']]) {
     const sql = d.createIndex(schemas.mart, exceptionsTable(schemas).name, columns);
@@ -48,8 +50,9 @@ export const planInit = (
   }
   for (const table of Object.values(metaTables(schemas))) statements.push(createTable(d, table));
   // A warehouse an older release created lacks the columns added since.
-  for (const table of [exceptionsTable(schemas), ...Object.values(metaTables(schemas))])
-    for (const column of table.added ?? []) statements.push(addColumnIfMissing(d, table, column));
+  if (d.capabilities.addColumnIfNotExists)
+    for (const table of [exceptionsTable(schemas), ...Object.values(metaTables(schemas))])
+      for (const column of table.added ?? []) statements.push(addColumnIfMissing(d, table, column));
   return statements;
 };
 

@@ -31,6 +31,8 @@ export interface MartSpec {
   readonly after: readonly MartName[];
   /** Minutes before the runner cancels it (SPEC §7: marts 10). */
   readonly timeoutMinutes: number;
+  /** Redshift's compound sort key of the mart and its hist tables (SPEC §2, the seed's). */
+  readonly sortKey: readonly string[];
 }
 
 export const marts: readonly MartSpec[] = [
@@ -45,6 +47,7 @@ export const marts: readonly MartSpec[] = [
     gapException: 'ARCHIVE_ROUTING_GAP',
     after: [],
     timeoutMinutes: 10,
+    sortKey: ['update_time', 'order_id'],
   },
   {
     name: 'mart_ecs',
@@ -58,6 +61,8 @@ export const marts: readonly MartSpec[] = [
     gapException: 'ARCHIVE_ROUTING_GAP',
     after: ['mart_uti'],
     timeoutMinutes: 10,
+    // The seed's: partner reports read one partner's orders by add_time.
+    sortKey: ['partner_id', 'add_time', 'order_id'],
   },
   {
     name: 'mart_uts',
@@ -70,6 +75,7 @@ export const marts: readonly MartSpec[] = [
     gapException: 'ARCHIVE_ROUTING_GAP_UTS',
     after: ['mart_uti'],
     timeoutMinutes: 10,
+    sortKey: ['pathtime', 'order_id'],
   },
 ];
 

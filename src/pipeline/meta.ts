@@ -136,8 +136,9 @@ export const exceptionIdSequence = 'exception_ids';
 export const exceptionsTable = (schemas: Schemas): TableSpec => ({
   schema: schemas.mart,
   name: 'order_tracking_exceptions',
-  // Ids come from a sequence: mart_ecs and mart_uts open exceptions in parallel transactions.
-  defaults: { exception_id: `nextval('${schemas.meta}.${exceptionIdSequence}')` },
+  // Ids come from a sequence (an IDENTITY on Redshift): mart_ecs and mart_uts open exceptions in
+  // parallel transactions.
+  identity: { column: 'exception_id', schema: schemas.meta, sequence: exceptionIdSequence },
   columns: [
     col('exception_id', 'bigint'),
     varchar('order_id', 64),

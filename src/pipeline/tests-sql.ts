@@ -51,7 +51,9 @@ export const planDataTests = (
     const keysWritten =
       range.from === 0
         ? `not (${keyNull.join(' or ')})`
-        : `(${key}) in (select ${key} from ${table} where ${written})`;
+        : spec.key.length === 1 || d.capabilities.rowValueIn
+          ? `(${key}) in (select ${key} from ${table} where ${written})`
+          : `exists (select 1 from ${table} w where ${spec.key.map((k) => `w.${d.quote(k)} = ${table}.${d.quote(k)}`).join(' and ')} and w._batch_id > $1 and w._batch_id <= $2)`;
     if (!enforced.has(spec.name))
       tests.push({
         name: `unique_${spec.name}`,

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { duckdbDialect } from '../../src/engines/warehouse/duckdb/duckdb-dialect.js';
 import { postgresDialect } from '../../src/engines/warehouse/postgres/postgres-dialect.js';
+import { redshiftDialect } from '../../src/engines/warehouse/redshift/redshift-dialect.js';
 import { renderStatement } from '../../src/pipeline/mart-sql/render.js';
 import { histTableName, mart } from '../../src/pipeline/marts.js';
 import { dqChecks, planDqCheck, planDqResult, type DqFacts } from '../../src/pipeline/monitor/dq-sql.js';
@@ -20,7 +21,7 @@ const facts: DqFacts = {
   utsHistTables: ['2025_h1', '2025_h2'].map((p) => histTableName(mart('mart_uts'), p)),
 };
 
-for (const dialect of [duckdbDialect, postgresDialect]) {
+for (const dialect of [duckdbDialect, postgresDialect, redshiftDialect]) {
   describe(`data-quality SQL on ${dialect.name}`, () => {
     for (const check of dqChecks)
       it(`pins ${check.name}: its transaction, then the read of its result`, async () => {

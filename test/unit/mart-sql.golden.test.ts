@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Column } from '../../src/engines/types.js';
 import { duckdbDialect } from '../../src/engines/warehouse/duckdb/duckdb-dialect.js';
 import { postgresDialect } from '../../src/engines/warehouse/postgres/postgres-dialect.js';
+import { redshiftDialect } from '../../src/engines/warehouse/redshift/redshift-dialect.js';
 import type { MartFacts } from '../../src/pipeline/mart-sql/facts.js';
 import { lookups, planMart, type LookupPhase } from '../../src/pipeline/mart-sql/plan.js';
 import { renderPlan } from '../../src/pipeline/mart-sql/render.js';
@@ -57,7 +58,7 @@ const answers = async (phase: LookupPhase) => {
   }
 };
 
-for (const dialect of [duckdbDialect, postgresDialect]) {
+for (const dialect of [duckdbDialect, postgresDialect, redshiftDialect]) {
   describe(`mart SQL on ${dialect.name}`, () => {
     for (const spec of marts) {
       const cols = [...(columns[spec.source] as Column[]), ...loadColumns];

@@ -45,6 +45,43 @@ export interface WarehouseCapabilities {
    * statement per batch is fine (DuckDB: one writer, no row locks others wait on).
    */
   readonly rowLocator: 'ctid' | null;
+  /**
+   * Ids come from a sequence (`create sequence`, `nextval`); without one (Redshift) an id column is
+   * an IDENTITY column of its table.
+   */
+  readonly sequences: boolean;
+  /**
+   * `delete from t as a`: the target of a DELETE takes an alias. Redshift's DELETE takes none, so
+   * the statement refers to the target by its table name.
+   */
+  readonly deleteAlias: boolean;
+  /**
+   * `(a, b) in (select x, y …)`: an IN subquery over several columns. Redshift's IN subquery selects
+   * one column, so a composite key is matched with EXISTS there.
+   */
+  readonly rowValueIn: boolean;
+  /** `a is not distinct from b` (Redshift has no such predicate: `a = b or both null` instead). */
+  readonly isDistinctFrom: boolean;
+  /**
+   * `alter table … add column if not exists` (an upgrade adds a column a release added). Redshift's
+   * ADD COLUMN has no IF NOT EXISTS; no Redshift warehouse predates a column, so it is left out.
+   */
+  readonly addColumnIfNotExists: boolean;
+  /**
+   * Primary keys are declared in DDL. Redshift does not enforce them and its planner trusts them
+   * (it may skip a DISTINCT), so they are left out there: uniqueness is the data tests' job.
+   */
+  readonly declaresKeys: boolean;
+}
+
+/**
+ * How a table is laid out on an engine that distributes and sorts its rows (Redshift's DISTSTYLE,
+ * DISTKEY and compound SORTKEY); the other engines ignore it.
+ */
+export interface TableLayout {
+  readonly distStyle?: 'even' | 'all' | 'key' | 'auto';
+  readonly distKey?: string;
+  readonly sortKey?: readonly string[];
 }
 
 /**
@@ -70,6 +107,18 @@ export interface Dialect {
   table(schema: string, table: string): string;
   /** DDL type for a logical type. */
   columnType(type: LogicalType): string;
+  /** What follows a CREATE TABLE's column list for this layout (`''` where layouts mean nothing). */
+  tableOptions(layout: TableLayout | undefined): string;
+  /** An id column filled by the table itself (`bigint identity(1, 1)`), where `sequences` is false. */
+  identityColumn(type: LogicalType): string;
+  /**
+   * `lock …` of the tables a transaction is about to write, as its first statement, or `null` where
+   * row-level concurrency needs none. Redshift aborts one of two transactions whose reads and writes
+   * overlap (serializable isolation, error 1023); locking first makes the second wait instead.
+   */
+  lockTables(tables: readonly string[]): string | null;
+  /** Joins `expr` (text) with `separator` in `orderBy` order: `string_agg` or Redshift's `listagg`. */
+  stringAgg(expr: string, separator: string, orderBy: string): string;
   /**
    * `create [unique] index if not exists …`, or `null` where the engine does better without one
    * (DuckDB: zone maps serve range scans and ART indexes slow bulk loads). `kind: 'range'` asks for
@@ -101,6 +150,12 @@ export interface Dialect {
 
 export type ResultRow = Record<string, Value>;
 
+/** Which run and batch a load belongs to: where a staged load keeps its files (Redshift's S3 prefix). */
+export interface LoadTag {
+  readonly runId: number;
+  readonly batchId: number;
+}
+
 /** One warehouse session. Values are always bound parameters written `$1, $2, …` in SQL text. */
 export interface WarehouseConnection {
   query<T extends ResultRow = ResultRow>(sql: string, params?: readonly Value[]): Promise<T[]>;
@@ -120,6 +175,7 @@ export interface WarehouseConnection {
     table: string,
     columns: readonly Column[],
     rows: AsyncIterable<readonly Row[]>,
+    tag?: LoadTag,
   ): Promise<LoadResult>;
   /**
    * `load` for batches the source already wrote as COPY text (`SourceSnapshot.streamCopyText`),
@@ -230,6 +286,18 @@ export interface Warehouse {
     targets: readonly MaintenanceTarget[],
     clock: { readonly now: number },
   ): Promise<MaintenanceStep[]>;
+  /**
+   * Whether `error` is the engine saying a concurrent transaction made this one impossible, so the
+   * task may run again from the start (Redshift's serializable isolation violation, error 1023).
+   * Absent where the engine never says so to the pipeline's own transactions.
+   */
+  isRetryable?(error: unknown): boolean;
+  /**
+   * Deletes what failed loads left staged before `before` (Redshift's S3 parts, kept for diagnosis),
+   * returning how many objects went; absent where loads stage nothing.
+   */
+  cleanStaging?(before: Date): Promise<number>;
+
   close(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import { rawTableName } from '../tables.js';
 import type { MartFacts } from './facts.js';
 import {
   analyzeIfFilled,
+  deleteFrom,
   exceptionKey,
   keyMatch,
   matchTable,
@@ -43,25 +44,28 @@ export const planApply = (
           return sql ? [stmt(sql)] : [];
         })
       : [];
+  const replaced = deleteFrom(d, mart, 't');
+  const [replacing, replacingWhere] = d.capabilities.stageByLeftJoin
+    ? [stage, ' where ot_replaces']
+    : [matchTable(spec), ''];
   return [
     stmt(
       // An uncorrelated IN: DuckDB plans the correlated EXISTS with this filter as a semi-join
-      // that first groups every key of the mart.
-      `delete from ${mart} as t where (${quoted(d, spec.key, 't')}) in (${
-        d.capabilities.stageByLeftJoin
-          ? `select ${quoted(d, spec.key)} from ${stage} where ot_replaces`
-          : `select ${quoted(d, spec.key)} from ${matchTable(spec)}`
-      })`,
+      // that first groups every key of the mart. An EXISTS where IN takes one column (Redshift).
+      spec.key.length === 1 || d.capabilities.rowValueIn
+        ? `${replaced.head} where (${quoted(d, spec.key, replaced.ref)}) in (select ${quoted(d, spec.key)} from ${replacing}${replacingWhere})`
+        : `${replaced.head} where exists (select 1 from ${replacing} s where ${keyMatch(d, spec, 's', replaced.ref)}${replacingWhere ? ' and s.ot_replaces' : ''})`,
       [],
       'replaced',
     ),
-    ...f.histTables.map((h) =>
-      stmt(
-        `delete from ${d.table(f.schemas.mart, h)} as t where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', 't')}${periodFilter(d, spec, h, 's')})`,
+    ...f.histTables.map((h) => {
+      const hist = deleteFrom(d, d.table(f.schemas.mart, h), 't');
+      return stmt(
+        `${hist.head} where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', hist.ref)}${periodFilter(d, spec, h, 's')})`,
         [],
         'reactivated',
-      ),
-    ),
+      );
+    }),
     // A gap exception held the version this batch replaced: it no longer describes any row. Before
     // the stage's own archive, which takes the aged rows it superseded out of the stage.
     stmt(
@@ -109,11 +113,12 @@ export const planRevive = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[
     stmt(`drop table if exists ${revive}`),
     stmt(`create temporary table ${revive} as\n${union}`, range),
     stmt(`insert into ${mart} (${cols}) select ${cols} from ${revive}${timeOrder(d, spec)}`, [], 'revived'),
-    ...f.histTables.map((h) =>
-      stmt(
-        `delete from ${d.table(f.schemas.mart, h)} as t where exists (select 1 from ${revive} v where v.order_id = t.order_id)`,
-      ),
-    ),
+    ...f.histTables.map((h) => {
+      const hist = deleteFrom(d, d.table(f.schemas.mart, h), 't');
+      return stmt(
+        `${hist.head} where exists (select 1 from ${revive} v where v.order_id = ${hist.ref}.order_id)`,
+      );
+    }),
   ];
 };
 

@@ -7,6 +7,7 @@ import { stmt, type Statement } from '../statement.js';
 import type { ArchiveFacts } from './facts.js';
 import {
   aged,
+  deleteFrom,
   exceptionColumns,
   exceptionIdentity,
   keyMatch,
@@ -51,15 +52,26 @@ where ${aged(d, spec, f.schemas, 'm')}`,
     // Only on first need: `create index if not exists` on an existing table still takes a lock
     // that waits for a running VACUUM on PostgreSQL.
     if (!f.existing.includes(histName)) {
-      statements.push(stmt(createTable(d, { schema: f.schemas.mart, name: histName, columns: f.columns })));
+      statements.push(
+        stmt(
+          createTable(d, {
+            schema: f.schemas.mart,
+            name: histName,
+            columns: f.columns,
+            ...(f.histLayout ? { layout: f.histLayout } : {}),
+          }),
+        ),
+      );
       for (const index of histIndexes(spec)) {
         const sql = d.createIndex(f.schemas.mart, histName, index);
         if (sql) statements.push(stmt(sql));
       }
     }
+    const replaced = deleteFrom(d, hist, 't');
+    const moved = deleteFrom(d, from, 'm');
     statements.push(
       stmt(
-        `delete from ${hist} as t where exists (select 1 from ${from} m where ${keyMatch(d, spec, 'm', 't')} and ${aged(d, spec, f.schemas, 'm')})`,
+        `${replaced.head} where exists (select 1 from ${from} m where ${keyMatch(d, spec, 'm', replaced.ref)} and ${aged(d, spec, f.schemas, 'm')})`,
         bounds,
       ),
       stmt(
@@ -67,7 +79,7 @@ where ${aged(d, spec, f.schemas, 'm')}`,
         bounds,
         `archived:${period.name}`,
       ),
-      stmt(`delete from ${from} as m where ${aged(d, spec, f.schemas, 'm')}`, bounds),
+      stmt(`${moved.head} where ${aged(d, spec, f.schemas, moved.ref)}`, bounds),
     );
   }
   return statements;

@@ -1,5 +1,6 @@
 import type { Schemas } from '../../config/settings.js';
 import type { Column } from '../../engines/types.js';
+import type { TableLayout } from '../../engines/warehouse/warehouse.js';
 import type { Period } from '../periods.js';
 
 /** What a mart's plan is made from: the run's facts, read from the warehouse before it starts. */
@@ -32,6 +33,8 @@ export interface MartFacts {
    * batch read by a cursor other than the id or the timestamp may hold one (raw is searched whole).
    */
   readonly futureBatches: readonly number[] | 'all';
+  /** The layout of the hist tables this run creates (Redshift; `src/pipeline/layouts.ts`). */
+  readonly histLayout?: TableLayout;
   /** mart_ecs only: uni_tracking_info batches `(fromUtiBatch, toUtiBatch]` mart_uti consumed since. */
   readonly fromUtiBatch?: number;
   readonly toUtiBatch?: number;
@@ -48,4 +51,5 @@ export interface ArchiveFacts {
   readonly frozen: ReadonlySet<string>;
   /** Hist tables of this mart that exist already. */
   readonly existing: readonly string[];
+  readonly histLayout?: TableLayout;
 }

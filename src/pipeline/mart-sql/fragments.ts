@@ -48,6 +48,18 @@ export const names = (d: Dialect, columns: readonly Column[], alias?: string): s
     alias,
   );
 
+/**
+ * `delete from <table> as <alias>` and the name its columns are qualified with. Where a DELETE
+ * takes no alias (Redshift), the table's own last name part stands for it.
+ */
+export const deleteFrom = (d: Dialect, table: string, alias: string): { head: string; ref: string } =>
+  d.capabilities.deleteAlias
+    ? { head: `delete from ${table} as ${alias}`, ref: alias }
+    : {
+        head: `delete from ${table}`,
+        ref: table.includes('."') ? table.slice(table.lastIndexOf('."') + 1) : table,
+      };
+
 /** `a.k1 = b.k1 and a.k2 = b.k2` */
 export const keyMatch = (d: Dialect, spec: MartSpec, a: string, b: string): string =>
   spec.key.map((k) => `${a}.${d.quote(k)} = ${b}.${d.quote(k)}`).join(' and ');

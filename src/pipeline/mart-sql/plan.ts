@@ -10,6 +10,7 @@
 import type { Dialect } from '../../engines/warehouse/warehouse.js';
 import { histTableName, mart as martSpec, type MartSpec } from '../marts.js';
 import { periodsBetween, retentionCutoff } from '../periods.js';
+import { exceptionsTable, metaTables } from '../meta.js';
 import { stmt, type Statement } from '../statement.js';
 import { rawTableName } from '../tables.js';
 import { planApply, planMark, planRevive } from './apply.js';
@@ -69,7 +70,15 @@ const archiveOf = (
     statements: planArchive(
       d,
       spec,
-      { schemas: f.schemas, columns: f.columns, cutoff, periods, frozen, existing },
+      {
+        schemas: f.schemas,
+        columns: f.columns,
+        cutoff,
+        periods,
+        frozen,
+        existing,
+        ...(f.histLayout ? { histLayout: f.histLayout } : {}),
+      },
       stage,
     ),
     created: periods
@@ -86,6 +95,25 @@ const planOldestLanded = (d: Dialect, spec: MartSpec, f: MartFacts, cutoff: numb
     `select min(${ts}) as m from ${d.table(f.schemas.raw, rawTableName(spec.source))}\nwhere _batch_id > $1 and _batch_id <= $2 and ${ts} < $3`,
     [f.fromBatch, f.toBatch, cutoff],
   );
+};
+
+/**
+ * The tables the mart's transaction writes, locked first where the engine asks for it
+ * (`Dialect.lockTables`), in one order for every mart so that two marts wait rather than deadlock.
+ */
+const planLock = (d: Dialect, spec: MartSpec, f: MartFacts): Phase[] => {
+  const e = exceptionsTable(f.schemas);
+  const state = metaTables(f.schemas).martState;
+  const tables = [
+    [f.schemas.mart, spec.table],
+    ...f.histTables.map((h) => [f.schemas.mart, h]),
+    [e.schema, e.name],
+    [state.schema, state.name],
+  ]
+    .map(([schema, table]) => d.table(schema ?? '', table ?? ''))
+    .sort();
+  const sql = d.lockTables(tables);
+  return sql ? [{ name: 'lock', statements: [stmt(sql)] }] : [];
 };
 
 /**
@@ -134,8 +162,10 @@ export const planMart = (d: Dialect, spec: MartSpec, f: MartFacts): readonly Pha
     archive([...f.histTables, ...stageArchive.created]),
   ];
   const stage: Phase = { name: 'stage', statements: [...planStage(d, spec, f), ...planBadRows(d, spec, f)] };
-  if (!archivesStageFirst(d, spec)) return [stage, ...apply({ statements: [], created: [] })];
+  const lock = planLock(d, spec, f);
+  if (!archivesStageFirst(d, spec)) return [...lock, stage, ...apply({ statements: [], created: [] })];
   return [
+    ...lock,
     stage,
     {
       name: lookups.cutoffAfterApply,

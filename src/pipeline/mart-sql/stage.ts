@@ -79,6 +79,13 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
                     where e.exception_type = 'BAD_VALUE' and e.resolved_at is null and e.source_table = '${spec.source}'
                       and e.source_id = r.id and e.event_time = r.${ts})`
     : '';
+  // An IN over two columns where the engine has one (Redshift's IN subquery takes one column).
+  const held = `e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = '${spec.source}'`;
+  const heldRow = d.capabilities.rowValueIn
+    ? `(r.id, r.${ts}) in (select e.source_id, e.event_time from ${d.table(e.schema, e.name)} e
+                    where ${held})`
+    : `exists (select 1 from ${d.table(e.schema, e.name)} e
+                    where e.source_id = r.id and e.event_time = r.${ts} and ${held})`;
   const due =
     f.futureBatches === 'all' || f.futureBatches.length > 0
       ? `
@@ -86,8 +93,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
     -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
     select ${names(d, f.columns, 'r')} from ${raw} r
      where ${heldIn}${complete(d, spec, 'r')} and r.${ts} <= $3 and r.${ts} >= $4
-       and (r.id, r.${ts}) in (select e.source_id, e.event_time from ${d.table(e.schema, e.name)} e
-                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = '${spec.source}')${quarantined}`
+       and ${heldRow}${quarantined}`
       : '';
   return [
     stmt(`drop table if exists ${delta}`),

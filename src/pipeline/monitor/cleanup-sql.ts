@@ -1,5 +1,6 @@
 import type { Schemas } from '../../config/settings.js';
 import type { Dialect } from '../../engines/warehouse/warehouse.js';
+import { deleteFrom, sameValues } from '../mart-sql/fragments.js';
 import { exceptionsTable, metaTables } from '../meta.js';
 import { stmt, type Statement } from '../statement.js';
 import { rawTableName, type SourceTableName } from '../tables.js';
@@ -53,8 +54,14 @@ export const planDeleteBatch = (
 ): Statement => {
   const raw = d.table(schemas.raw, rawTableName(table));
   const where = `r._batch_id = $1 and ${notHeld(d, schemas, table, 'r')}`;
-  if (!chunked || d.capabilities.rowLocator === null)
-    return stmt(`delete from ${raw} r where ${where}`, [batchId], 'deleted');
+  if (!chunked || d.capabilities.rowLocator === null) {
+    const target = deleteFrom(d, raw, 'r');
+    return stmt(
+      `${target.head} where ${target.ref}._batch_id = $1 and ${notHeld(d, schemas, table, target.ref)}`,
+      [batchId],
+      'deleted',
+    );
+  }
   const at = d.capabilities.rowLocator;
   return stmt(
     `delete from ${raw} where ${at} = any(array(select r.${at} from ${raw} r where ${where} limit ${CLEANUP_CHUNK_ROWS}))`,
@@ -130,14 +137,18 @@ export const planDeleteRepeats = (
   earlier: readonly number[],
 ): Statement => {
   const raw = d.table(schemas.raw, rawTableName(table));
-  const same = columns.map((c) => `o.${d.quote(c)} is not distinct from r.${d.quote(c)}`).join(' and ');
+  const target = deleteFrom(d, raw, 'r');
+  const r = target.ref;
+  const same = d.capabilities.isDistinctFrom
+    ? columns.map((c) => `o.${d.quote(c)} is not distinct from ${r}.${d.quote(c)}`).join(' and ')
+    : sameValues(d, columns, 'o', r);
   const at = d.quote(batch.cursorColumn.toLowerCase());
   return stmt(
-    `delete from ${raw} r
- where r._batch_id = $1 and r.${at} > $2
+    `${target.head}
+ where ${r}._batch_id = $1 and ${r}.${at} > $2
    and exists (select 1 from ${raw} o
                 where o._batch_id in (${earlier.map((id) => Math.trunc(id)).join(', ')}) and o.${at} > $2
-                  and o.id = r.id and ${same})`,
+                  and o.id = ${r}.id and ${same})`,
     [batch.batchId, batch.windowFrom],
     'repeats',
   );

@@ -145,7 +145,7 @@ export const planDqCheck = (d: Dialect, check: DqCheck, f: DqFacts): Statement[]
       `insert into ${d.table(results.schema, results.name)} (${q('run_id')}, ${q('check_name')}, ${q('failing')}, ${q('sample')}, ${q('checked_at')})
 select cast($1 as bigint), cast($2 as varchar),
        (select count(*) from ${work}),
-       (select string_agg(w.${orderId}, ',' order by w.${orderId})
+       (select ${d.stringAgg(`w.${orderId}`, "','", `w.${orderId}`)}
           from (select ${orderId} from ${work} order by ${orderId} limit ${DQ_SAMPLE_SIZE}) w),
        current_timestamp`,
       [f.runId, check.name],

@@ -191,6 +191,7 @@ export const extractWindow = async (
                   scope.signal,
                   withoutLastRow,
                 ),
+                { runId: ctx.runId, batchId },
               );
         // Counted after the rows, in the same snapshot, so validate compares like with like (SPEC
         // §3). MySQL answers from the stream's own statement instead of reading the window again.

@@ -1,9 +1,10 @@
-import type { WarehouseConnection } from '../../engines/warehouse/warehouse.js';
+import type { TableLayout, WarehouseConnection } from '../../engines/warehouse/warehouse.js';
 import type { RunContext, TaskOutcome } from '../../runner/context.js';
 import { faultPoint } from '../../runner/faults.js';
 import { runPlan, type Counts } from '../../runner/plan.js';
 import { queryOne, type Task } from '../../runner/task.js';
 import { listHistTables } from '../hist.js';
+import { layoutOf } from '../layouts.js';
 import type { MartFacts } from '../mart-sql/facts.js';
 import { planMart } from '../mart-sql/plan.js';
 import { planFutureBatches, planHasOpenBadValues } from '../mart-sql/stage.js';
@@ -24,6 +25,9 @@ const markOf = async (
   );
   return Number(row?.batch_id ?? 0);
 };
+
+const layoutField = (layout: TableLayout | undefined): { histLayout?: TableLayout } =>
+  layout ? { histLayout: layout } : {};
 
 /** What planning a mart needs from a run: its settings, warehouse and clock. */
 export type PlanContext = Pick<RunContext, 'settings' | 'warehouse' | 'now'>;
@@ -62,6 +66,7 @@ export const gatherMartFacts = async (
     now: ctx.now,
     histTables: await listHistTables(c, settings.schemas.mart, spec),
     frozen: settings.frozenPeriods,
+    ...layoutField(layoutOf(settings.redshift.tables, `hist_${spec.source}`)),
     ...(spec.retention === 'order'
       ? {
           fromUtiBatch: await markOf(c, ctx, spec.name, uti.source),

@@ -55,6 +55,12 @@ export const postgresCapabilities: WarehouseCapabilities = {
   archiveStageFirst: false,
   maxDecimalPrecision,
   rowLocator: 'ctid',
+  sequences: true,
+  deleteAlias: true,
+  rowValueIn: true,
+  isDistinctFrom: true,
+  addColumnIfNotExists: true,
+  declaresKeys: true,
 };
 
 export const postgresDialect: Dialect = {
@@ -76,4 +82,10 @@ export const postgresDialect: Dialect = {
   quote: quoteIdentifier,
   table: qualifiedTable,
   columnType: postgresColumnType,
+  tableOptions: () => '',
+  identityColumn: () => {
+    throw new Error('PostgreSQL ids come from sequences');
+  },
+  lockTables: () => null,
+  stringAgg: (expr, separator, orderBy) => `string_agg(${expr}, ${separator} order by ${orderBy})`,
 };

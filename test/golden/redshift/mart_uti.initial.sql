@@ -1,0 +1,225 @@
+-- lock
+
+lock "order_tracking_meta"."mart_state", "settlement_ods"."mart_uni_tracking_info", "settlement_ods"."order_tracking_exceptions";
+
+-- stage
+
+drop table if exists ot_delta_mart_uti;
+
+create temporary table ot_delta_mart_uti as
+select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from (
+  select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at", row_number() over (partition by "order_id" order by "update_time" desc, "id" desc, "_batch_id" desc) as ot_rank
+  from (
+    select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_info_raw"
+     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "update_time" is not null and "update_time" <= $3 and "update_time" >= $4
+  ) candidates
+) ranked
+where ot_rank = 1;
+-- params: [0,3,1780086400,946684800]
+
+analyze ot_delta_mart_uti;
+-- only when the statement before changed 200000 rows or more
+
+drop table if exists ot_match_mart_uti;
+
+create temporary table ot_match_mart_uti as
+select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from (
+  select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", row_number() over (partition by m."order_id" order by m."update_time" desc, m."id" desc, m."_batch_id" desc) as ot_rank
+  from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id"
+) ranked
+where ot_rank = 1;
+
+analyze ot_match_mart_uti;
+-- only when the statement before changed 200000 rows or more
+
+drop table if exists ot_stage_mart_uti;
+
+create temporary table ot_stage_mart_uti as
+select x."id", x."order_id", x."status", x."update_time", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
+  from ot_delta_mart_uti x left join ot_match_mart_uti m on m."order_id" = x."order_id"
+ where (m."order_id" is null or not coalesce((not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))), false));
+
+analyze ot_stage_mart_uti;
+-- only when the statement before changed 200000 rows or more
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select null, 'NULL_ORDER_ID', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
+from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_ORDER_ID' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [0,3]
+-- counts: exceptions:NULL_ORDER_ID
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'NULL_KEY', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, update_time) is NULL in the source row'
+from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "update_time" is not null) group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_KEY' and e.source_table = 'uni_tracking_info' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [0,3]
+-- counts: exceptions:NULL_KEY
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, b.exception_type, 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp,
+       case b.exception_type when 'FUTURE_TIMESTAMP' then 'update_time more than 1 day after the run clock; folded in once it is no longer in the future'
+                             else 'update_time before the timestampFloor setting; kept out of the marts' end
+from (select id, exception_type, max(order_id) as order_id, max("update_time") as ts
+       from (select r.*, case when "update_time" > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from "settlement_public"."uni_tracking_info_raw" r
+              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ("update_time" > $3 or "update_time" < $4)) t
+       group by id, exception_type) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = b.exception_type and e.source_table = 'uni_tracking_info' and e.source_id = b.id
+                     and e.event_time = b.ts);
+-- params: [0,3,1780086400,946684800]
+-- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
+
+update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
+ where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_info' and event_time <= $1;
+-- params: [1780086400]
+-- counts: resolved:FUTURE_TIMESTAMP
+
+-- look-up: cutoff after the apply
+select max(m) as m from (select max("update_time") as m from "settlement_ods"."mart_uni_tracking_info" union all select max("update_time") as m from ot_stage_mart_uti) x;
+-- answer: 1780000000
+
+-- look-up: oldest aged row in the stage
+select min(m."update_time") as m from ot_stage_mart_uti m
+where m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
+-- params: [-2147483648,1764448000]
+-- answer: 1740787200
+
+-- apply
+
+delete from "settlement_ods"."mart_uni_tracking_info" where ("mart_uni_tracking_info"."order_id") in (select "order_id" from ot_stage_mart_uti where ot_replaces);
+-- counts: replaced
+
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+ where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info'
+   and exists (select 1 from ot_stage_mart_uti s where s."order_id" = e."order_id");
+-- counts: resolved:superseded
+
+create table if not exists "settlement_ods"."hist_uni_tracking_info_2025_h1" (
+  "id" bigint,
+  "order_id" varchar(256),
+  "status" varchar(128),
+  "update_time" integer,
+  "_batch_id" bigint,
+  "_loaded_at" timestamp
+);
+
+delete from "settlement_ods"."hist_uni_tracking_info_2025_h1" where exists (select 1 from ot_stage_mart_uti m where m."order_id" = "hist_uni_tracking_info_2025_h1"."order_id" and m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time"));
+-- params: [1735689600,1751328000]
+
+insert into "settlement_ods"."hist_uni_tracking_info_2025_h1" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from ot_stage_mart_uti m where m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time") order by m."update_time";
+-- params: [1735689600,1751328000]
+-- counts: archived:2025_h1
+
+delete from ot_stage_mart_uti where ot_stage_mart_uti."update_time" >= $1 and ot_stage_mart_uti."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = ot_stage_mart_uti."order_id" and e.event_time = ot_stage_mart_uti."update_time");
+-- params: [1735689600,1751328000]
+
+create table if not exists "settlement_ods"."hist_uni_tracking_info_2025_h2" (
+  "id" bigint,
+  "order_id" varchar(256),
+  "status" varchar(128),
+  "update_time" integer,
+  "_batch_id" bigint,
+  "_loaded_at" timestamp
+);
+
+delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" where exists (select 1 from ot_stage_mart_uti m where m."order_id" = "hist_uni_tracking_info_2025_h2"."order_id" and m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time"));
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."hist_uni_tracking_info_2025_h2" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from ot_stage_mart_uti m where m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time") order by m."update_time";
+-- params: [1751328000,1764448000]
+-- counts: archived:2025_h2
+
+delete from ot_stage_mart_uti where ot_stage_mart_uti."update_time" >= $1 and ot_stage_mart_uti."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = ot_stage_mart_uti."order_id" and e.event_time = ot_stage_mart_uti."update_time");
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."mart_uni_tracking_info" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_stage_mart_uti order by "update_time";
+-- counts: inserted
+
+analyze "settlement_ods"."mart_uni_tracking_info";
+-- only when the statement before changed 200000 rows or more
+
+-- look-up: cutoff
+select max("update_time") as m from "settlement_ods"."mart_uni_tracking_info";
+-- answer: 1780000000
+
+-- look-up: oldest aged row
+select min(m."update_time") as m from "settlement_ods"."mart_uni_tracking_info" m
+where m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time");
+-- params: [-2147483648,1764448000]
+-- answer: 1740787200
+
+-- archive
+
+delete from "settlement_ods"."hist_uni_tracking_info_2025_h1" where exists (select 1 from "settlement_ods"."mart_uni_tracking_info" m where m."order_id" = "hist_uni_tracking_info_2025_h1"."order_id" and m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time"));
+-- params: [1735689600,1751328000]
+
+insert into "settlement_ods"."hist_uni_tracking_info_2025_h1" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_uni_tracking_info" m where m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time") order by m."update_time";
+-- params: [1735689600,1751328000]
+-- counts: archived:2025_h1
+
+delete from "settlement_ods"."mart_uni_tracking_info" where "mart_uni_tracking_info"."update_time" >= $1 and "mart_uni_tracking_info"."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = "mart_uni_tracking_info"."order_id" and e.event_time = "mart_uni_tracking_info"."update_time");
+-- params: [1735689600,1751328000]
+
+delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" where exists (select 1 from "settlement_ods"."mart_uni_tracking_info" m where m."order_id" = "hist_uni_tracking_info_2025_h2"."order_id" and m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time"));
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."hist_uni_tracking_info_2025_h2" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at") select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_uni_tracking_info" m where m."update_time" >= $1 and m."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = m."order_id" and e.event_time = m."update_time") order by m."update_time";
+-- params: [1751328000,1764448000]
+-- counts: archived:2025_h2
+
+delete from "settlement_ods"."mart_uni_tracking_info" where "mart_uni_tracking_info"."update_time" >= $1 and "mart_uni_tracking_info"."update_time" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info' and e."order_id" = "mart_uni_tracking_info"."order_id" and e.event_time = "mart_uni_tracking_info"."update_time");
+-- params: [1751328000,1764448000]
+
+-- mark
+
+delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
+-- params: ["mart_uti","uni_tracking_info"]
+
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+-- params: ["mart_uti","uni_tracking_info",3]
+
+-- drop work tables
+
+drop table if exists ot_delta_mart_uti;
+
+drop table if exists ot_match_mart_uti;
+
+drop table if exists ot_stage_mart_uti;
+
+drop table if exists ot_revive_mart_uti;

@@ -1,0 +1,195 @@
+-- lock
+
+lock "order_tracking_meta"."mart_state", "settlement_ods"."hist_uni_tracking_spath_2025_h2", "settlement_ods"."mart_uni_tracking_spath", "settlement_ods"."order_tracking_exceptions";
+
+-- stage
+
+drop table if exists ot_delta_mart_uts;
+
+create temporary table ot_delta_mart_uts as
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
+  select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at", row_number() over (partition by "pathtime", "order_id", "traceseq" order by "id" desc, "_batch_id" desc) as ot_rank
+  from (
+    select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_spath_raw"
+     where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" <= $3 and "pathtime" >= $4
+    union all
+    -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
+    select r."id", r."order_id", r."traceseq", r."pathtime", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_spath_raw" r
+     where r._batch_id in (3, 41) and r."order_id" is not null and r."traceseq" is not null and r."pathtime" is not null and r."pathtime" <= $3 and r."pathtime" >= $4
+       and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                    where e.source_id = r.id and e.event_time = r."pathtime" and e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = 'uni_tracking_spath')
+  ) candidates
+) ranked
+where ot_rank = 1;
+-- params: [40,43,1780086400,946684800]
+
+analyze ot_delta_mart_uts;
+-- only when the statement before changed 200000 rows or more
+
+drop table if exists ot_match_mart_uts;
+
+create temporary table ot_match_mart_uts as
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
+  select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", row_number() over (partition by m."pathtime", m."order_id", m."traceseq" order by m."id" desc, m."_batch_id" desc) as ot_rank
+  from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+) ranked
+where ot_rank = 1;
+
+analyze ot_match_mart_uts;
+-- only when the statement before changed 200000 rows or more
+
+drop table if exists ot_stage_mart_uts;
+
+create temporary table ot_stage_mart_uts as
+select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
+  from ot_delta_mart_uts x left join ot_match_mart_uts m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+ where (m."order_id" is null or not coalesce((not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
+       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))), false))
+   and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id");
+
+analyze ot_stage_mart_uts;
+-- only when the statement before changed 200000 rows or more
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'order_id is NULL in the source row'
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_ORDER_ID' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [40,43]
+-- counts: exceptions:NULL_ORDER_ID
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, 'NULL_KEY', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'a key or timestamp column (order_id, traceseq, pathtime) is NULL in the source row'
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
+       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) group by id) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = 'NULL_KEY' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                     and (e.resolved_at is null or e.event_time = b.ts));
+-- params: [40,43]
+-- counts: exceptions:NULL_KEY
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select b.order_id, b.exception_type, 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp,
+       case b.exception_type when 'FUTURE_TIMESTAMP' then 'pathtime more than 1 day after the run clock; folded in once it is no longer in the future'
+                             else 'pathtime before the timestampFloor setting; kept out of the marts' end
+from (select id, exception_type, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime"
+       from (select r.*, case when "pathtime" > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from "settlement_public"."uni_tracking_spath_raw" r
+              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ("pathtime" > $3 or "pathtime" < $4)) t
+       group by id, exception_type) b
+where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                   where e.exception_type = b.exception_type and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
+                     and e.event_time = b.ts);
+-- params: [40,43,1780086400,946684800]
+-- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
+
+update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
+ where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_spath' and event_time <= $1;
+-- params: [1780086400]
+-- counts: resolved:FUTURE_TIMESTAMP
+
+-- look-up: cutoff after the apply
+select max(m) as m from (select max("pathtime") as m from "settlement_ods"."mart_uni_tracking_spath" union all select max("pathtime") as m from ot_stage_mart_uts) x;
+-- answer: 1780000000
+
+-- look-up: oldest aged row in the stage
+select min(m."pathtime") as m from ot_stage_mart_uts m
+where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime");
+-- params: [-2147483648,1764448000]
+-- answer: 1740787200
+
+-- apply
+
+delete from "settlement_ods"."mart_uni_tracking_spath" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "mart_uni_tracking_spath"."order_id" and s."traceseq" = "mart_uni_tracking_spath"."traceseq" and s."pathtime" = "mart_uni_tracking_spath"."pathtime" and s.ot_replaces);
+-- counts: replaced
+
+delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "hist_uni_tracking_spath_2025_h2"."order_id" and s."traceseq" = "hist_uni_tracking_spath_2025_h2"."traceseq" and s."pathtime" = "hist_uni_tracking_spath_2025_h2"."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);
+-- counts: reactivated
+
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+ where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath'
+   and exists (select 1 from ot_stage_mart_uts s where s."order_id" = e."order_id" and s."traceseq" = e."traceseq" and s."pathtime" = e."pathtime");
+-- counts: resolved:superseded
+
+delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" where exists (select 1 from ot_stage_mart_uts m where m."order_id" = "hist_uni_tracking_spath_2025_h2"."order_id" and m."traceseq" = "hist_uni_tracking_spath_2025_h2"."traceseq" and m."pathtime" = "hist_uni_tracking_spath_2025_h2"."pathtime" and m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime"));
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."hist_uni_tracking_spath_2025_h2" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from ot_stage_mart_uts m where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime") order by m."pathtime";
+-- params: [1751328000,1764448000]
+-- counts: archived:2025_h2
+
+delete from ot_stage_mart_uts where ot_stage_mart_uts."pathtime" >= $1 and ot_stage_mart_uts."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = ot_stage_mart_uts."order_id" and e."traceseq" = ot_stage_mart_uts."traceseq" and e."pathtime" = ot_stage_mart_uts."pathtime" and e.event_time = ot_stage_mart_uts."pathtime");
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."mart_uni_tracking_spath" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_stage_mart_uts order by "pathtime";
+-- counts: inserted
+
+analyze "settlement_ods"."mart_uni_tracking_spath";
+-- only when the statement before changed 200000 rows or more
+
+-- look-up: cutoff
+select max("pathtime") as m from "settlement_ods"."mart_uni_tracking_spath";
+-- answer: 1780000000
+
+-- look-up: oldest aged row
+select min(m."pathtime") as m from "settlement_ods"."mart_uni_tracking_spath" m
+where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime");
+-- params: [-2147483648,1764448000]
+-- answer: 1740787200
+
+-- archive
+
+insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
+select m.order_id, 'ARCHIVE_ROUTING_GAP_UTS', 'uni_tracking_spath', m.id, m."traceseq", m."pathtime", m."pathtime", current_timestamp,
+       'aged out but period 2025_h1 is frozen by configuration; kept in mart_uni_tracking_spath'
+from "settlement_ods"."mart_uni_tracking_spath" m
+where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime");
+-- params: [1735689600,1751328000]
+-- counts: gaps:2025_h1
+
+delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" where exists (select 1 from "settlement_ods"."mart_uni_tracking_spath" m where m."order_id" = "hist_uni_tracking_spath_2025_h2"."order_id" and m."traceseq" = "hist_uni_tracking_spath_2025_h2"."traceseq" and m."pathtime" = "hist_uni_tracking_spath_2025_h2"."pathtime" and m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime"));
+-- params: [1751328000,1764448000]
+
+insert into "settlement_ods"."hist_uni_tracking_spath_2025_h2" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at") select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from "settlement_ods"."mart_uni_tracking_spath" m where m."pathtime" >= $1 and m."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = m."order_id" and e."traceseq" = m."traceseq" and e."pathtime" = m."pathtime" and e.event_time = m."pathtime") order by m."pathtime";
+-- params: [1751328000,1764448000]
+-- counts: archived:2025_h2
+
+delete from "settlement_ods"."mart_uni_tracking_spath" where "mart_uni_tracking_spath"."pathtime" >= $1 and "mart_uni_tracking_spath"."pathtime" < $2
+   and not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+       where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath' and e."order_id" = "mart_uni_tracking_spath"."order_id" and e."traceseq" = "mart_uni_tracking_spath"."traceseq" and e."pathtime" = "mart_uni_tracking_spath"."pathtime" and e.event_time = "mart_uni_tracking_spath"."pathtime");
+-- params: [1751328000,1764448000]
+
+-- mark
+
+delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
+-- params: ["mart_uts","uni_tracking_spath"]
+
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+-- params: ["mart_uts","uni_tracking_spath",43]
+
+-- drop work tables
+
+drop table if exists ot_delta_mart_uts;
+
+drop table if exists ot_match_mart_uts;
+
+drop table if exists ot_stage_mart_uts;
+
+drop table if exists ot_revive_mart_uts;
