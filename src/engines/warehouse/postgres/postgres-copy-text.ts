@@ -1,4 +1,4 @@
-import type { Column, QuarantinedValue, Row, Value } from '../../types.js';
+import type { Column, LogicalType, QuarantinedValue, Row, Value } from '../../types.js';
 import { valueCheck, type ValueCheck } from '../value-checks.js';
 import { Quarantine } from '../quarantine.js';
 import type { WarehouseCapabilities } from '../warehouse.js';
@@ -26,21 +26,23 @@ export const codePointLength = (s: string): number => {
 };
 
 /**
- * Turns batches of rows into COPY `text` format (tab-separated, `\N` for NULL, backslash escapes),
- * checking each value against its column first: a value the server would reject is written as NULL
- * and kept in `quarantined`, naming its column and row, so the rest of the window lands (SPEC §5)
- * rather than the whole COPY failing at a byte offset.
+ * The checks every row loader makes before it writes a value (SPEC §5), shared so that COPY text,
+ * Redshift's CSV and its INSERT literals quarantine exactly the same values: a value the column
+ * cannot hold is reported as BAD_VALUE (the loader writes NULL in its place, so the rest of the row
+ * lands), and a string holding U+FFFD (bytes the source could not decode as UTF-8) is reported as
+ * INVALID_UTF8 once per row and written as it is.
  *
  * Checks follow the column's type (`valueCheck`) and the dialect's capabilities: U+0000 when
- * `rejectsNulInText`, and `varchar(n)` lengths in characters or bytes per `varcharCounts`. The
- * length is only measured when the UTF-16 length alone cannot prove the value fits, so the common
- * path costs one comparison. A string holding U+FFFD (bytes the source could not decode as UTF-8)
- * is written as it is and reported once per row.
+ * `rejectsNulInText`, and `varchar(n)` lengths in characters or bytes per `varcharCounts`. A length
+ * is only measured when the UTF-16 length alone cannot prove the value fits, so the common path
+ * costs one comparison. The loader calls `startRow` per row, `accepts` per non-null value, and for
+ * a string `fits`, then `clean` only when its own scan for special characters (which must include
+ * U+0000 and U+FFFD) found one: one regular expression per string covers every check.
  */
-export class CopyTextEncoder {
+export class ValueGuard {
   private rowNumber = 0;
   private readonly idIndex: number;
-  /** Per column: the `varchar(n)` limit, or `Infinity`. */
+  /** Per column: the length limit (characters or bytes per `varcharCounts`), or `Infinity`. */
   private readonly limits: readonly number[];
   /** Per column: the UTF-16 length above which the value must be measured. */
   private readonly thresholds: readonly number[];
@@ -51,26 +53,33 @@ export class CopyTextEncoder {
   private readonly quarantine: Quarantine;
   /** The row whose U+FFFD is reported already: one INVALID_UTF8 per row. */
   private replacedRow = 0;
+  private readonly width: number;
 
+  /**
+   * `limit` gives a column's length limit where the dialect declares one other than the logical
+   * type's (Redshift: `varchar(n)` as up to 4n bytes, `text` as `varchar(65535)`); by default a
+   * `varchar(n)` holds n (characters or bytes), any other type has no limit, and none is checked
+   * when `varcharCounts` is `'none'`.
+   */
   constructor(
-    private readonly target: string,
-    private readonly columns: readonly Column[],
+    readonly target: string,
+    columns: readonly Column[],
     private readonly capabilities: WarehouseCapabilities,
+    limit: (type: LogicalType) => number = (type) => (type.kind === 'varchar' ? type.length : Infinity),
   ) {
+    this.width = columns.length;
     this.idIndex = columns.findIndex((c) => c.name === 'id');
     this.names = columns.map((c) => c.name);
-    this.limits = columns.map((c) =>
-      c.type.kind === 'varchar' && capabilities.varcharCounts !== 'none' ? c.type.length : Infinity,
-    );
+    this.limits = columns.map((c) => (capabilities.varcharCounts !== 'none' ? limit(c.type) : Infinity));
     // A UTF-16 unit is at most one character and at most 3 UTF-8 bytes (a surrogate pair: 4 for 2).
     const perUnit = capabilities.varcharCounts === 'bytes' ? 3 : 1;
-    this.thresholds = this.limits.map((limit) => Math.floor(limit / perUnit));
+    this.thresholds = this.limits.map((l) => Math.floor(l / perUnit));
     this.checks = columns.map((c) => valueCheck(c.type));
     this.passed = columns.map(() => null);
     this.quarantine = new Quarantine(target);
   }
 
-  /** Rows encoded so far. */
+  /** Rows started so far. */
   get rows(): number {
     return this.rowNumber;
   }
@@ -78,6 +87,108 @@ export class CopyTextEncoder {
   /** The values written as NULL or reported so far (fails the load past `QUARANTINE_LIMIT`). */
   get quarantined(): readonly QuarantinedValue[] {
     return this.quarantine.values;
+  }
+
+  /** Counts the next row, and fails the load when its width is not the columns'. */
+  startRow(row: Row): void {
+    this.rowNumber++;
+    if (row.length !== this.width)
+      throw new Error(
+        `cannot load ${this.target}: row ${this.rowRef(row)} has ${row.length} values for ${this.width} columns`,
+      );
+  }
+
+  /** Whether the column's type holds `value` (not null); when not, it is reported and must be written as NULL. */
+  accepts(value: Exclude<Value, null>, column: number, row: Row): boolean {
+    const check = this.checks[column];
+    if (check && value !== this.passed[column]) {
+      const reason = check(value);
+      if (reason !== null) return this.bad(column, row, reason);
+      this.passed[column] = value;
+    }
+    return true;
+  }
+
+  /** Whether the string is within the column's length limit; when not, it is reported (write NULL). */
+  fits(s: string, column: number, row: Row): boolean {
+    if (s.length <= (this.thresholds[column] ?? Infinity)) return true;
+    const limit = this.limits[column] ?? Infinity;
+    const [size, unit] =
+      this.capabilities.varcharCounts === 'bytes'
+        ? [Buffer.byteLength(s, 'utf8'), 'bytes']
+        : [codePointLength(s), 'characters'];
+    return size > limit ? this.bad(column, row, `${size} ${unit}, more than varchar(${limit})`) : true;
+  }
+
+  /**
+   * For a string the loader's scan found a special character in: `false` (reported, write NULL)
+   * when it holds U+0000 the warehouse cannot store; reports U+FFFD once per row.
+   */
+  clean(s: string, column: number, row: Row): boolean {
+    if (this.capabilities.rejectsNulInText && s.includes('\0'))
+      return this.bad(column, row, 'holds the character U+0000, which text here cannot store');
+    if (s.includes('\uFFFD') && this.replacedRow !== this.rowNumber) {
+      this.replacedRow = this.rowNumber;
+      this.quarantine.add({
+        type: 'INVALID_UTF8',
+        column: this.names[column] ?? '',
+        id: this.idOf(row),
+        reason: 'bytes that are not UTF-8, replaced with U+FFFD',
+      });
+    }
+    return true;
+  }
+
+  /** The error for a value that is not a string, number, bigint, boolean or null. */
+  notAValue(value: unknown, column: number, row: Row): Error {
+    return new Error(
+      `cannot load ${this.target}: column ${this.names[column]} of row ${this.rowRef(row)} holds a ${describe(value)}, not a string, number, bigint, boolean or null`,
+    );
+  }
+
+  /** `id 42` when the row has an `id`, else its 1-based position in this load (`#17`). */
+  rowRef(row: Row): string {
+    const id = this.idOf(row);
+    return id === null ? `#${this.rowNumber}` : `id ${id.slice(0, 64)}`;
+  }
+
+  /** Records a value the column cannot hold; the loader writes NULL in its place. */
+  private bad(column: number, row: Row, reason: string): false {
+    this.quarantine.add({ type: 'BAD_VALUE', column: this.names[column] ?? '', id: this.idOf(row), reason });
+    return false;
+  }
+
+  private idOf(row: Row): string | null {
+    const id = this.idIndex >= 0 ? row[this.idIndex] : undefined;
+    return id === null || id === undefined ? null : String(id);
+  }
+}
+
+/**
+ * Turns batches of rows into COPY `text` format (tab-separated, `\N` for NULL, backslash escapes),
+ * checking each value against its column first (`ValueGuard`): a value the server would reject is
+ * written as NULL and kept in `quarantined`, naming its column and row, so the rest of the window
+ * lands (SPEC §5) rather than the whole COPY failing at a byte offset.
+ */
+export class CopyTextEncoder {
+  private readonly guard: ValueGuard;
+
+  constructor(
+    target: string,
+    private readonly columns: readonly Column[],
+    capabilities: WarehouseCapabilities,
+  ) {
+    this.guard = new ValueGuard(target, columns, capabilities);
+  }
+
+  /** Rows encoded so far. */
+  get rows(): number {
+    return this.guard.rows;
+  }
+
+  /** The values written as NULL or reported so far (fails the load past `QUARANTINE_LIMIT`). */
+  get quarantined(): readonly QuarantinedValue[] {
+    return this.guard.quarantined;
   }
 
   /**
@@ -92,11 +203,7 @@ export class CopyTextEncoder {
     let out = Buffer.allocUnsafe(Math.max(4096, batch.length * 256));
     let length = 0;
     for (const row of batch) {
-      this.rowNumber++;
-      if (row.length !== width)
-        throw new Error(
-          `cannot load ${this.target}: row ${this.rowRef(row)} has ${row.length} values for ${width} columns`,
-        );
+      this.guard.startRow(row);
       let line = this.field(row[0] ?? null, 0, row);
       for (let i = 1; i < width; i++) line += '\t' + this.field(row[i] ?? null, i, row);
       line += '\n';
@@ -113,15 +220,13 @@ export class CopyTextEncoder {
 
   private field(value: Value, column: number, row: Row): string {
     if (value === null || value === undefined) return '\\N';
-    const check = this.checks[column];
-    if (check && value !== this.passed[column]) {
-      const reason = check(value);
-      if (reason !== null) return this.bad(column, row, reason);
-      this.passed[column] = value;
-    }
+    if (!this.guard.accepts(value, column, row)) return '\\N';
     switch (typeof value) {
       case 'string':
-        return this.text(value, column, row);
+        if (!this.guard.fits(value, column, row)) return '\\N';
+        if (!special.test(value)) return value;
+        if (!this.guard.clean(value, column, row)) return '\\N';
+        return value.replace(escapable, escapeChar);
       case 'number':
         return String(value);
       case 'bigint':
@@ -129,55 +234,8 @@ export class CopyTextEncoder {
       case 'boolean':
         return value ? 't' : 'f';
       default:
-        throw new Error(
-          `cannot load ${this.target}: column ${this.names[column]} of row ${this.rowRef(row)} holds a ${describe(value)}, not a string, number, bigint, boolean or null`,
-        );
+        throw this.guard.notAValue(value, column, row);
     }
-  }
-
-  private text(s: string, column: number, row: Row): string {
-    if (s.length > (this.thresholds[column] ?? Infinity)) {
-      const tooLong = this.tooLong(s, this.limits[column] ?? Infinity);
-      if (tooLong) return this.bad(column, row, tooLong);
-    }
-    if (!special.test(s)) return s;
-    if (this.capabilities.rejectsNulInText && s.includes('\0'))
-      return this.bad(column, row, 'holds the character U+0000, which text here cannot store');
-    if (s.includes('\uFFFD') && this.replacedRow !== this.rowNumber) {
-      this.replacedRow = this.rowNumber;
-      this.quarantine.add({
-        type: 'INVALID_UTF8',
-        column: this.names[column] ?? '',
-        id: this.idOf(row),
-        reason: 'bytes that are not UTF-8, replaced with U+FFFD',
-      });
-    }
-    return s.replace(escapable, escapeChar);
-  }
-
-  /** Records a value the column cannot hold and writes NULL in its place. */
-  private bad(column: number, row: Row, reason: string): string {
-    this.quarantine.add({ type: 'BAD_VALUE', column: this.names[column] ?? '', id: this.idOf(row), reason });
-    return '\\N';
-  }
-
-  private tooLong(s: string, limit: number): string | null {
-    const [size, unit] =
-      this.capabilities.varcharCounts === 'bytes'
-        ? [Buffer.byteLength(s, 'utf8'), 'bytes']
-        : [codePointLength(s), 'characters'];
-    return size > limit ? `${size} ${unit}, more than varchar(${limit})` : null;
-  }
-
-  private idOf(row: Row): string | null {
-    const id = this.idIndex >= 0 ? row[this.idIndex] : undefined;
-    return id === null || id === undefined ? null : String(id);
-  }
-
-  /** `id 42` when the row has an `id`, else its 1-based position in this load (`#17`). */
-  private rowRef(row: Row): string {
-    const id = this.idOf(row);
-    return id === null ? `#${this.rowNumber}` : `id ${id.slice(0, 64)}`;
   }
 }
 
