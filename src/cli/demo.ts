@@ -71,7 +71,7 @@ const placementTable = async (warehouse: Warehouse, settings: Settings): Promise
 
 /** Rows per raw table (the cleanup's before and after). */
 const rawSizes = async (settings: Settings): Promise<Map<string, number>> => {
-  const warehouse = await openWarehouse(settings.warehouse);
+  const warehouse = await openWarehouse(settings.warehouse, { settings });
   try {
     return await withConnection(warehouse, async (c) => {
       const sizes = new Map<string, number>();
@@ -167,7 +167,7 @@ export const demoCommand = async (cli: CliOptions, days: number): Promise<void> 
   out(formatSummary(last).split('\n').slice(1).join('\n'));
   out('');
   out(`Where everything went in ${settings.warehouse.url}:`);
-  const warehouse = await openWarehouse(settings.warehouse);
+  const warehouse = await openWarehouse(settings.warehouse, { settings });
   try {
     out(await placementTable(warehouse, settings));
   } finally {

@@ -134,9 +134,17 @@ program
 program
   .command('sql <task>')
   .description('print the SQL a task would run now, without running it (mart_uti, mart_ecs, mart_uts, tests)')
-  .action(async (task: string) => {
+  .option('--offline', 'plan from stand-in facts without connecting (the default for redshift://)')
+  .option('--connect', "plan from the warehouse's current facts (the default but for redshift://)")
+  .action(async (task: string, options: { offline?: boolean; connect?: boolean }) => {
     const { sqlCommand } = await import('./sql.js');
-    process.stdout.write(await sqlCommand(settings(), task, clockFromEnv() ?? Math.floor(Date.now() / 1000)));
+    const resolved = settings();
+    // A review of what would be sent to a production cluster should not need to reach it.
+    const offline =
+      options.offline === true || (resolved.warehouse.kind === 'redshift' && options.connect !== true);
+    process.stdout.write(
+      await sqlCommand(resolved, task, clockFromEnv() ?? Math.floor(Date.now() / 1000), { offline }),
+    );
   });
 
 program

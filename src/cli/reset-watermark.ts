@@ -43,7 +43,7 @@ export const resetWatermarkCommand = async (
     );
   const cursor = settings.cursors[spec.name];
   const value = to === undefined ? null : parseTo(to, settings, spec.name, now);
-  const warehouse = await openWarehouse(settings.warehouse);
+  const warehouse = await openWarehouse(settings.warehouse, { settings });
   try {
     await requireInitialized(warehouse, settings);
     const lease = await takeLease(warehouse, settings);

@@ -1,11 +1,17 @@
 import { ConfigError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
-import { withConnection } from '../engines/warehouse/warehouse.js';
+import type { Column } from '../engines/types.js';
+import { dialectOf } from '../engines/warehouse/open.js';
+import { withConnection, type Dialect } from '../engines/warehouse/warehouse.js';
+import { layoutOf } from '../pipeline/layouts.js';
+import type { MartFacts } from '../pipeline/mart-sql/facts.js';
 import { planMart } from '../pipeline/mart-sql/plan.js';
 import { renderPlan } from '../pipeline/mart-sql/render.js';
 import { marts, type MartName } from '../pipeline/marts.js';
 import { gatherMartFacts } from '../pipeline/tasks/mart.js';
 import { uniqueByIndex } from '../pipeline/tasks/tests.js';
+import { retentionCutoff } from '../pipeline/periods.js';
+import { loadColumns, sourceTable } from '../pipeline/tables.js';
 import { planDataTests } from '../pipeline/tests-sql.js';
 import { openInitializedWarehouse } from './status.js';
 
@@ -15,9 +21,15 @@ export const sqlTasks = [...marts.map((m) => m.name), 'tests'] as const;
  * `order-tracking sql <task>`: the SQL the task would run now, planned from the warehouse's current
  * facts (read-only: nothing is executed but look-ups).
  */
-export const sqlCommand = async (settings: Settings, task: string, now: number): Promise<string> => {
+export const sqlCommand = async (
+  settings: Settings,
+  task: string,
+  now: number,
+  options: { readonly offline?: boolean } = {},
+): Promise<string> => {
   if (!(sqlTasks as readonly string[]).includes(task))
     throw new ConfigError(`unknown task "${task}" (choose one of ${sqlTasks.join(', ')})`);
+  if (options.offline) return offlinePlan(await dialectOf(settings.warehouse), settings, task, now);
   // Read-only: beside other readers, on a read-only file; a run holding DuckDB's file exits 75.
   const warehouse = await openInitializedWarehouse(settings, { readOnly: true });
   try {
@@ -61,4 +73,57 @@ export const sqlCommand = async (settings: Settings, task: string, now: number):
   } finally {
     await warehouse.close();
   }
+};
+
+/** What an offline plan assumes of the warehouse, said at the top of its output. */
+const OFFLINE_NOTE =
+  '-- planned without connecting: the next batch (1, 2] of a mart with no hist table yet, the source\n' +
+  "-- tables' required columns only, look-ups answered with the run's clock (nothing was read)\n";
+
+/**
+ * The plan from stand-in facts, without a connection (`sql --offline`): for a review of the SQL an
+ * engine would be sent (a production Redshift) before pointing the pipeline at it.
+ */
+const offlinePlan = async (d: Dialect, settings: Settings, task: string, now: number): Promise<string> => {
+  const range = { from: 1, to: 2 };
+  if (task === 'tests')
+    return [
+      OFFLINE_NOTE,
+      ...planDataTests(d, settings.schemas, { mart_uti: range, mart_ecs: range, mart_uts: range }).map(
+        (t) => `-- ${t.name} (${t.severity})\n${t.sql};\n-- params: ${JSON.stringify(t.params)}\n`,
+      ),
+    ].join('\n');
+  const spec = marts.find((m) => m.name === (task as MartName));
+  if (!spec) throw new ConfigError(`unknown task "${task}"`);
+  const columns: Column[] = [
+    ...sourceTable(spec.source).required.map((r) => ({
+      name: r.name.toLowerCase(),
+      sourceName: r.name,
+      type:
+        r.name === 'order_id' ? ({ kind: 'varchar', length: 64 } as const) : ({ kind: 'bigint' } as const),
+    })),
+    ...loadColumns,
+  ];
+  const layout = layoutOf(settings.redshift.tables, `hist_${spec.source}`);
+  const facts: MartFacts = {
+    schemas: settings.schemas,
+    columns,
+    fromBatch: range.from,
+    toBatch: range.to,
+    now,
+    floor: settings.timestampFloor,
+    badValues: false,
+    histTables: [],
+    frozen: settings.frozenPeriods,
+    futureBatches: [],
+    ...(layout ? { histLayout: layout } : {}),
+    ...(spec.retention === 'order' ? { fromUtiBatch: range.from, toUtiBatch: range.to } : {}),
+  };
+  // A cutoff half a year back, and an aged row a day before it: the archive's statements show.
+  const aged = (retentionCutoff(now, now) ?? now) - 86_400;
+  const plan = await renderPlan(planMart(d, spec, facts), async (phase) => {
+    const cutoffLookup = phase.name.startsWith('cutoff');
+    return { value: cutoffLookup ? now : aged, note: 'stand-in: nothing was read' };
+  });
+  return OFFLINE_NOTE + '\n' + plan;
 };

@@ -43,7 +43,7 @@ export const openInitializedWarehouse = async (
       ExitCode.config,
     );
   }
-  const warehouse = await openWarehouse(url, options);
+  const warehouse = await openWarehouse(url, { settings, ...options });
   try {
     await requireInitialized(warehouse, settings);
     return warehouse;

@@ -19,7 +19,14 @@ export interface TaskReport {
   readonly error?: string;
   /** The thrown error, kept in memory for the CLI's exit code (not serialised). */
   readonly cause?: unknown;
+  /** Runs of the task, when a transient conflict made it run more than once. */
+  readonly attempts?: number;
 }
+
+/** Runs of a task whose every failure is one the warehouse calls retryable (`isRetryable`). */
+export const RETRY_ATTEMPTS = 3;
+/** The wait before the second run; doubled before each next one. */
+const retryBaseMs = 1_000;
 
 /** Why a running task was cancelled when the run was asked to stop (SIGTERM, SIGINT). */
 class RunStopped extends Error {
@@ -69,9 +76,9 @@ const stoppable = (connection: WarehouseConnection, signal: AbortSignal): Wareho
       return connection.execute(sql, params);
     },
     transaction: (fn) => connection.transaction(fn),
-    async load(schema, table, columns, rows) {
+    async load(schema, table, columns, rows, tag) {
       signal.throwIfAborted();
-      return connection.load(schema, table, columns, rows);
+      return connection.load(schema, table, columns, rows, tag);
     },
     ...(loadCopyText
       ? {
@@ -187,6 +194,32 @@ const runOne = async (
 };
 
 /**
+ * `runOne`, again after a failure the warehouse calls transient (Redshift's serializable isolation
+ * violation: another transaction committed first), with a doubling wait, up to `RETRY_ATTEMPTS`
+ * runs. A task rolls back whole when it fails, so its next run starts from what is committed.
+ */
+const runRetried = async (
+  task: Task,
+  context: RunContext,
+  outer: AbortSignal | undefined,
+): Promise<TaskReport> => {
+  for (let attempt = 1; ; attempt++) {
+    const report = await runOne(task, context, outer);
+    const retry =
+      report.state === 'failed' &&
+      attempt < RETRY_ATTEMPTS &&
+      !outer?.aborted &&
+      context.warehouse.isRetryable?.(report.cause) === true;
+    if (!retry) return attempt > 1 ? { ...report, attempts: attempt } : report;
+    context.log.warn(
+      { task: task.name, attempt, error: report.error },
+      'transient conflict, running the task again',
+    );
+    await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** (attempt - 1)));
+  }
+};
+
+/**
  * Runs a task graph: each task starts as soon as every task it comes after has succeeded, so
  * independent tasks run in parallel. A failed task marks everything downstream `upstream_failed`.
  * `onReport` is called as each task settles (the run ledger).
@@ -236,7 +269,7 @@ export const executeGraph = async (
         pending.delete(task);
         running.set(
           task.name,
-          runOne(task, context, signal).then(async (report) => {
+          runRetried(task, context, signal).then(async (report) => {
             reports.set(task.name, report);
             running.delete(task.name);
             await onReport(report);

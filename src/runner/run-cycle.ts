@@ -140,7 +140,7 @@ export const withPipeline = async <P, T>(
         });
   try {
     const checked = await preflight(source);
-    const warehouse = await openWarehouse(settings.warehouse);
+    const warehouse = await openWarehouse(settings.warehouse, { settings });
     try {
       const lease = await takeLease(warehouse, settings);
       try {

@@ -1,6 +1,12 @@
+import {
+  DEFAULT_INSERT_MAX_BYTES,
+  DEFAULT_SCHEMAS,
+  type RedshiftSettings,
+  type Schemas,
+} from '../../config/settings.js';
 import type { WarehouseUrl } from '../../config/urls.js';
 import { redact } from '../../config/urls.js';
-import type { Warehouse } from './warehouse.js';
+import type { Dialect, Warehouse } from './warehouse.js';
 
 export interface OpenOptions {
   /**
@@ -9,7 +15,17 @@ export interface OpenOptions {
    * `default_transaction_read_only`, so a reader can never write. Default: read-write.
    */
   readonly readOnly?: boolean;
+  /**
+   * Where Redshift keeps its lease (the metadata schema) and how it loads; the defaults when absent
+   * (a reader that only reads).
+   */
+  readonly settings?: { readonly schemas: Schemas; readonly redshift: RedshiftSettings };
 }
+
+const defaultSettings = {
+  schemas: DEFAULT_SCHEMAS,
+  redshift: { s3: null, tables: {}, insertMaxBytes: DEFAULT_INSERT_MAX_BYTES },
+} as const;
 
 /**
  * Opens the warehouse a URL names. Each engine is imported on demand, so the embedded default
@@ -25,10 +41,22 @@ export const openWarehouse = async (url: WarehouseUrl, options: OpenOptions = {}
       const { openPostgresWarehouse } = await import('./postgres/postgres-warehouse.js');
       return openPostgresWarehouse(url.url, options);
     }
+    case 'redshift': {
+      const { openRedshiftWarehouse } = await import('./redshift/redshift-warehouse.js');
+      return openRedshiftWarehouse(url.url, options.settings ?? defaultSettings);
+    }
+  }
+};
+
+/** The SQL dialect of the warehouse a URL names, without opening it (`sql --offline`). */
+export const dialectOf = async (url: WarehouseUrl): Promise<Dialect> => {
+  switch (url.kind) {
+    case 'duckdb':
+      return (await import('./duckdb/duckdb-dialect.js')).duckdbDialect;
+    case 'postgres':
+      return (await import('./postgres/postgres-dialect.js')).postgresDialect;
     case 'redshift':
-      throw new (await import('../../config/errors.js')).ConfigError(
-        `warehouse ${redact(url.url)}: the Redshift engine is not built yet (use duckdb: or postgres://)`,
-      );
+      return (await import('./redshift/redshift-dialect.js')).redshiftDialect;
   }
 };
 

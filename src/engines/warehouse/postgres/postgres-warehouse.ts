@@ -84,7 +84,7 @@ const unreachableCodes = new Set([
 ]);
 
 /** A `ConfigError` for a warehouse that cannot be opened, naming only the redacted URL. */
-const openError = (url: string, error: unknown): ConfigError => {
+export const openError = (url: string, error: unknown): ConfigError => {
   const display = redact(url);
   // Belt and braces: no driver message should hold the password, but none ever may.
   const reason = maskIn(reasonOf(error), secretsOf(url));

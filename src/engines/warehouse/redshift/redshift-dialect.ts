@@ -1,20 +1,10 @@
 import type { LogicalType } from '../../types.js';
 import { qualifiedTable, quoteIdentifier } from '../postgres/postgres-dialect.js';
 import type { Dialect, TableLayout, WarehouseCapabilities } from '../warehouse.js';
-
-/** Redshift's widest VARCHAR, in bytes (https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html). */
-export const REDSHIFT_MAX_VARCHAR_BYTES = 65_535;
+import { REDSHIFT_MAX_VARCHAR_BYTES, redshiftVarcharBytes } from './redshift-csv.js';
 
 /** NUMERIC holds at most 38 digits (https://docs.aws.amazon.com/redshift/latest/dg/r_Numeric_types201.html). */
 const maxDecimalPrecision = 38;
-
-/**
- * The bytes a source `varchar(n)` gets on Redshift, whose VARCHAR counts bytes where MySQL counts
- * characters: 4 per character (the longest UTF-8 sequence), so every value the source can hold
- * fits, up to Redshift's widest VARCHAR.
- */
-export const redshiftVarcharBytes = (length: number): number =>
-  Math.min(4 * length, REDSHIFT_MAX_VARCHAR_BYTES);
 
 /**
  * DDL type of a logical type on Redshift. `text` is `varchar(65535)`: Redshift's TEXT is a

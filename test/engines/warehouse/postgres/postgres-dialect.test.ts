@@ -45,6 +45,12 @@ describe('postgresDialect', () => {
       archiveStageFirst: false,
       maxDecimalPrecision: 1000,
       rowLocator: 'ctid',
+      sequences: true,
+      deleteAlias: true,
+      rowValueIn: true,
+      isDistinctFrom: true,
+      addColumnIfNotExists: true,
+      declaresKeys: true,
     });
   });
 });
