@@ -101,10 +101,14 @@ export const cleanupTask: Task = {
     });
     const expired = Object.values(perTable).reduce((n, t) => n + t.expired, 0);
     const repeats = Object.values(perTable).reduce((n, t) => n + t.repeats, 0);
+    // Files a failed load left staged (kept for diagnosis), by the wall clock their store keeps.
+    const staged = await warehouse.cleanStaging?.(
+      new Date(Date.now() - settings.monitor.rawRetentionDays * DAY_SECONDS * 1000),
+    );
     return {
       rowsWritten: expired + repeats,
-      note: `raw: ${expired} rows past ${settings.monitor.rawRetentionDays} days deleted, ${repeats} repeated rows removed`,
-      details: { cleanup: perTable },
+      note: `raw: ${expired} rows past ${settings.monitor.rawRetentionDays} days deleted, ${repeats} repeated rows removed${staged === undefined ? '' : `, ${staged} staged load files of failed runs removed`}`,
+      details: { cleanup: perTable, ...(staged === undefined ? {} : { stagedFilesRemoved: staged }) },
     };
   },
 };
