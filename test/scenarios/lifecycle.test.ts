@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cli, type CliResult } from '../support/cli.js';
-import { pairs, type EnginePair } from '../support/engines.js';
+import { pairs, redshiftPair, type EnginePair } from '../support/engines.js';
 import { openFeed, SPECIAL_CASE_RATES } from '../support/feed.js';
 import {
   checkInvariants,
@@ -273,7 +273,7 @@ const withoutOrders = (s: Snapshot, table: string, orders: ReadonlySet<string>):
   return { ...s, [table]: { columns: t.columns, rows } };
 };
 
-for (const pair of pairs) {
+for (const pair of [...pairs, redshiftPair]) {
   describe.skipIf(await pair.skip())(`marts on ${pair.name}`, () => {
     const env = (p: EnginePair) => ({
       ORDER_TRACKING_WAREHOUSE: p.warehouseUrl,

@@ -11,6 +11,12 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { sourceDdl } from '../../src/generator/source-ddl.js';
+import {
+  prepareRedshiftDouble,
+  startRedshiftDouble,
+  type RedshiftDouble,
+  type RedshiftDoubleOptions,
+} from './redshift-double.js';
 
 export type Params = readonly (string | number | null)[];
 export type Rows = Record<string, unknown>[];
@@ -24,6 +30,8 @@ export interface EnginePair {
   /** Runs SQL on the warehouse (`$1` placeholders); opens and closes DuckDB each time (file lock). */
   warehouse(sql: string, params?: Params): Promise<Rows>;
   readonly sourceDialect: 'mysql' | 'sqlite';
+  /** The Redshift test double in front of the warehouse, for the Redshift pair. */
+  readonly double?: RedshiftDouble;
   close(): Promise<void>;
 }
 
@@ -91,7 +99,14 @@ export const embeddedPair = async (): Promise<EnginePair> => {
   };
 };
 
-export const serverPair = async (): Promise<EnginePair> => {
+/**
+ * PostgreSQL + MariaDB, or with `redshift`, the same PostgreSQL database behind the Redshift test
+ * double (test/support/redshift-double.ts): the warehouse URL is `redshift://…` on the double's
+ * port, so the pipeline runs its Redshift engine, and `warehouse()` reads PostgreSQL directly.
+ */
+export const serverPair = async (
+  options: { readonly redshift?: boolean; readonly s3?: RedshiftDoubleOptions['s3'] } = {},
+): Promise<EnginePair> => {
   const name = `ot_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgAdminUrl });
   await admin.connect();
@@ -105,9 +120,14 @@ export const serverPair = async (): Promise<EnginePair> => {
   await root.end();
   const source = await mysql.createConnection({ ...mysqlAdmin, database: name, charset: 'utf8mb4' });
   for (const statement of sourceDdl('mysql')) await source.query(statement);
+  let double: RedshiftDouble | undefined;
+  if (options.redshift) {
+    await prepareRedshiftDouble(`postgres://postgres@127.0.0.1:5432/${name}`);
+    double = await startRedshiftDouble(options.s3 ? { s3: options.s3 } : {});
+  }
   return {
-    name: 'postgres+mariadb',
-    warehouseUrl: `postgres://postgres@127.0.0.1:5432/${name}`,
+    name: double ? 'redshift-double+mariadb' : 'postgres+mariadb',
+    warehouseUrl: double ? double.url(name) : `postgres://postgres@127.0.0.1:5432/${name}`,
     sourceUrl: `mysql://root@127.0.0.1:3306/${name}`,
     sourceDialect: 'mysql',
     async source(sql, params = []) {
@@ -130,7 +150,9 @@ export const serverPair = async (): Promise<EnginePair> => {
         ),
       );
     },
+    ...(double ? { double } : {}),
     async close() {
+      await double?.close();
       await warehouse.end();
       await source.end();
       const a = new pg.Client({ connectionString: pgAdminUrl });
@@ -147,5 +169,12 @@ export const serverPair = async (): Promise<EnginePair> => {
 /** Both pairs, the server one marked for skipping when its servers are down outside CI. */
 export const pairs = [
   { name: 'duckdb+sqlite', create: embeddedPair, skip: async () => false },
-  { name: 'postgres+mariadb', create: serverPair, skip: skipServers },
+  { name: 'postgres+mariadb', create: () => serverPair(), skip: skipServers },
 ] as const;
+
+/** Redshift (its test double over PostgreSQL) + MariaDB, for the suites that run on it too. */
+export const redshiftPair = {
+  name: 'redshift-double+mariadb',
+  create: () => serverPair({ redshift: true }),
+  skip: skipServers,
+} as const;

@@ -118,6 +118,16 @@ export const stringValue = (t: Token): string =>
         .replace(/'$/, '')
         .replace(/''/g, "'");
 
+/**
+ * A string literal's value as Redshift reads it: a backslash escapes the character after it
+ * (https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html doubles backslashes), so
+ * COPY's `null as '\\N'` means `\N`.
+ */
+export const redshiftStringValue = (t: Token): string =>
+  t.text.startsWith('$')
+    ? stringValue(t)
+    : stringValue(t).replace(/\\(.)/gs, (_, c: string) => ({ t: '\t', n: '\n', r: '\r', 0: '\0' })[c] ?? c);
+
 /** A SQL string literal. */
 export const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
@@ -761,7 +771,7 @@ const s3Copy = (s: Statement): S3Copy | null => {
     if (t === undefined || (t.kind !== 'string' && t.kind !== 'number' && t.kind !== 'word'))
       refuse('COPY option without its value');
     k++;
-    return t?.kind === 'string' ? stringValue(t) : (t?.text ?? '');
+    return t?.kind === 'string' ? redshiftStringValue(t) : (t?.text ?? '');
   };
   let gzip = false;
   let csv = false;

@@ -326,7 +326,7 @@ describe.skipIf(skip)('Redshift double (PostgreSQL behind the proxy)', () => {
     await client.query('create table t (id int, name varchar(40), tag varchar(4))');
     const result = await client.query(
       `copy t (id, name, tag) from 's3://${bucket}/${prefix}' access_key_id 'S3RVER' secret_access_key 'S3RVER'
-       csv gzip null as '\\N' region 'us-east-1' timeformat 'auto' dateformat 'auto' compupdate off statupdate off`,
+       csv gzip null as '\\\\N' region 'us-east-1' timeformat 'auto' dateformat 'auto' compupdate off statupdate off`,
     );
     expect(result.rowCount).toBe(4);
     expect(await rows('select pg_last_copy_count()::int as n')).toEqual([{ n: 4 }]);

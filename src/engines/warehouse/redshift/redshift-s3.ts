@@ -58,6 +58,13 @@ const partKey = (prefix: string, part: number): string =>
 /** A staged part's key, as `deleteStagedBefore` recognizes it (nothing else under the prefix is touched). */
 const stagedPart = /(^|\/)run-\d+\/batch-\d+\/[^/]+\/part-\d+\.csv\.gz$/;
 
+/**
+ * The SDK warns on stderr under Node 20 that its releases after January 2027 will need Node 22; the
+ * lock file pins this one, and an operator reads a warning on every run as a fault. A user who
+ * set the variable keeps their choice.
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const s3Client = (staging: S3Staging): S3Client =>
   new S3Client({
     region: staging.region,
