@@ -124,6 +124,36 @@ describe.skipIf(await redshiftPair.skip())('the Redshift engine on its test doub
     expect(double(p).refused).toEqual([]);
   });
 
+  it('commits at most 20 times in a 15-minute cycle: Redshift commits one transaction at a time, cluster-wide', async () => {
+    p = await redshiftPair.create();
+    const feed = await openFeed(p, {
+      seed: 21,
+      start: START,
+      days: 240,
+      ordersPerDay: 6,
+      scansPerUpdate: 1.5,
+    });
+    await feed.advanceTo(FIRST);
+    expect((await cli(['init'], env(p))).code).toBe(0);
+    await run(p, FIRST + 120);
+    await feed.advanceTo(FIRST + 900);
+    await feed.close();
+    const from = double(p).received.length;
+    await run(p, FIRST + 1020);
+    // A commit ends each transaction; a write outside one commits on its own (the run ledger's rows).
+    let open = false;
+    let commits = 0;
+    for (const sql of double(p)
+      .received.slice(from)
+      .map((s) => s.trim().toLowerCase())) {
+      if (sql === 'begin') open = true;
+      else if (sql === 'commit' || sql === 'rollback') [open, commits] = [false, commits + 1];
+      else if (!open && /^(insert|update|delete|create|drop|alter|copy)\b/.test(sql)) commits++;
+    }
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThanOrEqual(20);
+  });
+
   it('runs a mart again after a serializable isolation violation (1023), ending as an undisturbed run would', async () => {
     p = await redshiftPair.create();
     await seeded(p);

@@ -134,8 +134,17 @@ class RedshiftWarehouse implements Warehouse {
     await client.connect();
     let lease: Lease | null = null;
     try {
-      for (const sql of [...sessionSetup, ...leaseTableSql(this.schemas.meta)]) await client.query(sql);
-      lease = await tryRedshiftLease(client, this.schemas.meta, key);
+      for (const sql of sessionSetup) await client.query(sql);
+      try {
+        lease = await tryRedshiftLease(client, this.schemas.meta, key);
+      } catch (error) {
+        // The first run on this warehouse: the table is created once, not by every run (each
+        // statement outside a transaction is one more commit in Redshift's serial commit queue).
+        if ((error as { code?: unknown }).code !== '42P01' && (error as { code?: unknown }).code !== '3F000')
+          throw error;
+        for (const sql of leaseTableSql(this.schemas.meta)) await client.query(sql);
+        lease = await tryRedshiftLease(client, this.schemas.meta, key);
+      }
     } finally {
       if (!lease) await client.end().catch(() => undefined);
     }
