@@ -38,6 +38,8 @@ export interface RedshiftDouble {
   injectSerializationError(pattern: RegExp, times?: number): void;
   /** Every SQL text received (before rewrite), in order, for tests that assert what was sent. */
   readonly received: readonly string[];
+  /** The client session (numbered from 1 as they connect) that sent each of `received`. */
+  readonly sessions: readonly number[];
   /** Refusals so far: { sql, message }. */
   readonly refused: readonly { sql: string; message: string }[];
   close(): Promise<void>;
@@ -166,6 +168,8 @@ interface DoubleState {
   readonly options: RedshiftDoubleOptions;
   readonly target: { readonly host: string; readonly port: number };
   readonly received: string[];
+  readonly sessions: number[];
+  nextSession: number;
   readonly refused: { sql: string; message: string }[];
   readonly injections: { pattern: RegExp; times: number }[];
   nextQueryId: number;
@@ -190,11 +194,13 @@ class Session {
   private pid = 0;
   private user = 'postgres';
   private database = 'postgres';
+  private readonly session: number;
 
   constructor(
     private readonly client: net.Socket,
     private readonly state: DoubleState,
   ) {
+    this.session = state.nextSession++;
     this.upstream = net.connect(state.target.port, state.target.host);
     for (const s of [client, this.upstream]) {
       s.setNoDelay(true);
@@ -311,6 +317,7 @@ class Session {
 
   private plan(sql: string): Plan {
     this.state.received.push(sql);
+    this.state.sessions.push(this.session);
     const injection = this.state.injections.find((i) => i.times > 0 && i.pattern.test(sql));
     let plan: Plan;
     if (injection) {
@@ -543,6 +550,8 @@ export const startRedshiftDouble = async (options: RedshiftDoubleOptions = {}): 
     options,
     target: options.target ?? { host: '127.0.0.1', port: 5432 },
     received: [],
+    sessions: [],
+    nextSession: 1,
     refused: [],
     injections: [],
     nextQueryId: 1,
@@ -565,6 +574,7 @@ export const startRedshiftDouble = async (options: RedshiftDoubleOptions = {}): 
       state.injections.push({ pattern, times });
     },
     received: state.received,
+    sessions: state.sessions,
     refused: state.refused,
     async close() {
       for (const s of sessions) s.destroy();
