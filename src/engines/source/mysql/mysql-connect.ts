@@ -1,3 +1,4 @@
+import { UNREACHABLE_CODES } from '../../unreachable.js';
 import type { PoolOptions } from 'mysql2';
 import { ConfigError } from '../../../config/errors.js';
 import { maskIn } from '../../../config/secrets.js';
@@ -39,16 +40,8 @@ export const mysqlPoolOptions = (url: string): PoolOptions => {
   };
 };
 
-const unreachableCodes = new Set([
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNRESET',
-  'PROTOCOL_CONNECTION_LOST',
-]);
+/** A connection MySQL's driver lost is as unreachable as one never made. */
+const unreachableCodes = new Set([...UNREACHABLE_CODES, 'PROTOCOL_CONNECTION_LOST']);
 
 const loginCodes = new Set([
   'ER_ACCESS_DENIED_ERROR',

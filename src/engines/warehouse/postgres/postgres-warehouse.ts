@@ -21,6 +21,7 @@ import {
   postgresMaintenancePlan,
 } from './postgres-maintenance.js';
 import { createTypeParsers } from './postgres-type-parsers.js';
+import { UNREACHABLE_CODES } from '../../unreachable.js';
 
 /** Pool size: three parallel extracts, two parallel marts, and room for the runner's bookkeeping. */
 const poolSize = 6;
@@ -73,23 +74,13 @@ const reasonOf = (error: unknown): string => {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 };
 
-const unreachableCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
 /** A `ConfigError` for a warehouse that cannot be opened, naming only the redacted URL. */
 export const openError = (url: string, error: unknown): ConfigError => {
   const display = redact(url);
   // Belt and braces: no driver message should hold the password, but none ever may.
   const reason = maskIn(reasonOf(error), secretsOf(url));
   const code = errorCode(error);
-  if ((code && unreachableCodes.has(code)) || /timeout|terminated unexpectedly/i.test(reason))
+  if ((code && UNREACHABLE_CODES.has(code)) || /timeout|terminated unexpectedly/i.test(reason))
     return new ConfigError(`warehouse ${display} is unreachable: ${reason}`, { cause: error });
   if (code === '3D000')
     return new ConfigError(`warehouse ${display} names a database that does not exist: ${reason}`, {
@@ -183,21 +174,25 @@ class PostgresWarehouse implements Warehouse {
     await this.pool.end();
   }
 
-  /**
-   * `pg_cancel_backend` on a short-lived session of its own: the pool may be exhausted exactly when
-   * a timeout needs to cancel something.
-   */
-  private async cancelBackend(pid: number): Promise<void> {
-    const client = new pg.Client(this.config);
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      await client.query('select pg_cancel_backend($1)', [pid]);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  private cancelBackend(pid: number): Promise<void> {
+    return cancelBackendOn(this.config, pid);
   }
 }
+
+/**
+ * `pg_cancel_backend` on a short-lived session of its own: the pool may be exhausted exactly when
+ * a timeout needs to cancel something. Redshift has the same function.
+ */
+export const cancelBackendOn = async (config: pg.ClientConfig, pid: number): Promise<void> => {
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('select pg_cancel_backend($1)', [pid]);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};
 
 /**
  * Opens `postgres://user:pass@host:port/db` as a warehouse: a pool of up to 6 sessions, checked

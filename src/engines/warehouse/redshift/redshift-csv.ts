@@ -1,5 +1,5 @@
 import type { Column, LogicalType, QuarantinedValue, Row, Value } from '../../types.js';
-import { ValueGuard } from '../postgres/postgres-copy-text.js';
+import { encodeLines, ValueGuard } from '../value-guard.js';
 import type { WarehouseCapabilities } from '../warehouse.js';
 
 /** Redshift's widest `varchar`, in bytes: where a `text` column goes (its TEXT is only varchar(256)). */
@@ -61,23 +61,11 @@ export class CsvEncoder {
   /** Rows `start` to `end` (exclusive) of a batch as CSV in UTF-8. */
   encode(batch: readonly Row[], start = 0, end = batch.length): Buffer {
     const width = this.columns.length;
-    let out = Buffer.allocUnsafe(Math.max(4096, (end - start) * 256));
-    let length = 0;
-    for (let r = start; r < end; r++) {
-      const row = batch[r]!;
-      this.guard.startRow(row);
+    return encodeLines(this.guard, batch, start, end, (row) => {
       let line = this.field(row[0] ?? null, 0, row);
       for (let i = 1; i < width; i++) line += ',' + this.field(row[i] ?? null, i, row);
-      line += '\n';
-      // A UTF-16 unit is at most 3 UTF-8 bytes.
-      if (length + line.length * 3 > out.length) {
-        const grown = Buffer.allocUnsafe(Math.max(out.length * 2, length + line.length * 3));
-        out.copy(grown, 0, 0, length);
-        out = grown;
-      }
-      length += out.write(line, length, 'utf8');
-    }
-    return out.subarray(0, length);
+      return line + '\n';
+    });
   }
 
   private field(value: Value, column: number, row: Row): string {

@@ -1,5 +1,5 @@
 import type { Column, Row, Value } from '../../types.js';
-import type { ValueGuard } from '../postgres/postgres-copy-text.js';
+import type { ValueGuard } from '../value-guard.js';
 import { qualifiedTable, quoteIdentifier } from '../postgres/postgres-dialect.js';
 import type { LoadResult, WarehouseCapabilities } from '../warehouse.js';
 import { redshiftValueGuard } from './redshift-csv.js';

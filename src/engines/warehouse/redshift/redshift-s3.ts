@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Column, QuarantinedValue, Row, Value } from '../../types.js';
+import { UNREACHABLE_CODES } from '../../unreachable.js';
 import { qualifiedTable, quoteIdentifier } from '../postgres/postgres-dialect.js';
 import type { LoadResult, ResultRow, WarehouseCapabilities } from '../warehouse.js';
 import { CsvEncoder } from './redshift-csv.js';
@@ -88,16 +89,6 @@ const redact = (text: string, keys: S3Keys | undefined): string => {
   return out;
 };
 
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
 const errorCode = (error: unknown): string | undefined => {
   const e = error as { code?: unknown; errors?: unknown[]; cause?: unknown } | null;
   if (!e || typeof e !== 'object') return undefined;
@@ -124,7 +115,7 @@ export const s3Failure = (staging: S3Staging, action: string, error: unknown): E
   else if (name === 'AccessDenied' || name === 'Forbidden')
     reason =
       'access denied; the credentials need s3:PutObject, s3:ListBucket and s3:DeleteObject on the staging prefix';
-  else if (code && networkCodes.has(code))
+  else if (code && UNREACHABLE_CODES.has(code))
     reason = `cannot reach ${staging.endpoint ?? `S3 in ${staging.region}`} (${code}); check the endpoint and the network`;
   else {
     const message = error instanceof Error ? error.message : String(error);

@@ -5,7 +5,7 @@ import type { Column, LogicalType } from '../../types.js';
 import { PostgresConnection } from '../postgres/postgres-connection.js';
 import { postgresLogicalType, type ColumnInfo } from '../postgres/postgres-introspector.js';
 import { createTypeParsers } from '../postgres/postgres-type-parsers.js';
-import { openError } from '../postgres/postgres-warehouse.js';
+import { cancelBackendOn, openError } from '../postgres/postgres-warehouse.js';
 import type {
   ActiveLease,
   Lease,
@@ -218,16 +218,9 @@ class RedshiftWarehouse implements Warehouse {
     await this.pool.end();
   }
 
-  /** `pg_cancel_backend` from a session of its own (https://docs.aws.amazon.com/redshift/latest/dg/PG_CANCEL_BACKEND.html). */
-  private async cancelBackend(pid: number): Promise<void> {
-    const client = new pg.Client(this.config);
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      await client.query('select pg_cancel_backend($1)', [pid]);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  /** https://docs.aws.amazon.com/redshift/latest/dg/PG_CANCEL_BACKEND.html */
+  private cancelBackend(pid: number): Promise<void> {
+    return cancelBackendOn(this.config, pid);
   }
 }
 

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Column, LogicalType } from '../../../../src/engines/types.js';
 import { postgresCapabilities } from '../../../../src/engines/warehouse/postgres/postgres-dialect.js';
-import {
-  codePointLength,
-  CopyTextEncoder,
-} from '../../../../src/engines/warehouse/postgres/postgres-copy-text.js';
+import { CopyTextEncoder } from '../../../../src/engines/warehouse/postgres/postgres-copy-text.js';
+import { codePointLength } from '../../../../src/engines/warehouse/value-guard.js';
 
 const column = (name: string, type: LogicalType): Column => ({ name, sourceName: name, type });
 
