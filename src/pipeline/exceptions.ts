@@ -95,6 +95,15 @@ const whereClause = (
   return { sql: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
 };
 
+/**
+ * A row limit written into the SQL: Redshift documents LIMIT as a number, not a bind parameter
+ * (https://docs.aws.amazon.com/redshift/latest/dg/r_ORDER_BY_clause.html).
+ */
+export const wholeLimit = (limit: number): number => {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`row limit ${limit} is not a whole number`);
+  return limit;
+};
+
 /** Newest first, at most `limit` rows. */
 export const planListExceptions = (
   d: Dialect,
@@ -108,8 +117,8 @@ export const planListExceptions = (
   from ${qualified(d, schemas)}
   ${where.sql}
  order by ${d.quote('detected_at')} desc nulls last, ${d.quote('exception_id')} desc nulls last
- limit $${where.params.length + 1}`,
-    params: [...where.params, limit],
+ limit ${wholeLimit(limit)}`,
+    params: where.params,
   };
 };
 
@@ -117,7 +126,7 @@ export const planListExceptions = (
 export const planCountExceptions = (d: Dialect, schemas: Schemas, filter: ExceptionFilter): Statement => {
   const where = whereClause(d, filter);
   return {
-    sql: `select count(*) as n, count(*) - count(${d.quote('resolved_at')}) as open
+    sql: `select count(*) as n, count(*) - count(${d.quote('resolved_at')}) as ${d.quote('open')}
   from ${qualified(d, schemas)}
   ${where.sql}`,
     params: where.params,
@@ -136,14 +145,14 @@ export const planResolveExceptions = (
   note?: string,
 ): Statement => {
   const notes = d.quote('notes');
-  const set = [`${d.quote('resolved_at')} = current_timestamp`];
+  const set = [`${d.quote('resolved_at')} = ${d.now}`];
   const params: Value[] = [];
   if (note !== undefined) {
     params.push(note);
     // notes is varchar(512): a long appended note is cut at the column's size rather than failing
     // the whole resolve on engines that enforce it.
     set.push(
-      `${notes} = substr(case when ${notes} is null or ${notes} = '' then cast($1 as varchar) else ${notes} || '; ' || cast($1 as varchar) end, 1, 512)`,
+      `${notes} = substring(case when ${notes} is null or ${notes} = '' then cast($1 as varchar) else ${notes} || '; ' || cast($1 as varchar) end, 1, 512)`,
     );
   }
   const where = whereClause(d, { ...filter, openOnly: true }, params.length + 1);
@@ -178,7 +187,7 @@ export const planExceptionsByType = (
   const where = whereClause(d, { type: filter.type, openOnly: filter.openOnly });
   const detected = d.quote('detected_at');
   return {
-    sql: `select ${d.quote('exception_type')} as exception_type, count(*) as n, count(*) - count(${d.quote('resolved_at')}) as open,
+    sql: `select ${d.quote('exception_type')} as exception_type, count(*) as n, count(*) - count(${d.quote('resolved_at')}) as ${d.quote('open')},
        min(${detected}) as oldest, max(${detected}) as newest
   from ${qualified(d, schemas)}
   ${where.sql}
@@ -248,7 +257,7 @@ export const planOpenFutureRows = (
   const ledger = qualified(d, schemas);
   return {
     sql: `insert into ${ledger} (order_id, exception_type, source_table, source_id, event_time, detected_at, notes)
-select f.order_id, 'FUTURE_TIMESTAMP', cast($${t} as varchar), f.id, f.ts, current_timestamp, cast($${notes} as varchar)
+select f.order_id, 'FUTURE_TIMESTAMP', cast($${t} as varchar), f.id, f.ts, ${d.now}, cast($${notes} as varchar)
 from (${values}) f
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = cast($${t} as varchar)
@@ -306,7 +315,7 @@ export const planOpenQuarantined = (
   const ts = `r.${d.quote(spec.ts)}`;
   return {
     sql: `insert into ${ledger} (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, column_name, detected_at, notes)
-select r.order_id, q.kind, cast($${t} as varchar), q.id, ${exceptionIdentity(d, spec, 'r')}, ${ts}, q.col, current_timestamp, q.notes
+select r.order_id, q.kind, cast($${t} as varchar), q.id, ${exceptionIdentity(d, spec, 'r')}, ${ts}, q.col, ${d.now}, q.notes
 from (${rows}) q
   left join ${d.table(schemas.raw, rawTableName(table))} r on r._batch_id = $${batch} and r.id = q.id
 where not exists (select 1 from ${ledger} e

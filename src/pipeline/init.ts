@@ -90,7 +90,7 @@ export const planRecordStoredAsText = (
   return columns.map(({ table, column }) =>
     stmt(
       `insert into ${t} (run_id, table_name, column_name, change, column_type, detected_at)
-select cast(null as bigint), cast($1 as varchar), cast($2 as varchar), 'stored_as_text', cast($3 as varchar), current_timestamp
+select cast(null as bigint), cast($1 as varchar), cast($2 as varchar), 'stored_as_text', cast($3 as varchar), ${d.now}
  where not exists (select 1 from ${t} where table_name = $1 and column_name = $2 and change = 'stored_as_text')`,
       [table, column.name, typeName(column.type)],
     ),

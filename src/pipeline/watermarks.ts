@@ -65,7 +65,7 @@ export const planSetWatermark = (
       : [
           stmt(
             `insert into ${marks} (table_name, cursor_column, value, stray_id, batch_id, updated_at)
-             values ($1, $2, $3, $4, $5, current_timestamp)`,
+             values ($1, $2, $3, $4, $5, ${d.now})`,
             [table, settings.cursors[table].column, watermark.value, watermark.strayId, batchId],
           ),
         ]),

@@ -9,6 +9,7 @@ import {
   type Lease,
   type Warehouse,
   type WarehouseConnection,
+  type Dialect,
 } from '../engines/warehouse/warehouse.js';
 import { exceptionsTable, metaTables } from '../pipeline/meta.js';
 import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
@@ -166,6 +167,7 @@ export const withPipeline = async <P, T>(
  */
 const markAbandoned = async (
   connection: WarehouseConnection,
+  d: Dialect,
   runs: string,
   runId: number,
   log: Logger,
@@ -175,7 +177,7 @@ const markAbandoned = async (
   );
   if (open.length === 0) return;
   await connection.execute(
-    `update ${runs} set state = 'abandoned', ended_at = current_timestamp, error = $1 where state = 'running'`,
+    `update ${runs} set state = 'abandoned', ended_at = ${d.now}, error = $1 where state = 'running'`,
     [`abandoned: the process ended without recording an end; noticed by run ${runId}`],
   );
   log.warn(
@@ -223,7 +225,7 @@ export const runTasks = async (
           `select coalesce(max(run_id), 0) as m from ${runs}`,
         );
         const runId = Number(last[0]?.m ?? 0) + 1;
-        await markAbandoned(connection, runs, runId, log);
+        await markAbandoned(connection, d, runs, runId, log);
         const startedAt = isoNow();
         await connection.execute(
           `insert into ${runs} (run_id, kind, state, started_at) values ($1, $2, 'running', cast($3 as timestamp))`,
@@ -268,7 +270,7 @@ export const runTasks = async (
           ...(interruption ? { error: interruption } : failed ? { error: failed.error } : {}),
         };
         await connection.execute(
-          `update ${runs} set state = $1, ended_at = current_timestamp, error = $2, summary = $3 where run_id = $4`,
+          `update ${runs} set state = $1, ended_at = ${d.now}, error = $2, summary = $3 where run_id = $4`,
           [summary.state, summary.error ?? null, JSON.stringify(summary), runId],
         );
         // The lease is released by `withPipeline` before the CLI prints this line.

@@ -411,6 +411,7 @@ const checkRefusals = (s: Statement): void => {
     }
   }
   checkDeleteAlias(s);
+  checkLeaderNode(s);
   // https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html (sources: S3, EMR, DynamoDB, SSH)
   if (first === 'copy') {
     const from = findWord(s, 'from', 1);
@@ -422,6 +423,45 @@ const checkRefusals = (s: Statement): void => {
   // https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE_COMPRESSION.html (a report the double cannot compute)
   if (first === 'analyze' && s.word(1) === 'compression')
     refuse('The Redshift test double cannot emulate ANALYZE COMPRESSION');
+};
+
+/** Functions that run on the leader node only (current_timestamp and now() are deprecated ones). */
+const leaderFunctions = new Set(['current_timestamp', 'now', 'localtimestamp', 'substr', 'timeofday', 'age']);
+/** System tables and views that live on the leader node. */
+const leaderTables = /^(stv_|svv_|stl_|svl_|pg_)/;
+
+/**
+ * Leader-node-only functions and system tables cannot be used in a statement that reads or writes
+ * a user table, which runs on the compute nodes ("Specified types or functions (one per INFO
+ * message) not supported on Redshift tables"):
+ * https://docs.aws.amazon.com/redshift/latest/dg/c_sql-functions-leader-node.html,
+ * https://docs.aws.amazon.com/redshift/latest/dg/Date_functions_header.html (deprecated leader-node
+ * date functions), https://docs.aws.amazon.com/redshift/latest/dg/c_SQL_functions_leader_node_only.html.
+ * A user table is told by its schema-qualified name, as the engine writes every one.
+ */
+const checkLeaderNode = (s: Statement): void => {
+  let userTable = false;
+  const leader: string[] = [];
+  for (let k = 0; k < s.sig.length; k++) {
+    const t = s.at(k) as Token;
+    if (t.kind === 'quoted' && s.punct(k + 1) === '.' && s.at(k + 2)?.kind === 'quoted') {
+      const schema = t.text.slice(1, -1).toLowerCase();
+      if (schema !== 'pg_catalog' && schema !== 'information_schema') userTable = true;
+    }
+    if (t.kind !== 'word' || s.punct(k - 1) === '.') continue;
+    const call = s.punct(k + 1) === '(';
+    if (
+      leaderFunctions.has(t.lower) &&
+      (call || t.lower === 'current_timestamp' || t.lower === 'localtimestamp')
+    )
+      leader.push(t.lower);
+    if (leaderTables.test(t.lower) && !call && ['from', 'join'].includes(s.word(k - 1) ?? ''))
+      leader.push(t.lower);
+  }
+  if (userTable && leader.length > 0)
+    refuse(
+      `Specified types or functions (one per INFO message) not supported on Redshift tables: ${[...new Set(leader)].join(', ')} runs on the leader node only`,
+    );
 };
 
 const findWord = (s: Statement, word: string, from = 0): number => {

@@ -72,7 +72,18 @@ describe('Redshift-only SQL', () => {
   it('pins the lease: its table, and LOCK before every read and write of it', async () => {
     const s = leaseStatements(schemas.meta);
     await expect(
-      text([...leaseTableSql(schemas.meta), 'begin', s.lock, s.holder, s.clear, s.take, 'commit', s.release]),
+      text([
+        ...leaseTableSql(schemas.meta),
+        s.self,
+        'begin',
+        s.lock,
+        s.holder,
+        s.alive,
+        s.clear,
+        s.take,
+        'commit',
+        s.release,
+      ]),
     ).toMatchFileSnapshot('../golden/redshift/lease.sql');
   });
 

@@ -107,6 +107,12 @@ export interface Dialect {
   table(schema: string, table: string): string;
   /** DDL type for a logical type. */
   columnType(type: LogicalType): string;
+  /**
+   * The transaction's start time as a `timestamp` expression: `current_timestamp`, or Redshift's
+   * `sysdate` (its `current_timestamp` is a deprecated leader-node function, refused in a statement
+   * that reads or writes a table).
+   */
+  readonly now: string;
   /** What follows a CREATE TABLE's column list for this layout (`''` where layouts mean nothing). */
   tableOptions(layout: TableLayout | undefined): string;
   /** An id column filled by the table itself (`bigint identity(1, 1)`), where `sequences` is false. */

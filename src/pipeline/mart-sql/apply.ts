@@ -69,7 +69,7 @@ export const planApply = (
     // A gap exception held the version this batch replaced: it no longer describes any row. Before
     // the stage's own archive, which takes the aged rows it superseded out of the stage.
     stmt(
-      `update ${d.table(exceptionsTable(f.schemas).schema, exceptionsTable(f.schemas).name)} as e set resolved_at = current_timestamp
+      `update ${d.table(exceptionsTable(f.schemas).schema, exceptionsTable(f.schemas).name)} as e set resolved_at = ${d.now}
  where e.exception_type = '${spec.gapException}' and e.resolved_at is null and e.source_table = '${spec.source}'
    and exists (select 1 from ${stage} s where ${['order_id', ...exceptionKey(spec)].map((k) => `s.${d.quote(k)} = e.${d.quote(k)}`).join(' and ')})`,
       [],
@@ -144,9 +144,10 @@ export const planMark = (
   const t = d.table(s.meta, 'mart_state');
   return [
     stmt(`delete from ${t} where mart = $1 and source_table = $2`, [martName, source]),
-    stmt(
-      `insert into ${t} (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp)`,
-      [martName, source, batch],
-    ),
+    stmt(`insert into ${t} (mart, source_table, batch_id, updated_at) values ($1, $2, $3, ${d.now})`, [
+      martName,
+      source,
+      batch,
+    ]),
   ];
 };

@@ -37,7 +37,7 @@ export const planArchive = (
       statements.push(
         stmt(
           `insert into ${d.table(e.schema, e.name)} (${exceptionColumns})
-select m.order_id, '${spec.gapException}', '${spec.source}', m.id, ${exceptionIdentity(d, spec, 'm')}, m.${d.quote(spec.ts)}, current_timestamp,
+select m.order_id, '${spec.gapException}', '${spec.source}', m.id, ${exceptionIdentity(d, spec, 'm')}, m.${d.quote(spec.ts)}, ${d.now},
        'aged out but period ${period.name} is frozen by configuration; kept in ${spec.table}'
 from ${from} m
 where ${aged(d, spec, f.schemas, 'm')}`,

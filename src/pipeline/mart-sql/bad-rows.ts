@@ -24,7 +24,7 @@ export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement
   const missing = (type: 'NULL_ORDER_ID' | 'NULL_KEY', where: string, notes: string): Statement =>
     stmt(
       `insert into ${ledger} (${exceptionColumns})
-select ${type === 'NULL_ORDER_ID' ? 'null' : 'b.order_id'}, '${type}', '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, current_timestamp, ${notes}
+select ${type === 'NULL_ORDER_ID' ? 'null' : 'b.order_id'}, '${type}', '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, ${d.now}, ${notes}
 from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${raw}
        where _batch_id > $1 and _batch_id <= $2 and ${where} group by id) b
 where not exists (select 1 from ${ledger} e
@@ -38,7 +38,7 @@ where not exists (select 1 from ${ledger} e
   const type = `case when ${ts} > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end`;
   const outOfRange = stmt(
     `insert into ${ledger} (${exceptionColumns})
-select b.order_id, b.exception_type, '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, current_timestamp,
+select b.order_id, b.exception_type, '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, ${d.now},
        case b.exception_type when 'FUTURE_TIMESTAMP' then '${spec.ts} more than 1 day after the run clock; folded in once it is no longer in the future'
                              else '${spec.ts} before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max(${ts}) as ts${extra}
@@ -60,7 +60,7 @@ where not exists (select 1 from ${ledger} e
     ),
     outOfRange,
     stmt(
-      `update ${ledger} set resolved_at = current_timestamp
+      `update ${ledger} set resolved_at = ${d.now}
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = '${spec.source}' and event_time <= $1`,
       [limit],
       'resolved:FUTURE_TIMESTAMP',

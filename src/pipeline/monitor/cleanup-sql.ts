@@ -166,7 +166,7 @@ export const planSetDedupeMark = (
   return [
     stmt(`delete from ${marks} where mart = '${DEDUPE_MARK}' and source_table = $1`, [table]),
     stmt(
-      `insert into ${marks} (mart, source_table, batch_id, updated_at) values ('${DEDUPE_MARK}', $1, $2, current_timestamp)`,
+      `insert into ${marks} (mart, source_table, batch_id, updated_at) values ('${DEDUPE_MARK}', $1, $2, ${d.now})`,
       [table, batchId],
     ),
   ];

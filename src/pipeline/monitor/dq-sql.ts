@@ -147,12 +147,12 @@ select cast($1 as bigint), cast($2 as varchar),
        (select count(*) from ${work}),
        (select ${d.stringAgg(`w.${orderId}`, "','", `w.${orderId}`)}
           from (select ${orderId} from ${work} order by ${orderId} limit ${DQ_SAMPLE_SIZE}) w),
-       current_timestamp`,
+       ${d.now}`,
       [f.runId, check.name],
     ),
     stmt(
       `insert into ${ledger} (${q('order_id')}, ${q('exception_type')}, ${q('source_table')}, ${q('event_time')}, ${q('detected_at')}, ${q('notes')})
-select w.${orderId}, cast($1 as varchar), cast($2 as varchar), w.${q('event_time')}, current_timestamp, cast($3 as varchar)
+select w.${orderId}, cast($1 as varchar), cast($2 as varchar), w.${q('event_time')}, ${d.now}, cast($3 as varchar)
   from ${work} w
  where not exists (select 1 from ${ledger} x
                     where x.${q('exception_type')} = cast($1 as varchar) and x.${orderId} = w.${orderId}
@@ -160,17 +160,25 @@ select w.${orderId}, cast($1 as varchar), cast($2 as varchar), w.${q('event_time
       [type, source, `${check.problem}; found by monitor run ${f.runId}`],
       'opened',
     ),
-    // Appended like planResolveExceptions does, cut at the column's 512 characters.
-    stmt(
-      `update ${ledger} as x
-   set ${q('resolved_at')} = current_timestamp,
-       ${q('notes')} = substr(coalesce(nullif(x.${q('notes')}, '') || '; ', '')
-                     || case when exists (select 1 from ${d.table(f.schemas.mart, uti.table)} u where u.${orderId} = x.${orderId})
-                             then cast($2 as varchar) else cast($3 as varchar) end, 1, 512)
+    // Appended like planResolveExceptions does, cut at the column's 512 characters: one note for
+    // an order found again, another for one gone from mart_uti. Two statements, each subquery in
+    // its WHERE: Redshift documents correlated subqueries there, not in a SET expression.
+    ...(
+      [
+        ['exists', `cleared: ${check.found} found by monitor run ${f.runId}`],
+        ['not exists', check.gone(f.runId)],
+      ] as const
+    ).map(([present, note]) =>
+      stmt(
+        `update ${ledger} as x
+   set ${q('resolved_at')} = ${d.now},
+       ${q('notes')} = substring(coalesce(nullif(x.${q('notes')}, '') || '; ', '') || cast($2 as varchar), 1, 512)
  where x.${q('exception_type')} = cast($1 as varchar) and x.${q('resolved_at')} is null
-   and not exists (select 1 from ${work} w where w.${orderId} = x.${orderId})`,
-      [type, `cleared: ${check.found} found by monitor run ${f.runId}`, check.gone(f.runId)],
-      'resolved',
+   and not exists (select 1 from ${work} w where w.${orderId} = x.${orderId})
+   and ${present} (select 1 from ${d.table(f.schemas.mart, uti.table)} u where u.${orderId} = x.${orderId})`,
+        [type, note],
+        'resolved',
+      ),
     ),
     stmt(`drop table if exists ${work}`),
   ];

@@ -1,5 +1,6 @@
 import type { Schemas } from '../../config/settings.js';
 import type { Dialect } from '../../engines/warehouse/warehouse.js';
+import { wholeLimit } from '../exceptions.js';
 import { histTablePattern, marts, type MartName } from '../marts.js';
 import { metaTables } from '../meta.js';
 import type { Statement } from '../statement.js';
@@ -12,8 +13,8 @@ export const planRecentRuns = (d: Dialect, schemas: Schemas, limit = RECENT_RUNS
     sql: `select run_id, kind, state, started_at, ended_at, error, summary
   from ${d.table(t.schema, t.name)}
  order by run_id desc
- limit $1`,
-    params: [limit],
+ limit ${wholeLimit(limit)}`,
+    params: [],
   };
 };
 

@@ -86,7 +86,7 @@ export const checkDrift: Task = {
               );
             await connection.execute(
               `insert into ${d.table(log.schema, log.name)} (run_id, table_name, column_name, change, column_type, detected_at)
-               values ($1, $2, $3, $4, $5, current_timestamp)`,
+               values ($1, $2, $3, $4, $5, ${d.now})`,
               [ctx.runId, change.table, change.column.name, change.change, d.columnType(change.column.type)],
             );
             if (storedType(d, change.column.type) !== change.column.type) {
@@ -96,7 +96,7 @@ export const checkDrift: Task = {
               );
               await connection.execute(
                 `insert into ${d.table(log.schema, log.name)} (run_id, table_name, column_name, change, column_type, detected_at)
-                 values ($1, $2, $3, 'stored_as_text', $4, current_timestamp)`,
+                 values ($1, $2, $3, 'stored_as_text', $4, ${d.now})`,
                 [ctx.runId, change.table, change.column.name, typeName(change.column.type)],
               );
             }

@@ -73,7 +73,7 @@ export const dataTests: Task = {
             for (const row of rows)
               await c.execute(
                 `insert into ${failuresTable} (run_id, test, severity, order_id, detail, detected_at)
-                 values ($1, $2, $3, $4, $5, current_timestamp)`,
+                 values ($1, $2, $3, $4, $5, ${d.now})`,
                 [ctx.runId, test.name, test.severity, row.order_id, row.detail],
               );
         }),

@@ -94,6 +94,18 @@ describe('Redshift double: rewrites (pure)', () => {
     expect(refusal('select 1 from t where (a, b) in (select a, b from u)')).toMatch(/row value/);
     expect(refusal('alter table t add column if not exists c int')).toMatch(/IF NOT EXISTS/);
     expect(refusal('copy t from stdin')).toMatch(/STDIN/);
+    // Leader-node functions and system tables beside a user table (the engine names every one by schema).
+    expect(refusal('update "s"."t" set at = current_timestamp')).toMatch(
+      /current_timestamp runs on the leader node/,
+    );
+    expect(refusal('select substr(a, 1, 2) from "s"."t"')).toMatch(/substr runs on the leader node/);
+    expect(
+      refusal('insert into "s"."leases" select process from stv_sessions where process = pg_backend_pid()'),
+    ).toMatch(/stv_sessions runs on the leader node/);
+    expect(forwarded('select process from stv_sessions where process = pg_backend_pid()')).toMatch(
+      /stv_sessions/,
+    );
+    expect(forwarded('update "s"."t" set at = sysdate')).toBe('update "s"."t" set at = localtimestamp');
     expect(forwarded(`select 'returning', "returning" from t -- returning\n`)).toContain("'returning'");
     expect(forwarded('select 1 from t where coalesce(a, b) in (select a from u)')).toContain('coalesce');
     expect(forwarded('update t as x set a = 1 where x.b = 2')).toContain('update t as x');

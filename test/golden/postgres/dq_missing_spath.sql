@@ -29,12 +29,20 @@ select w."order_id", cast($1 as varchar), cast($2 as varchar), w."event_time", c
 
 update "settlement_ods"."order_tracking_exceptions" as x
    set "resolved_at" = current_timestamp,
-       "notes" = substr(coalesce(nullif(x."notes", '') || '; ', '')
-                     || case when exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id")
-                             then cast($2 as varchar) else cast($3 as varchar) end, 1, 512)
+       "notes" = substring(coalesce(nullif(x."notes", '') || '; ', '') || cast($2 as varchar), 1, 512)
  where x."exception_type" = cast($1 as varchar) and x."resolved_at" is null
-   and not exists (select 1 from ot_dq_missing_spath w where w."order_id" = x."order_id");
--- params: ["DQ_MISSING_SPATH","cleared: scan events found by monitor run 7","cleared: order no longer in mart_uni_tracking_info at monitor run 7"]
+   and not exists (select 1 from ot_dq_missing_spath w where w."order_id" = x."order_id")
+   and exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id");
+-- params: ["DQ_MISSING_SPATH","cleared: scan events found by monitor run 7"]
+-- counts: resolved
+
+update "settlement_ods"."order_tracking_exceptions" as x
+   set "resolved_at" = current_timestamp,
+       "notes" = substring(coalesce(nullif(x."notes", '') || '; ', '') || cast($2 as varchar), 1, 512)
+ where x."exception_type" = cast($1 as varchar) and x."resolved_at" is null
+   and not exists (select 1 from ot_dq_missing_spath w where w."order_id" = x."order_id")
+   and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id");
+-- params: ["DQ_MISSING_SPATH","cleared: order no longer in mart_uni_tracking_info at monitor run 7"]
 -- counts: resolved
 
 drop table if exists ot_dq_missing_spath;

@@ -15,11 +15,11 @@ select cast($1 as bigint), cast($2 as varchar),
        (select count(*) from ot_dq_missing_spath),
        (select listagg(w."order_id", ',') within group (order by w."order_id")
           from (select "order_id" from ot_dq_missing_spath order by "order_id" limit 10) w),
-       current_timestamp;
+       sysdate;
 -- params: [7,"dq_missing_spath"]
 
 insert into "settlement_ods"."order_tracking_exceptions" ("order_id", "exception_type", "source_table", "event_time", "detected_at", "notes")
-select w."order_id", cast($1 as varchar), cast($2 as varchar), w."event_time", current_timestamp, cast($3 as varchar)
+select w."order_id", cast($1 as varchar), cast($2 as varchar), w."event_time", sysdate, cast($3 as varchar)
   from ot_dq_missing_spath w
  where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" x
                     where x."exception_type" = cast($1 as varchar) and x."order_id" = w."order_id"
@@ -28,13 +28,21 @@ select w."order_id", cast($1 as varchar), cast($2 as varchar), w."event_time", c
 -- counts: opened
 
 update "settlement_ods"."order_tracking_exceptions" as x
-   set "resolved_at" = current_timestamp,
-       "notes" = substr(coalesce(nullif(x."notes", '') || '; ', '')
-                     || case when exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id")
-                             then cast($2 as varchar) else cast($3 as varchar) end, 1, 512)
+   set "resolved_at" = sysdate,
+       "notes" = substring(coalesce(nullif(x."notes", '') || '; ', '') || cast($2 as varchar), 1, 512)
  where x."exception_type" = cast($1 as varchar) and x."resolved_at" is null
-   and not exists (select 1 from ot_dq_missing_spath w where w."order_id" = x."order_id");
--- params: ["DQ_MISSING_SPATH","cleared: scan events found by monitor run 7","cleared: order no longer in mart_uni_tracking_info at monitor run 7"]
+   and not exists (select 1 from ot_dq_missing_spath w where w."order_id" = x."order_id")
+   and exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id");
+-- params: ["DQ_MISSING_SPATH","cleared: scan events found by monitor run 7"]
+-- counts: resolved
+
+update "settlement_ods"."order_tracking_exceptions" as x
+   set "resolved_at" = sysdate,
+       "notes" = substring(coalesce(nullif(x."notes", '') || '; ', '') || cast($2 as varchar), 1, 512)
+ where x."exception_type" = cast($1 as varchar) and x."resolved_at" is null
+   and not exists (select 1 from ot_dq_missing_spath w where w."order_id" = x."order_id")
+   and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id");
+-- params: ["DQ_MISSING_SPATH","cleared: order no longer in mart_uni_tracking_info at monitor run 7"]
 -- counts: resolved
 
 drop table if exists ot_dq_missing_spath;

@@ -14,11 +14,11 @@ select cast($1 as bigint), cast($2 as varchar),
        (select count(*) from ot_dq_uti_uts_alignment),
        (select listagg(w."order_id", ',') within group (order by w."order_id")
           from (select "order_id" from ot_dq_uti_uts_alignment order by "order_id" limit 10) w),
-       current_timestamp;
+       sysdate;
 -- params: [7,"dq_uti_uts_alignment"]
 
 insert into "settlement_ods"."order_tracking_exceptions" ("order_id", "exception_type", "source_table", "event_time", "detected_at", "notes")
-select w."order_id", cast($1 as varchar), cast($2 as varchar), w."event_time", current_timestamp, cast($3 as varchar)
+select w."order_id", cast($1 as varchar), cast($2 as varchar), w."event_time", sysdate, cast($3 as varchar)
   from ot_dq_uti_uts_alignment w
  where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" x
                     where x."exception_type" = cast($1 as varchar) and x."order_id" = w."order_id"
@@ -27,13 +27,21 @@ select w."order_id", cast($1 as varchar), cast($2 as varchar), w."event_time", c
 -- counts: opened
 
 update "settlement_ods"."order_tracking_exceptions" as x
-   set "resolved_at" = current_timestamp,
-       "notes" = substr(coalesce(nullif(x."notes", '') || '; ', '')
-                     || case when exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id")
-                             then cast($2 as varchar) else cast($3 as varchar) end, 1, 512)
+   set "resolved_at" = sysdate,
+       "notes" = substring(coalesce(nullif(x."notes", '') || '; ', '') || cast($2 as varchar), 1, 512)
  where x."exception_type" = cast($1 as varchar) and x."resolved_at" is null
-   and not exists (select 1 from ot_dq_uti_uts_alignment w where w."order_id" = x."order_id");
--- params: ["DQ_UTI_UTS_ALIGNMENT","cleared: mart_uni_tracking_info row found by monitor run 7","cleared: no scan event in mart_uni_tracking_spath within 24 h of the clock of monitor run 7"]
+   and not exists (select 1 from ot_dq_uti_uts_alignment w where w."order_id" = x."order_id")
+   and exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id");
+-- params: ["DQ_UTI_UTS_ALIGNMENT","cleared: mart_uni_tracking_info row found by monitor run 7"]
+-- counts: resolved
+
+update "settlement_ods"."order_tracking_exceptions" as x
+   set "resolved_at" = sysdate,
+       "notes" = substring(coalesce(nullif(x."notes", '') || '; ', '') || cast($2 as varchar), 1, 512)
+ where x."exception_type" = cast($1 as varchar) and x."resolved_at" is null
+   and not exists (select 1 from ot_dq_uti_uts_alignment w where w."order_id" = x."order_id")
+   and not exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u."order_id" = x."order_id");
+-- params: ["DQ_UTI_UTS_ALIGNMENT","cleared: no scan event in mart_uni_tracking_spath within 24 h of the clock of monitor run 7"]
 -- counts: resolved
 
 drop table if exists ot_dq_uti_uts_alignment;

@@ -2,21 +2,21 @@ select "exception_id", "exception_type", "order_id", "source_table", "source_id"
   from "settlement_ods"."order_tracking_exceptions"
   where "exception_type" = $1 and "order_id" = $2 and "resolved_at" is null
  order by "detected_at" desc nulls last, "exception_id" desc nulls last
- limit $3;
--- params: ["FUTURE_TIMESTAMP","o-1",50]
+ limit 50;
+-- params: ["FUTURE_TIMESTAMP","o-1"]
 
-select count(*) as n, count(*) - count("resolved_at") as open
+select count(*) as n, count(*) - count("resolved_at") as "open"
   from "settlement_ods"."order_tracking_exceptions"
   where "exception_type" = $1 and "order_id" = $2 and "resolved_at" is null;
 -- params: ["FUTURE_TIMESTAMP","o-1"]
 
 update "settlement_ods"."order_tracking_exceptions"
-   set "resolved_at" = current_timestamp, "notes" = substr(case when "notes" is null or "notes" = '' then cast($1 as varchar) else "notes" || '; ' || cast($1 as varchar) end, 1, 512)
+   set "resolved_at" = sysdate, "notes" = substring(case when "notes" is null or "notes" = '' then cast($1 as varchar) else "notes" || '; ' || cast($1 as varchar) end, 1, 512)
  where "exception_id" in ($2, $3) and "resolved_at" is null;
 -- params: ["fixed in the source",3,4]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, event_time, detected_at, notes)
-select f.order_id, 'FUTURE_TIMESTAMP', cast($4 as varchar), f.id, f.ts, current_timestamp, cast($5 as varchar)
+select f.order_id, 'FUTURE_TIMESTAMP', cast($4 as varchar), f.id, f.ts, sysdate, cast($5 as varchar)
 from (select cast($1 as bigint) as id, cast($2 as varchar) as order_id, cast($3 as bigint) as ts) f
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.source_table = cast($4 as varchar)
@@ -24,7 +24,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- params: [9,"o-9","x","uni_tracking_info","update_time more than 1 day after the run clock; read when it is due"]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, column_name, detected_at, notes)
-select r.order_id, q.kind, cast($5 as varchar), q.id, r."traceseq", r."pathtime", r."pathtime", q.col, current_timestamp, q.notes
+select r.order_id, q.kind, cast($5 as varchar), q.id, r."traceseq", r."pathtime", r."pathtime", q.col, sysdate, q.notes
 from (select cast($1 as bigint) as id, cast($2 as varchar) as col, cast($3 as varchar) as kind, cast($4 as varchar) as notes) q
   left join "settlement_public"."uni_tracking_spath_raw" r on r._batch_id = $6 and r.id = q.id
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e

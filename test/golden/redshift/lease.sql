@@ -8,19 +8,20 @@ create table if not exists "order_tracking_meta"."leases" (
   "taken_at" timestamp
 ) diststyle all;
 
+select process as pid, starttime as since from stv_sessions where process = pg_backend_pid();
+
 begin;
 
 lock "order_tracking_meta"."leases";
 
-select l.holder_pid as pid, l.holder_start as since,
-       exists (select 1 from stv_sessions s where s.process = l.holder_pid and s.starttime = l.holder_start) as alive
-  from "order_tracking_meta"."leases" l where l.lease_key = $1;
+select holder_pid as pid, holder_start as since from "order_tracking_meta"."leases" where lease_key = $1;
+
+select process from stv_sessions where process = $1 and starttime = $2;
 
 delete from "order_tracking_meta"."leases" where lease_key = $1;
 
-insert into "order_tracking_meta"."leases" (lease_key, holder_pid, holder_start, holder, taken_at)
-select $1, s.process, s.starttime, $2, getdate() from stv_sessions s where s.process = pg_backend_pid();
+insert into "order_tracking_meta"."leases" (lease_key, holder_pid, holder_start, holder, taken_at) values ($1, $2, $3, $4, cast($5 as timestamp));
 
 commit;
 
-delete from "order_tracking_meta"."leases" where lease_key = $1 and holder_pid = pg_backend_pid();
+delete from "order_tracking_meta"."leases" where lease_key = $1 and holder_pid = $2;

@@ -44,7 +44,7 @@ analyze ot_stage_mart_ecs;
 -- only when the statement before changed 200000 rows or more
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
+select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, sysdate, 'order_id is NULL in the source row'
 from (select id, max(order_id) as order_id, max("add_time") as ts from "settlement_public"."ecs_order_info_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -54,7 +54,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, 'NULL_KEY', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, add_time) is NULL in the source row'
+select b.order_id, 'NULL_KEY', 'ecs_order_info', b.id, null, null, b.ts, sysdate, 'a key or timestamp column (order_id, add_time) is NULL in the source row'
 from (select id, max(order_id) as order_id, max("add_time") as ts from "settlement_public"."ecs_order_info_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "add_time" is not null) group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -64,7 +64,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, b.exception_type, 'ecs_order_info', b.id, null, null, b.ts, current_timestamp,
+select b.order_id, b.exception_type, 'ecs_order_info', b.id, null, null, b.ts, sysdate,
        case b.exception_type when 'FUTURE_TIMESTAMP' then 'add_time more than 1 day after the run clock; folded in once it is no longer in the future'
                              else 'add_time before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max("add_time") as ts
@@ -77,7 +77,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- params: [0,3,1780086400,946684800]
 -- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
 
-update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
+update "settlement_ods"."order_tracking_exceptions" set resolved_at = sysdate
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'ecs_order_info' and event_time <= $1;
 -- params: [1780086400]
 -- counts: resolved:FUTURE_TIMESTAMP
@@ -87,7 +87,7 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
 delete from "settlement_ods"."mart_ecs_order_info" where ("mart_ecs_order_info"."order_id") in (select "order_id" from ot_stage_mart_ecs where ot_replaces);
 -- counts: replaced
 
-update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = sysdate
  where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'ecs_order_info'
    and exists (select 1 from ot_stage_mart_ecs s where s."order_id" = e."order_id");
 -- counts: resolved:superseded
@@ -174,13 +174,13 @@ delete from "settlement_ods"."mart_ecs_order_info" where "mart_ecs_order_info"."
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
 -- params: ["mart_ecs","ecs_order_info"]
 
-insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, sysdate);
 -- params: ["mart_ecs","ecs_order_info",3]
 
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
 -- params: ["mart_ecs","uni_tracking_info"]
 
-insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, sysdate);
 -- params: ["mart_ecs","uni_tracking_info",1]
 
 -- drop work tables

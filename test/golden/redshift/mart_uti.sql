@@ -51,7 +51,7 @@ analyze ot_stage_mart_uti;
 -- only when the statement before changed 200000 rows or more
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select null, 'NULL_ORDER_ID', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
+select null, 'NULL_ORDER_ID', 'uni_tracking_info', b.id, null, null, b.ts, sysdate, 'order_id is NULL in the source row'
 from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -61,7 +61,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, 'NULL_KEY', 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, update_time) is NULL in the source row'
+select b.order_id, 'NULL_KEY', 'uni_tracking_info', b.id, null, null, b.ts, sysdate, 'a key or timestamp column (order_id, update_time) is NULL in the source row'
 from (select id, max(order_id) as order_id, max("update_time") as ts from "settlement_public"."uni_tracking_info_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "update_time" is not null) group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -71,7 +71,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, b.exception_type, 'uni_tracking_info', b.id, null, null, b.ts, current_timestamp,
+select b.order_id, b.exception_type, 'uni_tracking_info', b.id, null, null, b.ts, sysdate,
        case b.exception_type when 'FUTURE_TIMESTAMP' then 'update_time more than 1 day after the run clock; folded in once it is no longer in the future'
                              else 'update_time before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max("update_time") as ts
@@ -84,7 +84,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- params: [40,43,1780086400,946684800]
 -- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
 
-update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
+update "settlement_ods"."order_tracking_exceptions" set resolved_at = sysdate
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_info' and event_time <= $1;
 -- params: [1780086400]
 -- counts: resolved:FUTURE_TIMESTAMP
@@ -109,7 +109,7 @@ delete from "settlement_ods"."mart_uni_tracking_info" where ("mart_uni_tracking_
 delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" where exists (select 1 from ot_stage_mart_uti s where s."order_id" = "hist_uni_tracking_info_2025_h2"."order_id");
 -- counts: reactivated
 
-update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = sysdate
  where e.exception_type = 'ARCHIVE_ROUTING_GAP' and e.resolved_at is null and e.source_table = 'uni_tracking_info'
    and exists (select 1 from ot_stage_mart_uti s where s."order_id" = e."order_id");
 -- counts: resolved:superseded
@@ -151,7 +151,7 @@ where m."update_time" >= $1 and m."update_time" < $2
 -- archive
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select m.order_id, 'ARCHIVE_ROUTING_GAP', 'uni_tracking_info', m.id, null, null, m."update_time", current_timestamp,
+select m.order_id, 'ARCHIVE_ROUTING_GAP', 'uni_tracking_info', m.id, null, null, m."update_time", sysdate,
        'aged out but period 2025_h1 is frozen by configuration; kept in mart_uni_tracking_info'
 from "settlement_ods"."mart_uni_tracking_info" m
 where m."update_time" >= $1 and m."update_time" < $2
@@ -181,7 +181,7 @@ delete from "settlement_ods"."mart_uni_tracking_info" where "mart_uni_tracking_i
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
 -- params: ["mart_uti","uni_tracking_info"]
 
-insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, sysdate);
 -- params: ["mart_uti","uni_tracking_info",43]
 
 -- drop work tables

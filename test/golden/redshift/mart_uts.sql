@@ -51,7 +51,7 @@ analyze ot_stage_mart_uts;
 -- only when the statement before changed 200000 rows or more
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'order_id is NULL in the source row'
+select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, sysdate, 'order_id is NULL in the source row'
 from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -61,7 +61,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, 'NULL_KEY', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'a key or timestamp column (order_id, traceseq, pathtime) is NULL in the source row'
+select b.order_id, 'NULL_KEY', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, sysdate, 'a key or timestamp column (order_id, traceseq, pathtime) is NULL in the source row'
 from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
        where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -71,7 +71,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select b.order_id, b.exception_type, 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp,
+select b.order_id, b.exception_type, 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, sysdate,
        case b.exception_type when 'FUTURE_TIMESTAMP' then 'pathtime more than 1 day after the run clock; folded in once it is no longer in the future'
                              else 'pathtime before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime"
@@ -84,7 +84,7 @@ where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
 -- params: [40,43,1780086400,946684800]
 -- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
 
-update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
+update "settlement_ods"."order_tracking_exceptions" set resolved_at = sysdate
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_spath' and event_time <= $1;
 -- params: [1780086400]
 -- counts: resolved:FUTURE_TIMESTAMP
@@ -109,7 +109,7 @@ delete from "settlement_ods"."mart_uni_tracking_spath" where exists (select 1 fr
 delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "hist_uni_tracking_spath_2025_h2"."order_id" and s."traceseq" = "hist_uni_tracking_spath_2025_h2"."traceseq" and s."pathtime" = "hist_uni_tracking_spath_2025_h2"."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);
 -- counts: reactivated
 
-update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp
+update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = sysdate
  where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath'
    and exists (select 1 from ot_stage_mart_uts s where s."order_id" = e."order_id" and s."traceseq" = e."traceseq" and s."pathtime" = e."pathtime");
 -- counts: resolved:superseded
@@ -151,7 +151,7 @@ where m."pathtime" >= $1 and m."pathtime" < $2
 -- archive
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
-select m.order_id, 'ARCHIVE_ROUTING_GAP_UTS', 'uni_tracking_spath', m.id, m."traceseq", m."pathtime", m."pathtime", current_timestamp,
+select m.order_id, 'ARCHIVE_ROUTING_GAP_UTS', 'uni_tracking_spath', m.id, m."traceseq", m."pathtime", m."pathtime", sysdate,
        'aged out but period 2025_h1 is frozen by configuration; kept in mart_uni_tracking_spath'
 from "settlement_ods"."mart_uni_tracking_spath" m
 where m."pathtime" >= $1 and m."pathtime" < $2
@@ -181,7 +181,7 @@ delete from "settlement_ods"."mart_uni_tracking_spath" where "mart_uni_tracking_
 delete from "order_tracking_meta"."mart_state" where mart = $1 and source_table = $2;
 -- params: ["mart_uts","uni_tracking_spath"]
 
-insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, current_timestamp);
+insert into "order_tracking_meta"."mart_state" (mart, source_table, batch_id, updated_at) values ($1, $2, $3, sysdate);
 -- params: ["mart_uts","uni_tracking_spath",43]
 
 -- drop work tables

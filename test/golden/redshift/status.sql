@@ -1,8 +1,7 @@
 select run_id, kind, state, started_at, ended_at, error, summary
   from "order_tracking_meta"."runs"
  order by run_id desc
- limit $1;
--- params: [10]
+ limit 10;
 
 select "schema" as table_schema, "table" as table_name, estimated_visible_rows as n
   from svv_table_info

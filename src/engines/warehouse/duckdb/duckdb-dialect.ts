@@ -29,6 +29,7 @@ export const duckdbDialect: Dialect = {
     addColumnIfNotExists: true,
     declaresKeys: true,
   },
+  now: 'current_timestamp',
   tableOptions: () => '',
   identityColumn: () => {
     throw new Error('DuckDB ids come from sequences');

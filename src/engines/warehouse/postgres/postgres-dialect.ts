@@ -82,6 +82,7 @@ export const postgresDialect: Dialect = {
   quote: quoteIdentifier,
   table: qualifiedTable,
   columnType: postgresColumnType,
+  now: 'current_timestamp',
   tableOptions: () => '',
   identityColumn: () => {
     throw new Error('PostgreSQL ids come from sequences');

@@ -82,6 +82,8 @@ export const redshiftDialect: Dialect = {
   quote: quoteIdentifier,
   table: qualifiedTable,
   columnType: redshiftColumnType,
+  // https://docs.aws.amazon.com/redshift/latest/dg/r_SYSDATE.html (the transaction's start, UTC)
+  now: 'sysdate',
   tableOptions: redshiftTableOptions,
   // https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html (IDENTITY(seed, step))
   identityColumn: (type) => `${redshiftColumnType(type)} identity(1, 1)`,

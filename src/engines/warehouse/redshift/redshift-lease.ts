@@ -23,18 +23,22 @@ export const leaseTableSql = (schema: string): readonly string[] => [
 ) diststyle all`,
 ];
 
-/** Every statement the lease sends (pinned in the Redshift goldens). `$1` is the lease key. */
+/**
+ * Every statement the lease sends (pinned in the Redshift goldens). `stv_sessions` lives on the
+ * leader node and a user table on the compute nodes: no statement reads both
+ * (https://docs.aws.amazon.com/redshift/latest/dg/c_sql-functions-leader-node.html).
+ */
 export const leaseStatements = (schema: string) => {
   const table = qualifiedTable(schema, 'leases');
   return {
     lock: `lock ${table}`,
-    holder: `select l.holder_pid as pid, l.holder_start as since,
-       exists (select 1 from stv_sessions s where s.process = l.holder_pid and s.starttime = l.holder_start) as alive
-  from ${table} l where l.lease_key = $1`,
+    holder: `select holder_pid as pid, holder_start as since from ${table} where lease_key = $1`,
+    /** `$1` a pid, `$2` its session's start: one row while that session lives. */
+    alive: `select process from stv_sessions where process = $1 and starttime = $2`,
+    self: `select process as pid, starttime as since from stv_sessions where process = pg_backend_pid()`,
     clear: `delete from ${table} where lease_key = $1`,
-    take: `insert into ${table} (lease_key, holder_pid, holder_start, holder, taken_at)
-select $1, s.process, s.starttime, $2, getdate() from stv_sessions s where s.process = pg_backend_pid()`,
-    release: `delete from ${table} where lease_key = $1 and holder_pid = pg_backend_pid()`,
+    take: `insert into ${table} (lease_key, holder_pid, holder_start, holder, taken_at) values ($1, $2, $3, $4, cast($5 as timestamp))`,
+    release: `delete from ${table} where lease_key = $1 and holder_pid = $2`,
   } as const;
 };
 
@@ -44,12 +48,12 @@ const holderOf = async (
   schema: string,
   key: string,
 ): Promise<{ pid: number; since: string | null; alive: boolean } | null> => {
-  const { rows } = await client.query<{ pid: number; since: string | null; alive: boolean }>(
-    leaseStatements(schema).holder,
-    [key],
-  );
+  const sql = leaseStatements(schema);
+  const { rows } = await client.query<{ pid: number; since: string | null }>(sql.holder, [key]);
   const row = rows[0];
-  return row ? { pid: Number(row.pid), since: row.since, alive: row.alive === true } : null;
+  if (!row) return null;
+  const alive = (await client.query(sql.alive, [row.pid, row.since])).rows.length > 0;
+  return { pid: Number(row.pid), since: row.since, alive };
 };
 
 /**
@@ -62,6 +66,8 @@ export const tryRedshiftLease = async (
   key: string,
 ): Promise<Lease | null> => {
   const sql = leaseStatements(schema);
+  const self = (await client.query<{ pid: number; since: string }>(sql.self)).rows[0];
+  if (!self) throw new Error('stv_sessions does not show this session: the lease cannot name its holder');
   await client.query('begin');
   try {
     await client.query(sql.lock);
@@ -71,7 +77,13 @@ export const tryRedshiftLease = async (
       return null;
     }
     await client.query(sql.clear, [key]);
-    await client.query(sql.take, [key, `${hostname()}:${process.pid}`]);
+    await client.query(sql.take, [
+      key,
+      self.pid,
+      self.since,
+      `${hostname()}:${process.pid}`,
+      new Date().toISOString(),
+    ]);
     await client.query('commit');
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
@@ -84,7 +96,7 @@ export const tryRedshiftLease = async (
         try {
           await client.query('begin');
           await client.query(sql.lock);
-          await client.query(sql.release, [key]);
+          await client.query(sql.release, [key, self.pid]);
           await client.query('commit');
         } catch {
           // The session is gone, and with it the lease: the next taker finds the row stale.
