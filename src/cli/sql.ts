@@ -5,7 +5,7 @@ import { dialectOf } from '../engines/warehouse/open.js';
 import { withConnection, type Dialect } from '../engines/warehouse/warehouse.js';
 import { layoutOf } from '../pipeline/layouts.js';
 import type { MartFacts } from '../pipeline/mart-sql/facts.js';
-import { planMart } from '../pipeline/mart-sql/plan.js';
+import { lookups, planMart } from '../pipeline/mart-sql/plan.js';
 import { renderPlan } from '../pipeline/mart-sql/render.js';
 import { marts, type MartName } from '../pipeline/marts.js';
 import { gatherMartFacts } from '../pipeline/tasks/mart.js';
@@ -121,9 +121,16 @@ const offlinePlan = async (d: Dialect, settings: Settings, task: string, now: nu
   };
   // A cutoff half a year back, and an aged row a day before it: the archive's statements show.
   const aged = (retentionCutoff(now, now) ?? now) - 86_400;
-  const plan = await renderPlan(planMart(d, spec, facts), async (phase) => {
-    const cutoffLookup = phase.name.startsWith('cutoff');
-    return { value: cutoffLookup ? now : aged, note: 'stand-in: nothing was read' };
-  });
+  // A batch of the last quarter of an hour; the newest row at the clock.
+  const stand: Record<string, number> = {
+    [lookups.cutoff]: now,
+    [lookups.cutoffAfterApply]: now,
+    [lookups.batchOldest]: now - 900,
+    [lookups.batchNewest]: now,
+  };
+  const plan = await renderPlan(planMart(d, spec, facts), async (phase) => ({
+    value: stand[phase.name] ?? aged,
+    note: 'stand-in: nothing was read',
+  }));
   return OFFLINE_NOTE + '\n' + plan;
 };

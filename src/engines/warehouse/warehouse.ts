@@ -60,6 +60,13 @@ export interface WarehouseCapabilities {
    * one column, so a composite key is matched with EXISTS there.
    */
   readonly rowValueIn: boolean;
+  /**
+   * Storage skips blocks only for a predicate on constants, not for a join's key range (Redshift's
+   * zone maps). A mart keyed by its event time (mart_uts) then looks the batch's time range up
+   * first and writes it into the statements that read the mart and its hist tables as literals,
+   * and leaves out the hist tables of periods the batch does not reach.
+   */
+  readonly rangeLiterals: boolean;
   /** `a is not distinct from b` (Redshift has no such predicate: `a = b or both null` instead). */
   readonly isDistinctFrom: boolean;
   /**

@@ -8,6 +8,8 @@ import type { MartFacts } from './facts.js';
 import {
   analyzeIfFilled,
   deleteFrom,
+  histTablesFor,
+  inBatchRange,
   exceptionKey,
   keyMatch,
   matchTable,
@@ -54,14 +56,14 @@ export const planApply = (
       // that first groups every key of the mart. An EXISTS where IN takes one column (Redshift).
       spec.key.length === 1 || d.capabilities.rowValueIn
         ? `${replaced.head} where (${quoted(d, spec.key, replaced.ref)}) in (select ${quoted(d, spec.key)} from ${replacing}${replacingWhere})`
-        : `${replaced.head} where exists (select 1 from ${replacing} s where ${keyMatch(d, spec, 's', replaced.ref)}${replacingWhere ? ' and s.ot_replaces' : ''})`,
+        : `${replaced.head} where exists (select 1 from ${replacing} s where ${keyMatch(d, spec, 's', replaced.ref)}${replacingWhere ? ' and s.ot_replaces' : ''})${inBatchRange(d, spec, f, replaced.ref)}`,
       [],
       'replaced',
     ),
-    ...f.histTables.map((h) => {
+    ...histTablesFor(spec, f).map((h) => {
       const hist = deleteFrom(d, d.table(f.schemas.mart, h), 't');
       return stmt(
-        `${hist.head} where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', hist.ref)}${periodFilter(d, spec, h, 's')})`,
+        `${hist.head} where exists (select 1 from ${stage} s where ${keyMatch(d, spec, 's', hist.ref)}${periodFilter(d, spec, h, 's')})${inBatchRange(d, spec, f, hist.ref)}`,
         [],
         'reactivated',
       );

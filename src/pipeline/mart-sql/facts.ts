@@ -33,6 +33,12 @@ export interface MartFacts {
    * batch read by a cursor other than the id or the timestamp may hold one (raw is searched whole).
    */
   readonly futureBatches: readonly number[] | 'all';
+  /**
+   * The batch's event times, oldest and newest, where the engine prunes by literal ranges only
+   * (`rangeLiterals`) and the mart's key holds the time: read from the deduplicated batch, then
+   * written into the statements that look its keys up.
+   */
+  readonly batchRange?: { readonly lo: number; readonly hi: number };
   /** The layout of the hist tables this run creates (Redshift; `src/pipeline/layouts.ts`). */
   readonly histLayout?: TableLayout;
   /** mart_ecs only: uni_tracking_info batches `(fromUtiBatch, toUtiBatch]` mart_uti consumed since. */

@@ -5,6 +5,7 @@
 import type { Schemas } from '../../config/settings.js';
 import type { Column } from '../../engines/types.js';
 import type { Dialect } from '../../engines/warehouse/warehouse.js';
+import type { MartFacts } from './facts.js';
 import { histTablePattern, mart as martSpec, storageKey, type MartSpec } from '../marts.js';
 import { exceptionsTable } from '../meta.js';
 import { parsePeriod } from '../periods.js';
@@ -59,6 +60,32 @@ export const deleteFrom = (d: Dialect, table: string, alias: string): { head: st
         head: `delete from ${table}`,
         ref: table.includes('."') ? table.slice(table.lastIndexOf('."') + 1) : table,
       };
+
+/** ` and a.ts >= lo and a.ts <= hi`: the batch's time range as literals (`MartFacts.batchRange`), or ''. */
+export const inBatchRange = (
+  d: Dialect,
+  spec: MartSpec,
+  f: Pick<MartFacts, 'batchRange'>,
+  alias: string,
+): string => {
+  const range = f.batchRange;
+  if (!range) return '';
+  const ts = `${alias}.${d.quote(spec.ts)}`;
+  return ` and ${ts} >= ${Math.trunc(range.lo)} and ${ts} <= ${Math.trunc(range.hi)}`;
+};
+
+/** The hist tables a batch's keys can be in: every one, or those whose period meets its time range. */
+export const histTablesFor = (
+  spec: MartSpec,
+  f: Pick<MartFacts, 'batchRange' | 'histTables'>,
+): readonly string[] => {
+  const range = f.batchRange;
+  if (!range) return f.histTables;
+  return f.histTables.filter((h) => {
+    const period = parsePeriod(histTablePattern(spec).exec(h)?.[1] ?? '');
+    return !period || (period.start <= range.hi && period.end > range.lo);
+  });
+};
 
 /** `a.k1 = b.k1 and a.k2 = b.k2` */
 export const keyMatch = (d: Dialect, spec: MartSpec, a: string, b: string): string =>

@@ -17,7 +17,7 @@ import { planApply, planMark, planRevive } from './apply.js';
 import { archivesStageFirst, planApplyMaxTs, planArchive, planNewestTs, planOldestAged } from './archive.js';
 import { planBadRows } from './bad-rows.js';
 import type { MartFacts } from './facts.js';
-import { stageTable, workTables } from './fragments.js';
+import { complete, deltaTable, stageTable, workTables } from './fragments.js';
 import { planStage } from './stage.js';
 
 /** Statements that run one after another. */
@@ -45,6 +45,8 @@ export const isLookup = (phase: Phase): phase is LookupPhase => 'lookup' in phas
 export const lookups = {
   cutoffAfterApply: 'cutoff after the apply',
   oldestStaged: 'oldest aged row in the stage',
+  batchOldest: 'oldest time in the batch',
+  batchNewest: 'newest time in the batch',
   cutoff: 'cutoff',
   oldestAged: 'oldest aged row',
 } as const;
@@ -123,6 +125,51 @@ const planLock = (d: Dialect, spec: MartSpec, f: MartFacts): Phase[] => {
  * transaction (SPEC §3: a mart's apply commits atomically).
  */
 export const planMart = (d: Dialect, spec: MartSpec, f: MartFacts): readonly Phase[] => {
+  const lock = planLock(d, spec, f);
+  if (!d.capabilities.rangeLiterals || !spec.key.includes(spec.ts))
+    return [...lock, ...planFromStage(d, spec, f, planStage(d, spec, f))];
+  // The batch's time range, for the statements after the deduplicated batch (`batchRange`); an
+  // empty batch gets an empty range.
+  const ts = d.quote(spec.ts);
+  const batchTs = (agg: 'min' | 'max'): Statement =>
+    stmt(`select ${agg}(${ts}) as m from ${deltaTable(spec)}`);
+  const landedTs = (agg: 'min' | 'max'): Statement =>
+    stmt(
+      `select ${agg}(${ts}) as m from ${d.table(f.schemas.raw, rawTableName(spec.source))}\nwhere _batch_id > $1 and _batch_id <= $2 and ${complete(d, spec)}`,
+      [f.fromBatch, f.toBatch],
+    );
+  return [
+    ...lock,
+    { name: 'batch', statements: planStage(d, spec, f, 'delta') },
+    {
+      name: lookups.batchOldest,
+      lookup: batchTs('min'),
+      preview: landedTs('min'),
+      then: (lo) => [
+        {
+          name: lookups.batchNewest,
+          lookup: batchTs('max'),
+          preview: landedTs('max'),
+          then: (hi) => {
+            const g: MartFacts = { ...f, batchRange: { lo: lo ?? 0, hi: hi ?? -1 } };
+            return planFromStage(d, spec, g, planStage(d, spec, g, 'rest'));
+          },
+        },
+      ],
+    },
+  ];
+};
+
+/**
+ * Everything from the stage on, `stage` being its statements: the bad rows, then the apply (the
+ * stage's aged rows archived first where `archivesStageFirst`), revive, archive, marks, cleanup.
+ */
+const planFromStage = (
+  d: Dialect,
+  spec: MartSpec,
+  f: MartFacts,
+  staged: readonly Statement[],
+): readonly Phase[] => {
   const uti = martSpec('mart_uti');
   const finish: readonly Phase[] = [
     {
@@ -161,11 +208,9 @@ export const planMart = (d: Dialect, spec: MartSpec, f: MartFacts): readonly Pha
     { name: 'revive', statements: planRevive(d, spec, f) },
     archive([...f.histTables, ...stageArchive.created]),
   ];
-  const stage: Phase = { name: 'stage', statements: [...planStage(d, spec, f), ...planBadRows(d, spec, f)] };
-  const lock = planLock(d, spec, f);
-  if (!archivesStageFirst(d, spec)) return [...lock, stage, ...apply({ statements: [], created: [] })];
+  const stage: Phase = { name: 'stage', statements: [...staged, ...planBadRows(d, spec, f)] };
+  if (!archivesStageFirst(d, spec)) return [stage, ...apply({ statements: [], created: [] })];
   return [
-    ...lock,
     stage,
     {
       name: lookups.cutoffAfterApply,

@@ -8,6 +8,8 @@ import type { MartFacts } from './facts.js';
 import {
   analyzeIfFilled,
   complete,
+  histTablesFor,
+  inBatchRange,
   deltaTable,
   keyMatch,
   matchTable,
@@ -40,7 +42,12 @@ import {
  * difference: a key the mart holds twice is compared with its newest row only, so a batch row equal
  * to an older duplicate replaces both rather than leaving both (the unique test reports the pair).
  */
-export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[] => {
+export const planStage = (
+  d: Dialect,
+  spec: MartSpec,
+  f: MartFacts,
+  part: 'all' | 'delta' | 'rest' = 'all',
+): Statement[] => {
   const raw = d.table(f.schemas.raw, rawTableName(spec.source));
   const mart = d.table(f.schemas.mart, spec.table);
   const e = exceptionsTable(f.schemas);
@@ -55,7 +62,8 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
   const first = d.quote(spec.key[0] ?? 'order_id');
   // A hist table's row for the key that the batch row is not newer than: the row stays out.
   const histHolds = (h: string): string =>
-    `${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')} and not ${newer(d, spec.version, 'x', 'h')}`;
+    `${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}${inBatchRange(d, spec, f, 'h')} and not ${newer(d, spec.version, 'x', 'h')}`;
+  const hists = histTablesFor(spec, f);
   // Likewise the mart's row: newer by version and load, or as new by version with the same values.
   const martHolds = `(not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
        or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')}))`;
@@ -95,7 +103,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
      where ${heldIn}${complete(d, spec, 'r')} and r.${ts} <= $3 and r.${ts} >= $4
        and ${heldRow}${quarantined}`
       : '';
-  return [
+  const deltaPart = [
     stmt(`drop table if exists ${delta}`),
     stmt(
       newestPerKey(
@@ -111,6 +119,8 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
       [f.fromBatch, f.toBatch, limit, f.floor],
     ),
     ...analyzeIfFilled(d, delta),
+  ];
+  const rest = [
     stmt(`drop table if exists ${match}`),
     stmt(
       leftJoin
@@ -119,7 +129,7 @@ export const planStage = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[]
             spec,
             match,
             f.columns,
-            `${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}`,
+            `${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${inBatchRange(d, spec, f, 'm')}`,
             'm',
           )
         : `create temporary table ${match} as
@@ -132,7 +142,7 @@ select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(
           stmt(`create temporary table ${stage} as
 select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
   from ${delta} x left join ${match} m on ${keyMatch(d, spec, 'm', 'x')}
- where (m.${first} is null or not coalesce(${martHolds}, false))${f.histTables
+ where (m.${first} is null or not coalesce(${martHolds}, false))${hists
    .map((h) => `\n   and not exists (select 1 from ${d.table(f.schemas.mart, h)} h where ${histHolds(h)})`)
    .join('')}`),
           ...analyzeIfFilled(d, stage),
@@ -143,7 +153,7 @@ select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
           // both deletes (each a scan of the delta, and a key look-up per row lost).
           ...[
             `${match} m where ${keyMatch(d, spec, 'm', 'x')}\n   and ${martHolds}`,
-            ...f.histTables.map((h) => `${d.table(f.schemas.mart, h)} h where ${histHolds(h)}`),
+            ...hists.map((h) => `${d.table(f.schemas.mart, h)} h where ${histHolds(h)}`),
           ].map((holds) =>
             stmt(`with lost as (
   delete from ${delta} as x using ${holds}
@@ -153,6 +163,7 @@ delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.
           stmt(`alter table ${delta} rename to ${stage}`),
         ]),
   ];
+  return part === 'delta' ? deltaPart : part === 'rest' ? rest : [...deltaPart, ...rest];
 };
 
 /**

@@ -2,7 +2,7 @@
 
 lock "order_tracking_meta"."mart_state", "settlement_ods"."mart_uni_tracking_spath", "settlement_ods"."order_tracking_exceptions";
 
--- stage
+-- batch
 
 drop table if exists ot_delta_mart_uts;
 
@@ -20,12 +20,22 @@ where ot_rank = 1;
 analyze ot_delta_mart_uts;
 -- only when the statement before changed 200000 rows or more
 
+-- look-up: oldest time in the batch
+select min("pathtime") as m from ot_delta_mart_uts;
+-- answer: 1779999100
+
+-- look-up: newest time in the batch
+select max("pathtime") as m from ot_delta_mart_uts;
+-- answer: 1780000000
+
+-- stage
+
 drop table if exists ot_match_mart_uts;
 
 create temporary table ot_match_mart_uts as
 select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
   select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", row_number() over (partition by m."pathtime", m."order_id", m."traceseq" order by m."id" desc, m."_batch_id" desc) as ot_rank
-  from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+  from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= 1779999100 and m."pathtime" <= 1780000000
 ) ranked
 where ot_rank = 1;
 
@@ -96,7 +106,7 @@ where m."pathtime" >= $1 and m."pathtime" < $2
 
 -- apply
 
-delete from "settlement_ods"."mart_uni_tracking_spath" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "mart_uni_tracking_spath"."order_id" and s."traceseq" = "mart_uni_tracking_spath"."traceseq" and s."pathtime" = "mart_uni_tracking_spath"."pathtime" and s.ot_replaces);
+delete from "settlement_ods"."mart_uni_tracking_spath" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "mart_uni_tracking_spath"."order_id" and s."traceseq" = "mart_uni_tracking_spath"."traceseq" and s."pathtime" = "mart_uni_tracking_spath"."pathtime" and s.ot_replaces) and "mart_uni_tracking_spath"."pathtime" >= 1779999100 and "mart_uni_tracking_spath"."pathtime" <= 1780000000;
 -- counts: replaced
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = sysdate

@@ -2,7 +2,7 @@
 
 lock "order_tracking_meta"."mart_state", "settlement_ods"."hist_uni_tracking_spath_2025_h2", "settlement_ods"."mart_uni_tracking_spath", "settlement_ods"."order_tracking_exceptions";
 
--- stage
+-- batch
 
 drop table if exists ot_delta_mart_uts;
 
@@ -26,12 +26,22 @@ where ot_rank = 1;
 analyze ot_delta_mart_uts;
 -- only when the statement before changed 200000 rows or more
 
+-- look-up: oldest time in the batch
+select min("pathtime") as m from ot_delta_mart_uts;
+-- answer: 1779999100
+
+-- look-up: newest time in the batch
+select max("pathtime") as m from ot_delta_mart_uts;
+-- answer: 1780000000
+
+-- stage
+
 drop table if exists ot_match_mart_uts;
 
 create temporary table ot_match_mart_uts as
 select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
   select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", row_number() over (partition by m."pathtime", m."order_id", m."traceseq" order by m."id" desc, m."_batch_id" desc) as ot_rank
-  from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
+  from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= 1779999100 and m."pathtime" <= 1780000000
 ) ranked
 where ot_rank = 1;
 
@@ -44,8 +54,7 @@ create temporary table ot_stage_mart_uts as
 select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
   from ot_delta_mart_uts x left join ot_match_mart_uts m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
  where (m."order_id" is null or not coalesce((not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
-       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))), false))
-   and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id");
+       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))), false));
 
 analyze ot_stage_mart_uts;
 -- only when the statement before changed 200000 rows or more
@@ -103,11 +112,8 @@ where m."pathtime" >= $1 and m."pathtime" < $2
 
 -- apply
 
-delete from "settlement_ods"."mart_uni_tracking_spath" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "mart_uni_tracking_spath"."order_id" and s."traceseq" = "mart_uni_tracking_spath"."traceseq" and s."pathtime" = "mart_uni_tracking_spath"."pathtime" and s.ot_replaces);
+delete from "settlement_ods"."mart_uni_tracking_spath" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "mart_uni_tracking_spath"."order_id" and s."traceseq" = "mart_uni_tracking_spath"."traceseq" and s."pathtime" = "mart_uni_tracking_spath"."pathtime" and s.ot_replaces) and "mart_uni_tracking_spath"."pathtime" >= 1779999100 and "mart_uni_tracking_spath"."pathtime" <= 1780000000;
 -- counts: replaced
-
-delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" where exists (select 1 from ot_stage_mart_uts s where s."order_id" = "hist_uni_tracking_spath_2025_h2"."order_id" and s."traceseq" = "hist_uni_tracking_spath_2025_h2"."traceseq" and s."pathtime" = "hist_uni_tracking_spath_2025_h2"."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);
--- counts: reactivated
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = sysdate
  where e.exception_type = 'ARCHIVE_ROUTING_GAP_UTS' and e.resolved_at is null and e.source_table = 'uni_tracking_spath'

@@ -55,6 +55,7 @@ export const postgresCapabilities: WarehouseCapabilities = {
   archiveStageFirst: false,
   maxDecimalPrecision,
   rowLocator: 'ctid',
+  rangeLiterals: false,
   sequences: true,
   deleteAlias: true,
   rowValueIn: true,

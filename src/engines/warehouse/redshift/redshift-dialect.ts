@@ -68,6 +68,7 @@ export const redshiftCapabilities: WarehouseCapabilities = {
   archiveStageFirst: true,
   maxDecimalPrecision,
   rowLocator: null,
+  rangeLiterals: true,
   sequences: false,
   deleteAlias: false,
   rowValueIn: false,

@@ -32,12 +32,14 @@ export const leaseStatements = (schema: string) => {
   const table = qualifiedTable(schema, 'leases');
   return {
     lock: `lock ${table}`,
-    holder: `select holder_pid as pid, holder_start as since from ${table} where lease_key = $1`,
+    // Session starts travel as text: a JavaScript Date would drop their microseconds, and a live
+    // holder would then look like another session.
+    holder: `select holder_pid as pid, cast(holder_start as varchar) as since from ${table} where lease_key = $1`,
     /** `$1` a pid, `$2` its session's start: one row while that session lives. */
-    alive: `select process from stv_sessions where process = $1 and starttime = $2`,
-    self: `select process as pid, starttime as since from stv_sessions where process = pg_backend_pid()`,
+    alive: `select process from stv_sessions where process = $1 and starttime = cast($2 as timestamp)`,
+    self: `select process as pid, cast(starttime as varchar) as since from stv_sessions where process = pg_backend_pid()`,
     clear: `delete from ${table} where lease_key = $1`,
-    take: `insert into ${table} (lease_key, holder_pid, holder_start, holder, taken_at) values ($1, $2, $3, $4, cast($5 as timestamp))`,
+    take: `insert into ${table} (lease_key, holder_pid, holder_start, holder, taken_at) values ($1, $2, cast($3 as timestamp), $4, cast($5 as timestamp))`,
     release: `delete from ${table} where lease_key = $1 and holder_pid = $2`,
   } as const;
 };

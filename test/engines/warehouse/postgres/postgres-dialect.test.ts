@@ -45,6 +45,7 @@ describe('postgresDialect', () => {
       archiveStageFirst: false,
       maxDecimalPrecision: 1000,
       rowLocator: 'ctid',
+      rangeLiterals: false,
       sequences: true,
       deleteAlias: true,
       rowValueIn: true,
