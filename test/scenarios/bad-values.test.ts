@@ -4,13 +4,15 @@
  * the rest of the window lands in the same run; bytes that are not UTF-8 are replaced and reported
  * once per row; timestamps before the floor stay out of the marts and make no hist table. The
  * cases run on every stack that has them: DuckDB + SQLite and PostgreSQL + MariaDB, and where the
- * path differs, MariaDB into DuckDB (the row path) and SQLite into PostgreSQL (COPY of JS values).
+ * path differs, MariaDB into DuckDB (the row path) and SQLite into PostgreSQL (COPY of JS values);
+ * and Redshift (its test double) from MariaDB and from SQLite.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import {
   embeddedPair,
   pairs,
+  redshiftPair,
   serverPair,
   skipServers,
   type EnginePair,
@@ -36,6 +38,7 @@ const crossed = async (
     sourceDialect: s.sourceDialect,
     source: (sql, params) => s.source(sql, params),
     warehouse: (sql, params) => w.warehouse(sql, params),
+    ...(w.double ? { double: w.double } : {}),
     async close() {
       await s.close();
       await w.close();
@@ -53,6 +56,12 @@ const stacks = [
   {
     name: 'postgres+sqlite',
     create: () => crossed(embeddedPair, serverPair),
+    skip: skipServers,
+  },
+  redshiftPair,
+  {
+    name: 'redshift-double+sqlite',
+    create: () => crossed(embeddedPair, redshiftPair.create),
     skip: skipServers,
   },
 ] as const;
@@ -116,7 +125,7 @@ for (const stack of stacks) {
     });
     afterEach(async () => p.close());
 
-    if (on('duckdb+sqlite', 'postgres+sqlite'))
+    if (on('duckdb+sqlite', 'postgres+sqlite', 'redshift-double+sqlite'))
       it('lands a window holding several bad SQLite values in one run, naming each by table, column and id', async () => {
         await p.source('alter table ecs_order_info add column price DECIMAL(10,2)');
         await ok(['init'], NOW);
@@ -175,6 +184,7 @@ for (const stack of stacks) {
         expect(await ids('settlement_ods.mart_ecs_order_info')).toEqual([1, 4]);
       });
 
+    // Not on Redshift: its varchar(n) is varchar(4n) in bytes, so 40 ASCII characters fit there.
     if (on('postgres+sqlite'))
       it('writes a string too long for varchar(n) and a U+0000 as NULL in PostgreSQL, naming each', async () => {
         await ok(['init'], NOW);
@@ -206,7 +216,7 @@ for (const stack of stacks) {
         ]);
       });
 
-    if (on('postgres+mariadb', 'duckdb+mariadb'))
+    if (on('postgres+mariadb', 'duckdb+mariadb', 'redshift-double+mariadb'))
       it('lands a window of MariaDB zero dates, U+0000 and BIGINT UNSIGNED values in one run, naming each', async () => {
         await p.source(
           `alter table ecs_order_info modify id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -242,8 +252,8 @@ for (const stack of stacks) {
           'select cast(ext as varchar) as ext from settlement_public.ecs_order_info_raw where id = 1',
         );
         expect(first).toEqual({ ext: MAX_UNSIGNED });
-        // DuckDB holds U+0000 in text; PostgreSQL cannot.
-        const nulHeld = on('postgres+mariadb');
+        // DuckDB holds U+0000 in text; PostgreSQL and Redshift cannot.
+        const nulHeld = on('postgres+mariadb', 'redshift-double+mariadb');
         expect(await ids('settlement_ods.mart_ecs_order_info')).toEqual(nulHeld ? [1, 6] : [1, 5, 6]);
         expect(
           (await ledger('BAD_VALUE')).map((e) => [e.source_id, e.order_id, e.column_name, e.notes]),
@@ -279,7 +289,8 @@ for (const stack of stacks) {
         ]);
       });
 
-    if (on('duckdb+mariadb'))
+    // Redshift's NUMERIC, as DuckDB's DECIMAL, holds at most 38 digits.
+    if (on('duckdb+mariadb', 'redshift-double+mariadb'))
       it('stores a DECIMAL(65,30) as text in DuckDB, every digit kept, with a warning and a recorded change', async () => {
         await p.source('alter table ecs_order_info add column amount DECIMAL(65,30) NULL');
         const init = await cli(['init'], env(NOW));
@@ -307,7 +318,7 @@ for (const stack of stacks) {
         ]);
       });
 
-    if (on('postgres+mariadb', 'duckdb+mariadb'))
+    if (on('postgres+mariadb', 'duckdb+mariadb', 'redshift-double+mariadb'))
       it('follows a bigint column to BIGINT UNSIGNED as a widened column, and lands values past 2^63', async () => {
         await p.source('alter table ecs_order_info add column ext BIGINT NULL');
         await ok(['init'], NOW);
@@ -337,7 +348,7 @@ for (const stack of stacks) {
         ]);
       });
 
-    if (on('duckdb+sqlite', 'postgres+mariadb'))
+    if (on('duckdb+sqlite', 'postgres+mariadb', 'redshift-double+mariadb'))
       it('keeps timestamps of 0 and before the floor out of the marts, one TIMESTAMP_BEFORE_FLOOR each, and makes no hist table', async () => {
         await ok(['init'], NOW);
         await tracking(1, NOW - HOUR);
@@ -376,7 +387,7 @@ for (const stack of stacks) {
         expect(await ledger('FUTURE_TIMESTAMP')).toEqual([]);
       });
 
-    if (on('duckdb+sqlite'))
+    if (on('duckdb+sqlite', 'redshift-double+sqlite'))
       it('fails the run in one line when a window holds more than 10,000 bad values, landing nothing', async () => {
         await p.source('alter table ecs_order_info add column price DECIMAL(10,2)');
         await ok(['init'], NOW);

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/pipeline/status/types.js';
 import { cli } from '../support/cli.js';
-import { pairs, type EnginePair } from '../support/engines.js';
+import { pairs, redshiftPair, type EnginePair } from '../support/engines.js';
 
 const NOW = 1_780_000_000; // 2026-05-28 20:26:40 UTC
 const HOUR = 3_600;
@@ -18,7 +18,7 @@ const SNOWFLAKE = '1234567890123456789';
 
 const trackingColumns = 'id, order_id, tracking_no, status, carrier, location, update_time';
 
-for (const pair of pairs) {
+for (const pair of [...pairs, redshiftPair]) {
   describe.skipIf(await pair.skip())(`cursors on ${pair.name}`, () => {
     let p: EnginePair;
     const env = (now: number, extra: Record<string, string> = {}) => ({

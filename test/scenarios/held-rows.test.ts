@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { pairs, type EnginePair } from '../support/engines.js';
+import { pairs, redshiftPair, type EnginePair } from '../support/engines.js';
 
 const NOW = 1_780_000_000; // 2026-05-28
 const HOUR = 3_600;
@@ -28,7 +28,7 @@ const cursors = [
   { name: 'a cursor on another column', cursor: { cursor: 'traceSeq', kind: 'id', overlap: 0 } },
 ] as const;
 
-for (const pair of pairs)
+for (const pair of [...pairs, redshiftPair])
   for (const { name, cursor } of cursors) {
     describe.skipIf(await pair.skip())(`held-back rows on ${pair.name}, read by ${name}`, () => {
       let p: EnginePair;

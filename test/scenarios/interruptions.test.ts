@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../src/config/settings.js';
 import { cli, type CliResult } from '../support/cli.js';
-import { embeddedPair, serverPair, skipServers, type EnginePair } from '../support/engines.js';
+import { embeddedPair, redshiftPair, serverPair, skipServers, type EnginePair } from '../support/engines.js';
 import { startTcpProxy, type Break, type TcpProxy } from '../support/tcp-proxy.js';
 
 const NOW = 1_780_000_000; // 2026-05-28, a fixed clock for every run
@@ -60,6 +60,7 @@ const stacks = {
   'duckdb+sqlite': { create: embeddedPair, skip: async () => false },
   'postgres+mariadb': { create: serverPair, skip: skipServers },
   'duckdb+mariadb': { create: mariadbDuckdbPair, skip: skipServers },
+  'redshift-double+mariadb': redshiftPair,
 } as const;
 type StackName = keyof typeof stacks;
 
@@ -178,7 +179,7 @@ const failedNamingScans = (r: CliResult): string => {
   return line;
 };
 
-for (const stack of ['postgres+mariadb', 'duckdb+mariadb'] as const)
+for (const stack of ['postgres+mariadb', 'duckdb+mariadb', 'redshift-double+mariadb'] as const)
   describe.skipIf(await stacks[stack].skip())(`a MariaDB source lost mid-extract, into ${stack}`, () => {
     it('fails at once naming the table when the proxy in between dies, and the next run lands everything once', async () => {
       const p = await seeded(stack);
@@ -220,7 +221,12 @@ for (const stack of ['postgres+mariadb', 'duckdb+mariadb'] as const)
     });
   });
 
-for (const stack of ['duckdb+sqlite', 'postgres+mariadb', 'duckdb+mariadb'] as const)
+for (const stack of [
+  'duckdb+sqlite',
+  'postgres+mariadb',
+  'duckdb+mariadb',
+  'redshift-double+mariadb',
+] as const)
   describe.skipIf(await stacks[stack].skip())(`a run stopped by a signal on ${stack}`, () => {
     for (const [signal, fault] of [
       ['SIGTERM', 'term:during:extract'],
@@ -256,7 +262,7 @@ for (const stack of ['duckdb+sqlite', 'postgres+mariadb', 'duckdb+mariadb'] as c
       });
   });
 
-for (const stack of ['duckdb+sqlite', 'postgres+mariadb'] as const)
+for (const stack of ['duckdb+sqlite', 'postgres+mariadb', 'redshift-double+mariadb'] as const)
   describe.skipIf(await stacks[stack].skip())(`a run stopped by a signal in another task on ${stack}`, () => {
     it('exits 130 naming the mart it stopped, keeps none of that mart, and the next run converges', async () => {
       const p = await seeded(stack);
@@ -292,7 +298,7 @@ for (const stack of ['duckdb+sqlite', 'postgres+mariadb'] as const)
     });
   });
 
-for (const stack of ['duckdb+sqlite', 'postgres+mariadb'] as const)
+for (const stack of ['duckdb+sqlite', 'postgres+mariadb', 'redshift-double+mariadb'] as const)
   describe.skipIf(await stacks[stack].skip())(`a run killed outright on ${stack}`, () => {
     it('is marked abandoned, with the time it was noticed, by the next run', async () => {
       const p = await seeded(stack);

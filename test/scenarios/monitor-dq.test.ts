@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { pairs, type EnginePair } from '../support/engines.js';
+import { pairs, redshiftPair, type EnginePair } from '../support/engines.js';
 
 const NOW = 1_780_000_000; // 2026-05-28
 const HOUR = 3_600;
@@ -35,7 +35,7 @@ const UTI = 'settlement_ods.mart_uni_tracking_info';
 const ECS = 'settlement_ods.mart_ecs_order_info';
 const UTS = 'settlement_ods.mart_uni_tracking_spath';
 
-for (const pair of pairs) {
+for (const pair of [...pairs, redshiftPair]) {
   describe.skipIf(await pair.skip())(`monitor dq on ${pair.name}`, () => {
     let p: EnginePair;
     const env = (now: number) => ({

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { pairs, type EnginePair } from '../support/engines.js';
+import { pairs, redshiftPair, type EnginePair } from '../support/engines.js';
 import { checkInvariants, diffSnapshots, snapshotBusiness } from '../support/invariants.js';
 
 const NOW = 1_780_000_000; // 2026-05-28 20:26:40 UTC
@@ -37,7 +37,7 @@ interface MonitorJson {
   }[];
 }
 
-for (const pair of pairs) {
+for (const pair of [...pairs, redshiftPair]) {
   describe.skipIf(await pair.skip())(`monitor on ${pair.name}`, () => {
     let p: EnginePair;
     let nextId = 1;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { pairs, type EnginePair } from '../support/engines.js';
+import { pairs, redshiftPair, type EnginePair } from '../support/engines.js';
 import { openFeed } from '../support/feed.js';
 import { checkInvariants } from '../support/invariants.js';
 
@@ -17,7 +17,7 @@ const START = utc(2025, 0, 1);
 const FIRST = utc(2025, 8, 1); // 1 Sep 2025: the cutoff is in March 2025, so 2025_h1 fills up
 const NEXT = utc(2025, 9, 1);
 
-for (const pair of pairs) {
+for (const pair of [...pairs, redshiftPair]) {
   describe.skipIf(await pair.skip())(`archive safety net on ${pair.name}`, () => {
     let p: EnginePair;
     const env = (extra: Record<string, string> = {}) => ({
