@@ -17,7 +17,10 @@ import {
   redshiftMaintenancePlan,
   redshiftTableInfoQuery,
 } from '../../src/engines/warehouse/redshift/redshift-maintenance.js';
-import { copyStatement, copyStatementForDisplay } from '../../src/engines/warehouse/redshift/redshift-s3.js';
+import {
+  copyStatement,
+  copyStatementForDisplay,
+} from '../../src/engines/warehouse/redshift/redshift-copy.js';
 import type { MaintenanceTarget } from '../../src/engines/warehouse/warehouse.js';
 import {
   planCountExceptions,

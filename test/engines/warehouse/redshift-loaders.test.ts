@@ -30,9 +30,11 @@ import {
   CopyLoadError,
   copyStatement,
   copyStatementForDisplay,
+  describeLoadFailure,
+} from '../../../src/engines/warehouse/redshift/redshift-copy.js';
+import {
   deleteStaged,
   deleteStagedBefore,
-  describeLoadFailure,
   stageRows,
   type S3Staging,
 } from '../../../src/engines/warehouse/redshift/redshift-s3.js';

@@ -4,7 +4,8 @@ import type { PostgresConnection } from '../postgres/postgres-connection.js';
 import type { LoadResult, LoadTag, ResultRow, WarehouseConnection } from '../warehouse.js';
 import { redshiftCapabilities } from './redshift-dialect.js';
 import { insertRows } from './redshift-insert.js';
-import { copyIntoViaS3, deleteStaged, describeLoadFailure, type S3Staging } from './redshift-s3.js';
+import { copyIntoViaS3, describeLoadFailure } from './redshift-copy.js';
+import { deleteStaged, type S3Staging } from './redshift-s3.js';
 
 /** How a Redshift warehouse loads: S3 staging and COPY, or multi-row INSERTs (SPEC §1). */
 export interface RedshiftLoading {
