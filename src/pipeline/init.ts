@@ -20,9 +20,14 @@ export const planInit = (
   d: Dialect,
   settings: Settings,
   sourceColumns: ReadonlyMap<SourceTableName, readonly Column[]>,
+  existingSchemas: readonly string[] = [],
 ): string[] => {
   const { schemas } = settings;
-  const statements = [...new Set([schemas.raw, schemas.mart, schemas.meta])].map((s) => createSchema(d, s));
+  // A schema that exists is not created again: `create schema if not exists` still needs CREATE on
+  // the database (PostgreSQL checks it first), which a role given pre-created schemas lacks.
+  const statements = [...new Set([schemas.raw, schemas.mart, schemas.meta])]
+    .filter((s) => !existingSchemas.includes(s))
+    .map((s) => createSchema(d, s));
   const laidOut = (t: TableSpec, layoutName = t.name): string => {
     const layout = layoutOf(settings.redshift.tables, layoutName);
     checkLayout(layoutName, layout, t.columns);

@@ -32,7 +32,9 @@ export const initWarehouse = async (settings: Settings): Promise<string[]> =>
       return columns;
     },
     async (warehouse, source, columns) => {
-      const statements = planInit(warehouse.dialect, settings, columns);
+      const { raw, mart, meta } = settings.schemas;
+      const existing = await warehouse.existingSchemas([raw, mart, meta]);
+      const statements = planInit(warehouse.dialect, settings, columns, existing);
       const asText = storedAsText(warehouse.dialect, columns);
       const connection = await warehouse.connect();
       try {

@@ -12,8 +12,9 @@ import type { ActiveLease, Lease } from '../warehouse.js';
  * connection) is stale, and the next taker replaces it. `stv_sessions` shows a regular user only its
  * own sessions, so every run of one pipeline must use the same database user.
  */
-export const leaseTableSql = (schema: string): readonly string[] => [
-  `create schema if not exists ${quoteIdentifier(schema)}`,
+export const leaseTableSql = (schema: string, schemaExists = false): readonly string[] => [
+  // Only when missing: `if not exists` still needs CREATE on the database.
+  ...(schemaExists ? [] : [`create schema if not exists ${quoteIdentifier(schema)}`]),
   `create table if not exists ${qualifiedTable(schema, 'leases')} (
   "lease_key" varchar(256),
   "holder_pid" integer,

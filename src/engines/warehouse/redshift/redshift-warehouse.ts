@@ -142,7 +142,8 @@ class RedshiftWarehouse implements Warehouse {
         // statement outside a transaction is one more commit in Redshift's serial commit queue).
         if ((error as { code?: unknown }).code !== '42P01' && (error as { code?: unknown }).code !== '3F000')
           throw error;
-        for (const sql of leaseTableSql(this.schemas.meta)) await client.query(sql);
+        const schemaExists = (await this.existingSchemas([this.schemas.meta])).length > 0;
+        for (const sql of leaseTableSql(this.schemas.meta, schemaExists)) await client.query(sql);
         lease = await tryRedshiftLease(client, this.schemas.meta, key);
       }
     } finally {
