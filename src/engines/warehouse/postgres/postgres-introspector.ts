@@ -49,11 +49,15 @@ export const postgresLogicalType = (info: ColumnInfo): LogicalType => {
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-/** The table's columns in ordinal order, or `null` when it does not exist (or is not visible). */
+/**
+ * The table's columns in ordinal order, or `null` when it does not exist (or is not visible).
+ * `logicalType` reads a column's type back (Redshift's VARCHAR counts bytes, so it has its own).
+ */
 export const describeTable = async (
   db: Queryable,
   schema: string,
   table: string,
+  logicalType: (info: ColumnInfo) => LogicalType = postgresLogicalType,
 ): Promise<Column[] | null> => {
   const { rows } = await db.query<ColumnInfo>(
     `select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
@@ -73,7 +77,7 @@ export const describeTable = async (
   return rows.map((info) => ({
     name: info.column_name,
     sourceName: info.column_name,
-    type: postgresLogicalType(info),
+    type: logicalType(info),
   }));
 };
 
@@ -105,9 +109,10 @@ export const enforcesUnique = async (
 export const existingSchemas = async (db: Queryable, names: readonly string[]): Promise<string[]> => {
   if (names.length === 0) return [];
   // pg_namespace, not information_schema.schemata: the latter hides schemas this role does not own.
+  // One placeholder per name rather than an array: Redshift takes no array parameters.
   const { rows } = await db.query<{ nspname: string }>(
-    `select nspname from pg_catalog.pg_namespace where nspname = any($1::text[])`,
-    [[...names]],
+    `select nspname from pg_catalog.pg_namespace where nspname in (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+    [...names],
   );
   const present = new Set(rows.map((r) => r.nspname));
   return names.filter((name) => present.has(name));

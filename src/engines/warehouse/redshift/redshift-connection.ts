@@ -5,22 +5,13 @@ import type { LoadResult, LoadTag, ResultRow, WarehouseConnection } from '../war
 import { redshiftCapabilities } from './redshift-dialect.js';
 import { insertRows } from './redshift-insert.js';
 import { copyIntoViaS3, describeLoadFailure } from './redshift-copy.js';
-import { deleteStaged, type S3Staging } from './redshift-s3.js';
+import { deleteStaged } from './redshift-s3.js';
 
 /** How a Redshift warehouse loads: S3 staging and COPY, or multi-row INSERTs (SPEC §1). */
 export interface RedshiftLoading {
   readonly s3: RedshiftS3Settings | null;
   readonly insertMaxBytes: number;
 }
-
-/** The S3 staging a COPY reads, as the loader takes it. */
-const stagingOf = (s3: RedshiftS3Settings): S3Staging => ({
-  bucket: s3.bucket,
-  prefix: s3.prefix,
-  region: s3.region,
-  ...(s3.iamRole ? { iamRole: s3.iamRole } : {}),
-  ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-});
 
 /**
  * A Redshift session: PostgreSQL's wire protocol and session handling (`PostgresConnection`), with
@@ -79,7 +70,7 @@ export class RedshiftConnection implements WarehouseConnection {
       });
     const result = await copyIntoViaS3(
       this,
-      stagingOf(s3),
+      s3,
       { runId: tag?.runId ?? 0, batchId: tag?.batchId ?? 0, table },
       redshiftCapabilities,
       schema,
@@ -88,7 +79,7 @@ export class RedshiftConnection implements WarehouseConnection {
       rows,
     );
     if (this.depth > 0) this.staged.push(result.prefix);
-    else await deleteStaged(stagingOf(s3), result.prefix);
+    else await deleteStaged(s3, result.prefix);
     return result;
   }
 
@@ -105,12 +96,12 @@ export class RedshiftConnection implements WarehouseConnection {
     const prefixes = this.staged;
     this.staged = [];
     // The rows are committed: a part left behind costs storage only, and the monitor removes it.
-    if (s3) for (const prefix of prefixes) await deleteStaged(stagingOf(s3), prefix).catch(() => 0);
+    if (s3) for (const prefix of prefixes) await deleteStaged(s3, prefix).catch(() => 0);
   }
 
   /** A failed COPY's error, with what `stl_load_errors` says about it (read after the rollback). */
   private async explained(error: unknown): Promise<unknown> {
     const { s3 } = this.loading;
-    return s3 ? describeLoadFailure(this, stagingOf(s3), error) : error;
+    return s3 ? describeLoadFailure(this, s3, error) : error;
   }
 }

@@ -216,31 +216,27 @@ export const stageRows = async (
   const encoder = new CsvEncoder(key.table, columns, capabilities);
   let part: PartUpload | null = null;
   let parts = 0;
+  // S3's failures in one line; the rows' own (a source that broke) pass as they are.
+  const uploading = (step: Promise<void>): Promise<void> =>
+    step.catch((error: unknown) => {
+      throw s3Failure(staging, 'upload a part to', error);
+    });
+  const close = async (): Promise<void> => {
+    const full = part;
+    part = null;
+    if (full) await uploading(full.finish());
+  };
   try {
     await deleteUnder(client, staging, `${prefix}/`, () => true);
     for await (const batch of rows) {
       for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
         const chunk = encoder.encode(batch, start, Math.min(batch.length, start + CHUNK_ROWS));
         part ??= new PartUpload(client, staging.bucket, partKey(prefix, parts++));
-        await part.write(chunk).catch((error: unknown) => {
-          throw s3Failure(staging, 'upload a part to', error);
-        });
-        if (part.bytes >= partBytes) {
-          const full: PartUpload = part;
-          part = null;
-          await full.finish().catch((error: unknown) => {
-            throw s3Failure(staging, 'upload a part to', error);
-          });
-        }
+        await uploading(part.write(chunk));
+        if (part.bytes >= partBytes) await close();
       }
     }
-    if (part) {
-      const last: PartUpload = part;
-      part = null;
-      await last.finish().catch((error: unknown) => {
-        throw s3Failure(staging, 'upload a part to', error);
-      });
-    }
+    await close();
     return { prefix, parts, rows: encoder.rows, quarantined: encoder.quarantined };
   } catch (error) {
     await part?.abort();
@@ -257,33 +253,36 @@ const deleteUnder = async (
   prefix: string,
   selected: (object: S3Object) => boolean,
 ): Promise<number> => {
+  const cleaning = <T>(step: Promise<T>): Promise<T> =>
+    step.catch((error: unknown) => {
+      throw s3Failure(staging, 'clean up', error);
+    });
   let deleted = 0;
   let token: string | undefined;
-  try {
-    do {
-      const page = await client.send(
+  do {
+    const page = await cleaning(
+      client.send(
         new ListObjectsV2Command({ Bucket: staging.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      const keys = (page.Contents ?? [])
-        .filter((o) => o.Key !== undefined && selected(o))
-        .map((o) => ({ Key: o.Key! }));
-      if (keys.length > 0) {
-        const result = await client.send(
+      ),
+    );
+    const keys = (page.Contents ?? [])
+      .filter((o) => o.Key !== undefined && selected(o))
+      .map((o) => ({ Key: o.Key! }));
+    if (keys.length > 0) {
+      const result = await cleaning(
+        client.send(
           new DeleteObjectsCommand({ Bucket: staging.bucket, Delete: { Objects: keys, Quiet: true } }),
+        ),
+      );
+      const failed = result.Errors ?? [];
+      if (failed.length > 0)
+        throw new Error(
+          `cannot delete ${failed.length} staged objects in s3://${staging.bucket}/${prefix}, e.g. ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}`,
         );
-        const failed = result.Errors ?? [];
-        if (failed.length > 0)
-          throw new Error(
-            `cannot delete ${failed.length} staged objects in s3://${staging.bucket}/${prefix}, e.g. ${failed[0]?.Key}: ${failed[0]?.Code} ${failed[0]?.Message}`,
-          );
-        deleted += keys.length;
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith('cannot delete')) throw error;
-    throw s3Failure(staging, 'clean up', error);
-  }
+      deleted += keys.length;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
   return deleted;
 };
 

@@ -3,7 +3,12 @@ import type { RedshiftSettings, Schemas } from '../../../config/settings.js';
 import { redact } from '../../../config/urls.js';
 import type { Column, LogicalType } from '../../types.js';
 import { PostgresConnection } from '../postgres/postgres-connection.js';
-import { postgresLogicalType, type ColumnInfo } from '../postgres/postgres-introspector.js';
+import {
+  describeTable,
+  existingSchemas,
+  postgresLogicalType,
+  type ColumnInfo,
+} from '../postgres/postgres-introspector.js';
 import { createTypeParsers } from '../postgres/postgres-type-parsers.js';
 import { cancelBackendOn, openError } from '../postgres/postgres-warehouse.js';
 import type {
@@ -37,8 +42,8 @@ const defaultPort = 5439;
  * statement: Redshift takes no `options` startup parameter.
  */
 const sessionSetup = ["set timezone to 'UTC'", 'set datestyle to iso'];
-/** Pool sessions set up already (once each, on first checkout). */
-const prepared = new WeakSet<pg.PoolClient>();
+/** Pool sessions set up already (once each, on first checkout), with their backend pid. */
+const prepared = new WeakMap<pg.PoolClient, number>();
 
 /** `redshift://…` as the PostgreSQL driver reads it: same wire protocol, Redshift's port by default. */
 export const driverUrl = (url: string): string => {
@@ -77,12 +82,14 @@ class RedshiftWarehouse implements Warehouse {
   async connect(): Promise<WarehouseConnection> {
     const client = await this.pool.connect();
     try {
-      if (!prepared.has(client)) {
+      // Once per pooled session: its settings, and its pid for `cancel`.
+      let pid = prepared.get(client);
+      if (pid === undefined) {
         for (const sql of sessionSetup) await client.query(sql);
-        prepared.add(client);
+        const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+        pid = Number(rows[0]?.pid ?? 0);
+        prepared.set(client, pid);
       }
-      const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
-      const pid = Number(rows[0]?.pid ?? 0);
       return new RedshiftConnection(
         new PostgresConnection(client, pid, (target) => this.cancelBackend(target)),
         {
@@ -96,31 +103,12 @@ class RedshiftWarehouse implements Warehouse {
     }
   }
 
-  async describeTable(schema: string, table: string): Promise<Column[] | null> {
-    const { rows } = await this.pool.query<ColumnInfo>(
-      `select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
-         from information_schema.columns
-        where table_schema = $1 and table_name = $2
-        order by ordinal_position`,
-      [schema, table],
-    );
-    if (rows.length === 0) return null;
-    return rows.map((info) => ({
-      name: info.column_name,
-      sourceName: info.column_name,
-      type: redshiftLogicalType(info),
-    }));
+  describeTable(schema: string, table: string): Promise<Column[] | null> {
+    return describeTable(this.pool, schema, table, redshiftLogicalType);
   }
 
-  async existingSchemas(names: readonly string[]): Promise<string[]> {
-    if (names.length === 0) return [];
-    // No array parameters on Redshift: one placeholder per name.
-    const { rows } = await this.pool.query<{ nspname: string }>(
-      `select nspname from pg_catalog.pg_namespace where nspname in (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
-      [...names],
-    );
-    const present = new Set(rows.map((r) => r.nspname));
-    return names.filter((name) => present.has(name));
+  existingSchemas(names: readonly string[]): Promise<string[]> {
+    return existingSchemas(this.pool, names);
   }
 
   /** Redshift enforces no key: uniqueness is always the data tests' to check. */
@@ -202,15 +190,7 @@ class RedshiftWarehouse implements Warehouse {
   async cleanStaging(before: Date): Promise<number> {
     const s3 = this.settings.s3;
     if (!s3) return 0;
-    return deleteStagedBefore(
-      {
-        bucket: s3.bucket,
-        prefix: s3.prefix,
-        region: s3.region,
-        ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-      },
-      before,
-    );
+    return deleteStagedBefore(s3, before);
   }
 
   async close(): Promise<void> {
