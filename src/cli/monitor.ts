@@ -1,4 +1,5 @@
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, ExitCode } from '../config/errors.js';
+import type { Warehouse } from '../engines/warehouse/warehouse.js';
 import type { Settings } from '../config/settings.js';
 import { epochText } from '../config/time.js';
 import { monitorTasks } from '../pipeline/monitor/index.js';
@@ -6,7 +7,7 @@ import { groupSteps, type StepReport } from '../pipeline/monitor/report.js';
 import type { ReconcileDay } from '../pipeline/monitor/reconcile-sql.js';
 import { monitorSteps, needsSource, type MonitorStep } from '../pipeline/monitor/steps.js';
 import type { Logger } from '../runner/logger.js';
-import { runTasks, type RunSummary } from '../runner/run-cycle.js';
+import { runTasks, type RunSummary, type RunTrigger } from '../runner/run-cycle.js';
 
 export interface MonitorFlags {
   readonly json?: boolean;
@@ -77,12 +78,20 @@ export interface MonitorResult {
 export const monitorCommand = async (
   settings: Settings,
   flags: MonitorFlags,
-  options: { readonly log: Logger; readonly now?: number; readonly signal?: AbortSignal },
+  options: {
+    readonly log: Logger;
+    readonly now?: number;
+    readonly signal?: AbortSignal;
+    readonly trigger?: RunTrigger;
+    readonly warehouse?: Warehouse;
+  },
 ): Promise<MonitorResult> => {
   const steps = parseSteps(flags.only);
   const summary = await runTasks('monitor', monitorTasks(steps), {
     settings,
     log: options.log,
+    ...(options.trigger ? { trigger: options.trigger } : {}),
+    ...(options.warehouse ? { warehouse: options.warehouse } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     returnFailed: true,
@@ -104,7 +113,7 @@ export const monitorCommand = async (
     return {
       summary,
       text,
-      exitCode: 1,
+      exitCode: summary.state === 'timed_out' ? ExitCode.timedOut : ExitCode.failure,
       error: `monitor run ${summary.runId}: ${failedSteps.join(', ')} could not run: ${summary.error ?? ''}`,
     };
   if (flags.failOnFindings && findings > 0)

@@ -28,6 +28,10 @@ export const ExitCode = {
    * lease released (SPEC §7). 130 as a shell reports a run stopped by Ctrl-C.
    */
   interrupted: 130,
+  /** As above, stopped by SIGTERM (a scheduler, Kubernetes): 128 + 15, as a shell reports it. */
+  terminated: 143,
+  /** A task, or the run, reached its limit and was cancelled (124, as `timeout(1)` exits). */
+  timedOut: 124,
 } as const;
 
 export class ConfigError extends UserError {

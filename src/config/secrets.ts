@@ -47,3 +47,18 @@ const masked = (stream: NodeJS.WriteStream): Write => {
 export const guardOutput = (): void => {
   for (const stream of [process.stdout, process.stderr]) stream.write = masked(stream);
 };
+
+/**
+ * Remembers secrets that are not URL passwords: the dashboard token, an alert webhook (its URL is
+ * its credential: Slack's path is the key), so `maskSecrets` hides them too.
+ */
+export const rememberSecretValues = (...values: readonly (string | null | undefined)[]): void => {
+  for (const value of values) {
+    if (!value) continue;
+    remembered.add(value);
+    if (/^https?:\/\//.test(value)) {
+      const path = new URL(value).pathname + new URL(value).search;
+      if (path.length > 1) remembered.add(path);
+    }
+  }
+};

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { DEFAULT_READ_TIMEOUT_SECONDS } from '../engines/source/source.js';
 import type { TableLayout } from '../engines/warehouse/warehouse.js';
@@ -48,7 +49,82 @@ export interface Settings {
   readonly timestampFloor: number;
   readonly monitor: MonitorSettings;
   readonly redshift: RedshiftSettings;
+  /** When `serve` starts runs (SPEC §7). */
+  readonly schedule: ScheduleSettings;
+  /**
+   * Seconds before a task, or a whole run (`cycle`, `monitor`), is cancelled on the server; only
+   * the keys set (a task's own default applies to the others, SPEC §7).
+   */
+  readonly timeouts: Readonly<Partial<Record<TimeoutName, number>>>;
+  readonly retries: RetrySettings;
+  /**
+   * Seconds a stopped run's current task gets to finish before its statement is cancelled on the
+   * server (SIGTERM, SIGINT; default 20, under Kubernetes' 30 s before it kills the pod).
+   */
+  readonly stopGraceSeconds: number;
+  /** Where alerts are POSTed (`null`: none). A secret: Slack's URL is its credential. */
+  readonly alertWebhook: string | null;
+  readonly dashboard: DashboardSettings;
 }
+
+export interface ScheduleSettings {
+  /** Cron expression of the 15-minute cycle (5 fields, or 6 with seconds). */
+  readonly cycle: string;
+  /** Cron expression of the daily monitor. */
+  readonly monitor: string;
+  /** IANA time zone the expressions are read in (default `UTC`). */
+  readonly timezone: string;
+}
+
+/** Transient failures (connection refused or reset, deadlocks, serialization) run again. */
+export interface RetrySettings {
+  /** Runs of a task in all, the first included (1: no retry). */
+  readonly attempts: number;
+  /** Seconds before the second run; doubled before each next one. */
+  readonly baseDelaySeconds: number;
+}
+
+export interface DashboardSettings {
+  readonly host: string;
+  readonly port: number;
+  /** `ORDER_TRACKING_DASHBOARD_TOKEN`: needed for any write; without it the dashboard is read-only. */
+  readonly token: string | null;
+}
+
+/**
+ * What `timeouts` may name: the whole cycle, the whole monitor run, and each task. Listed here
+ * rather than read from the task graphs, which import these settings.
+ */
+export const timeoutNames = [
+  'cycle',
+  'monitor',
+  'check_drift',
+  'calc_window',
+  'extract',
+  'validate',
+  'mart_uti',
+  'mart_ecs',
+  'mart_uts',
+  'tests',
+  'reconcile',
+  'reconciled',
+  'dq',
+  'exceptions',
+  'cleanup',
+  'maintenance',
+] as const;
+export type TimeoutName = (typeof timeoutNames)[number];
+
+export const DEFAULT_SCHEDULE: ScheduleSettings = {
+  cycle: '*/15 * * * *',
+  monitor: '0 2 * * *',
+  timezone: 'UTC',
+};
+/** A run-wide limit above the sum of its usual tasks' (SPEC §7 task defaults still apply within). */
+export const DEFAULT_RUN_TIMEOUTS = { cycle: 7200, monitor: 21_600 } as const;
+export const DEFAULT_RETRIES: RetrySettings = { attempts: 3, baseDelaySeconds: 1 };
+export const DEFAULT_DASHBOARD = { host: '127.0.0.1', port: 8080 } as const;
+export const DEFAULT_STOP_GRACE_SECONDS = 20;
 
 /** Where a Redshift warehouse stages its loads (config `redshift.s3`). */
 export interface RedshiftS3Settings {
@@ -90,12 +166,15 @@ export interface MonitorSettings {
   readonly rawRetentionDays: number;
   /** Resolved exceptions are deleted once resolved this long ago. */
   readonly exceptionRetentionDays: number;
+  /** Runs (and their task rows) are deleted once started this long ago. */
+  readonly ledgerRetentionDays: number;
 }
 
 export const DEFAULT_MONITOR: MonitorSettings = {
   reconcileDays: 7,
   rawRetentionDays: 7,
   exceptionRetentionDays: 90,
+  ledgerRetentionDays: 90,
 };
 
 /** What the command line says; every field optional (flags win over the environment). */
@@ -167,7 +246,30 @@ const fileSchema = z
         reconcileDays: whole(1, 366).optional(),
         rawRetentionDays: whole(1, 3660).optional(),
         exceptionRetentionDays: whole(1, 36_600).optional(),
+        ledgerRetentionDays: whole(1, 36_600).optional(),
       })
+      .strict()
+      .optional(),
+    schedule: z
+      .object({
+        cycle: z.string().optional(),
+        monitor: z.string().optional(),
+        timezone: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    timeouts: z
+      .object(Object.fromEntries(timeoutNames.map((name) => [name, whole(1, 7 * 86_400).optional()])))
+      .strict()
+      .optional(),
+    retries: z
+      .object({ attempts: whole(1, 10).optional(), baseDelaySeconds: whole(0, 600).optional() })
+      .strict()
+      .optional(),
+    alerts: z.object({ webhook: z.url().optional() }).strict().optional(),
+    stopGraceSeconds: whole(0, 3600).optional(),
+    dashboard: z
+      .object({ host: z.string().min(1).optional(), port: whole(0, 65_535).optional() })
       .strict()
       .optional(),
     tables: z
@@ -355,9 +457,75 @@ export const resolveSettings = (cli: CliOptions, env: NodeJS.ProcessEnv = proces
       reconcileDays: file.monitor?.reconcileDays ?? DEFAULT_MONITOR.reconcileDays,
       rawRetentionDays: file.monitor?.rawRetentionDays ?? DEFAULT_MONITOR.rawRetentionDays,
       exceptionRetentionDays: file.monitor?.exceptionRetentionDays ?? DEFAULT_MONITOR.exceptionRetentionDays,
+      ledgerRetentionDays: file.monitor?.ledgerRetentionDays ?? DEFAULT_MONITOR.ledgerRetentionDays,
     },
     redshift: redshiftSettings(file),
+    schedule: scheduleSettings(file, env),
+    timeouts: Object.fromEntries(Object.entries(file.timeouts ?? {}).filter(([, v]) => v !== undefined)),
+    retries: {
+      attempts: env.ORDER_TRACKING_RETRY_ATTEMPTS
+        ? parseWith(whole(1, 10), env.ORDER_TRACKING_RETRY_ATTEMPTS, 'ORDER_TRACKING_RETRY_ATTEMPTS')
+        : (file.retries?.attempts ?? DEFAULT_RETRIES.attempts),
+      baseDelaySeconds: file.retries?.baseDelaySeconds ?? DEFAULT_RETRIES.baseDelaySeconds,
+    },
+    stopGraceSeconds: env.ORDER_TRACKING_STOP_GRACE_SECONDS
+      ? parseWith(whole(0, 3600), env.ORDER_TRACKING_STOP_GRACE_SECONDS, 'ORDER_TRACKING_STOP_GRACE_SECONDS')
+      : (file.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS),
+    alertWebhook: alertWebhook(file, env),
+    dashboard: {
+      host: file.dashboard?.host ?? DEFAULT_DASHBOARD.host,
+      port: file.dashboard?.port ?? DEFAULT_DASHBOARD.port,
+      token: env.ORDER_TRACKING_DASHBOARD_TOKEN ? env.ORDER_TRACKING_DASHBOARD_TOKEN : null,
+    },
   };
+};
+
+/** A cron expression `croner` reads (5 fields, or 6 with seconds), or a one-line error naming it. */
+export const checkCron = (expression: string, timezone: string, where: string): string => {
+  try {
+    new Cron(expression, { paused: true, timezone });
+  } catch (cause) {
+    throw new ConfigError(
+      `${where} "${expression}" is not a cron expression: ${(cause as Error).message.split('\n')[0]}`,
+      { cause },
+    );
+  }
+  return expression;
+};
+
+const scheduleSettings = (file: FileSettings, env: NodeJS.ProcessEnv): ScheduleSettings => {
+  const timezone = file.schedule?.timezone ?? DEFAULT_SCHEDULE.timezone;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch (cause) {
+    throw new ConfigError(
+      `schedule.timezone "${timezone}" is not an IANA time zone like UTC or Europe/Paris`,
+      {
+        cause,
+      },
+    );
+  }
+  const pick = (key: 'cycle' | 'monitor', envName: string): string => {
+    const fromEnv = env[envName];
+    if (fromEnv) return checkCron(fromEnv, timezone, envName);
+    const fromFile = file.schedule?.[key];
+    return fromFile === undefined ? DEFAULT_SCHEDULE[key] : checkCron(fromFile, timezone, `schedule.${key}`);
+  };
+  return {
+    cycle: pick('cycle', 'ORDER_TRACKING_CYCLE_CRON'),
+    monitor: pick('monitor', 'ORDER_TRACKING_MONITOR_CRON'),
+    timezone,
+  };
+};
+
+const alertWebhook = (file: FileSettings, env: NodeJS.ProcessEnv): string | null => {
+  const raw = env.ORDER_TRACKING_ALERT_WEBHOOK || file.alerts?.webhook;
+  if (!raw) return null;
+  if (!/^https?:\/\/[^\s]+$/.test(raw))
+    throw new ConfigError(
+      'ORDER_TRACKING_ALERT_WEBHOOK (or alerts.webhook) must be an http:// or https:// URL',
+    );
+  return raw;
 };
 
 const redshiftSettings = (file: FileSettings): RedshiftSettings => {

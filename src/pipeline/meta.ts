@@ -26,8 +26,11 @@ export const metaTables = (
       col('ended_at', 'timestamp'),
       col('error', 'text'),
       col('summary', 'text'),
+      // schedule (serve), manual (run, monitor), task (task <name>).
+      varchar('triggered_by', 16),
     ],
     primaryKey: ['run_id'],
+    added: ['triggered_by'],
   },
   taskInstances: {
     schema: schemas.meta,
@@ -42,8 +45,11 @@ export const metaTables = (
       col('rows_read', 'bigint'),
       col('rows_written', 'bigint'),
       col('error', 'text'),
+      // Runs of the task: above 1 when a transient failure made it run again.
+      col('attempts', 'integer'),
     ],
     primaryKey: ['run_id', 'task'],
+    added: ['attempts'],
   },
   watermarks: {
     schema: schemas.meta,

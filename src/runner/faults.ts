@@ -1,4 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import type { RunContext } from './context.js';
 
 /**
  * Crash injection for the crash-safety tests: `ORDER_TRACKING_FAULT=after:extract` kills the
@@ -40,3 +41,58 @@ const pause = (): void => {
  * way to raw, as a driver or a load that silently dropped one would. Validate has to catch it.
  */
 export const losesRow = (point: string): boolean => process.env.ORDER_TRACKING_FAULT === `lose-row:${point}`;
+
+const PG_SQLSTATE = /^[0-9A-Z]{5}$/;
+const MYSQL_ERRNO = /^\d{4}$/;
+
+/**
+ * `ORDER_TRACKING_FAULT=transient:<task>:<code>`: the task's first attempt fails with that error,
+ * raised by the server itself so it reaches the runner as the driver reports it: a PostgreSQL
+ * SQLSTATE (`40P01`) raised by the warehouse, a MySQL error number (`1213`) signalled by the
+ * source. The retry tests (SPEC §7) inject deadlocks and serialization failures this way.
+ * `slow:<task>:<seconds>` holds every attempt of the task that long first, abortably.
+ */
+export const injectedFault = async (
+  task: string,
+  context: RunContext,
+  signal: AbortSignal,
+  attempt: number,
+): Promise<void> => {
+  const fault = process.env.ORDER_TRACKING_FAULT;
+  const slow = /^slow:([a-z_]+):(\d+)$/.exec(fault ?? '');
+  // `slow:<task>:<seconds>`: the task waits that long first (a slow cycle for the scheduler tests).
+  if (slow?.[1] === task) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, Number(slow[2]) * 1000);
+      signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), {
+        once: true,
+      });
+    });
+    return;
+  }
+  const prefix = `transient:${task}:`;
+  if (attempt > 1 || !fault?.startsWith(prefix)) return;
+  const code = fault.slice(prefix.length);
+  if (MYSQL_ERRNO.test(code)) {
+    const source = context.settings.source;
+    if (source?.kind !== 'mysql') throw new Error(`fault ${fault} needs a MySQL source`);
+    const mysql = await import('mysql2/promise');
+    const connection = await mysql.createConnection({ uri: source.url });
+    try {
+      await connection.query(
+        `signal sqlstate '40001' set mysql_errno = ${Number(code)}, message_text = 'injected fault ${code}'`,
+      );
+    } finally {
+      await connection.end();
+    }
+  } else if (PG_SQLSTATE.test(code)) {
+    const connection = await context.warehouse.connect();
+    try {
+      await connection.execute(
+        `do $$ begin raise exception 'injected fault ${code}' using errcode = '${code}'; end $$`,
+      );
+    } finally {
+      await connection.release();
+    }
+  } else throw new Error(`fault ${fault}: ${code} is neither a SQLSTATE nor a MySQL error number`);
+};

@@ -1,13 +1,18 @@
+import type { TimeoutName } from '../config/settings.js';
 import type { Column, CopyTextBatch, Value } from '../engines/types.js';
 import type { ResultRow, WarehouseConnection } from '../engines/warehouse/warehouse.js';
 import type { RunContext, TaskOutcome } from './context.js';
-import { faultPoint } from './faults.js';
+import { faultPoint, injectedFault } from './faults.js';
 import type { Task, TaskScope } from './task.js';
+import { transientReason } from './transient.js';
 
 export interface TaskReport {
   readonly task: string;
-  /** `cancelled`: not started, the run was stopping. */
-  readonly state: 'success' | 'failed' | 'upstream_failed' | 'cancelled';
+  /**
+   * `cancelled`: stopped or not started because the run was stopping (SIGTERM, SIGINT);
+   * `timed_out`: its limit, or the run's, was reached and its statement cancelled on the server.
+   */
+  readonly state: 'success' | 'failed' | 'timed_out' | 'upstream_failed' | 'cancelled';
   readonly startedAt: string;
   readonly endedAt: string;
   readonly seconds: number;
@@ -19,14 +24,12 @@ export interface TaskReport {
   readonly error?: string;
   /** The thrown error, kept in memory for the CLI's exit code (not serialised). */
   readonly cause?: unknown;
-  /** Runs of the task, when a transient conflict made it run more than once. */
+  /** Runs of the task: above 1 when a transient failure made it run again. */
   readonly attempts?: number;
 }
 
-/** Runs of a task whose every failure is one the warehouse calls retryable (`isRetryable`). */
-export const RETRY_ATTEMPTS = 3;
-/** The wait before the second run; doubled before each next one. */
-const retryBaseMs = 1_000;
+/** The error of a task the run did not start because it was stopping. */
+export const NOT_STARTED = 'not started: the run is stopping';
 
 /** Why a running task was cancelled when the run was asked to stop (SIGTERM, SIGINT). */
 class RunStopped extends Error {
@@ -35,6 +38,26 @@ class RunStopped extends Error {
     this.name = 'RunStopped';
   }
 }
+
+/** The abort reason of a run that reached its own limit (`timeouts.cycle`, `timeouts.monitor`). */
+export class RunTimedOut extends Error {
+  constructor(readonly limitSeconds: number) {
+    super(`the run reached its limit of ${limitSeconds} s`);
+    this.name = 'RunTimedOut';
+  }
+}
+
+/** Why a task was cancelled on reaching its limit, or the run's. */
+class TaskTimedOut extends Error {
+  constructor(task: string, seconds: number, whose: 'its' | "the run's") {
+    super(`${task} timed out after ${seconds} s (${whose} limit) and was cancelled`);
+    this.name = 'TaskTimedOut';
+  }
+}
+
+/** A task's limit in seconds: `timeouts.<task>` when set, else its SPEC §7 default. */
+export const taskTimeoutSeconds = (task: Task, context: RunContext): number =>
+  context.settings.timeouts[task.name as TimeoutName] ?? task.timeoutMinutes * 60;
 
 /**
  * How long a failed, timed-out or stopped task gets to wind down (roll back, hand back its
@@ -139,17 +162,17 @@ const runOne = async (
   task: Task,
   context: RunContext,
   outer: AbortSignal | undefined,
+  attempt: number,
 ): Promise<TaskReport> => {
   const controller = new AbortController();
-  const timeoutMs = task.timeoutMinutes * 60_000;
-  const timer = setTimeout(
-    () =>
-      controller.abort(
-        new Error(`${task.name} timed out after ${task.timeoutMinutes} min and was cancelled`),
-      ),
-    timeoutMs,
-  );
-  const onOuter = (): void => controller.abort(new RunStopped(task.name));
+  const limit = taskTimeoutSeconds(task, context);
+  const timer = setTimeout(() => controller.abort(new TaskTimedOut(task.name, limit, 'its')), limit * 1000);
+  const onOuter = (): void =>
+    controller.abort(
+      outer?.reason instanceof RunTimedOut
+        ? new TaskTimedOut(task.name, outer.reason.limitSeconds, "the run's")
+        : new RunStopped(task.name),
+    );
   outer?.addEventListener('abort', onOuter, { once: true });
   const startedAt = new Date().toISOString();
   const started = performance.now();
@@ -160,7 +183,9 @@ const runOne = async (
   const { scope, idle } = scopeFor(context, controller.signal);
   if (outer?.aborted) onOuter();
   faultPoint(`start:${task.name}`);
-  const run = task.run(context, scope);
+  const run = injectedFault(task.name, context, controller.signal, attempt).then(() =>
+    task.run(context, scope),
+  );
   let finished: TaskOutcome | undefined;
   run.then(
     (outcome) => void (finished = outcome),
@@ -186,7 +211,12 @@ const runOne = async (
     await settledWithin(Promise.allSettled([run, idle()]), windDownMs);
     // Done before the stop reached it (its commit was on the way): what it did is kept, say so.
     if (finished) return report({ state: 'success', ...finished });
-    return report({ state: 'failed', error: firstLine(error), cause: error });
+    const reason: unknown = controller.signal.reason;
+    const state =
+      reason instanceof TaskTimedOut ? 'timed_out' : reason instanceof RunStopped ? 'cancelled' : 'failed';
+    // A statement cancelled on the server fails with the server's words; the limit is the cause.
+    const shown = state === 'failed' ? error : reason;
+    return report({ state, error: firstLine(shown), cause: state === 'failed' ? error : reason });
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuter);
@@ -194,28 +224,31 @@ const runOne = async (
 };
 
 /**
- * `runOne`, again after a failure the warehouse calls transient (Redshift's serializable isolation
- * violation: another transaction committed first), with a doubling wait, up to `RETRY_ATTEMPTS`
- * runs. A task rolls back whole when it fails, so its next run starts from what is committed.
+ * `runOne`, again after a transient failure (`transientReason`: the connection refused or reset, a
+ * deadlock, a serialization failure, Redshift's 1023), with a doubling wait, up to
+ * `retries.attempts` runs. A task rolls back whole when it fails, so its next run starts from what
+ * is committed. Every other failure, and a timeout, ends the task at once.
  */
 const runRetried = async (
   task: Task,
   context: RunContext,
   outer: AbortSignal | undefined,
+  drain: AbortSignal | undefined,
 ): Promise<TaskReport> => {
+  const { attempts, baseDelaySeconds } = context.settings.retries;
   for (let attempt = 1; ; attempt++) {
-    const report = await runOne(task, context, outer);
-    const retry =
-      report.state === 'failed' &&
-      attempt < RETRY_ATTEMPTS &&
-      !outer?.aborted &&
-      context.warehouse.isRetryable?.(report.cause) === true;
-    if (!retry) return attempt > 1 ? { ...report, attempts: attempt } : report;
+    const report = await runOne(task, context, outer, attempt);
+    const transient =
+      report.state === 'failed' && attempt < attempts && !outer?.aborted && !drain?.aborted
+        ? transientReason(report.cause, (e) => context.warehouse.isRetryable?.(e) === true)
+        : null;
+    if (transient === null) return { ...report, attempts: attempt };
+    const waitMs = baseDelaySeconds * 1000 * 2 ** (attempt - 1);
     context.log.warn(
-      { task: task.name, attempt, error: report.error },
-      'transient conflict, running the task again',
+      { task: task.name, attempt, error: report.error, waitSeconds: waitMs / 1000 },
+      `${transient}: running the task again`,
     );
-    await new Promise((resolve) => setTimeout(resolve, retryBaseMs * 2 ** (attempt - 1)));
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 };
 
@@ -228,8 +261,10 @@ export const executeGraph = async (
   tasks: readonly Task[],
   context: RunContext,
   signal: AbortSignal | undefined,
+  drain: AbortSignal | undefined,
   onReport: (report: TaskReport) => Promise<void>,
 ): Promise<TaskReport[]> => {
+  const stopping = (): boolean => signal?.aborted === true || drain?.aborted === true;
   const reports = new Map<string, TaskReport>();
   const running = new Map<string, Promise<void>>();
   const pending = new Set(tasks);
@@ -251,7 +286,7 @@ export const executeGraph = async (
         };
         reports.set(task.name, report);
         await onReport(report);
-      } else if (upstream.every((r) => r?.state === 'success') && signal?.aborted) {
+      } else if (upstream.every((r) => r?.state === 'success') && stopping()) {
         // The run is stopping (SPEC §7): finish or cancel what runs, start nothing new.
         pending.delete(task);
         const now = new Date().toISOString();
@@ -261,7 +296,7 @@ export const executeGraph = async (
           startedAt: now,
           endedAt: now,
           seconds: 0,
-          error: 'not started: the run is stopping',
+          error: NOT_STARTED,
         };
         reports.set(task.name, report);
         await onReport(report);
@@ -269,7 +304,7 @@ export const executeGraph = async (
         pending.delete(task);
         running.set(
           task.name,
-          runRetried(task, context, signal).then(async (report) => {
+          runRetried(task, context, signal, drain).then(async (report) => {
             reports.set(task.name, report);
             running.delete(task.name);
             await onReport(report);

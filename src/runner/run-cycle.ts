@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { requireSource } from '../config/settings.js';
+import { DEFAULT_RUN_TIMEOUTS, requireSource } from '../config/settings.js';
 import { ConfigError, ExitCode, UserError } from '../config/errors.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
@@ -16,15 +16,20 @@ import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
 import type { RunContext } from './context.js';
 import type { Logger } from './logger.js';
-import { executeGraph, type TaskReport } from './graph.js';
+import { executeGraph, NOT_STARTED, RunTimedOut, type TaskReport } from './graph.js';
 import type { Task } from './task.js';
 
 export interface RunSummary {
   readonly runId: number;
   /** `run`: the 15-minute cycle; `monitor`: the daily run (SPEC §6). */
   readonly kind: RunKind;
-  /** `interrupted`: stopped by SIGTERM or SIGINT (exit `ExitCode.interrupted`). */
-  readonly state: 'success' | 'failed' | 'interrupted';
+  /**
+   * `cancelled`: stopped by SIGTERM or SIGINT (exit 143 or 130); `timed_out`: a task, or the run,
+   * reached its limit (exit 124). Either way what the task was doing rolled back.
+   */
+  readonly state: 'success' | 'failed' | 'timed_out' | 'cancelled';
+  /** What started it: `schedule` (serve), `manual` (run, monitor), `task` (task <name>). */
+  readonly trigger: RunTrigger;
   readonly seconds: number;
   readonly tasks: readonly TaskReport[];
   readonly error?: string;
@@ -32,6 +37,7 @@ export interface RunSummary {
 
 /** What the run ledger records a run as. */
 export type RunKind = 'run' | 'monitor';
+export type RunTrigger = 'schedule' | 'manual' | 'task';
 
 export interface CycleOptions {
   readonly settings: Settings;
@@ -47,6 +53,12 @@ export interface CycleOptions {
   readonly returnFailed?: boolean;
   /** `false`: run without a source when none is configured (monitor steps that read none). */
   readonly needsSource?: boolean;
+  /** Recorded in the ledger (default `manual`). */
+  readonly trigger?: RunTrigger;
+  /** An open warehouse to run on and leave open (serve's); by default one is opened and closed. */
+  readonly warehouse?: Warehouse;
+  /** What the tasks start from, for a task run alone (`task tests`: the batches to check). */
+  readonly initialState?: RunContext['state'];
 }
 
 /** Stands in for the source of a run whose tasks read none: any use is a one-line config error. */
@@ -131,6 +143,7 @@ export const withPipeline = async <P, T>(
   fn: (warehouse: Warehouse, source: Source, checked: P) => Promise<T>,
   signal?: AbortSignal,
   needsSource = true,
+  shared?: Warehouse,
 ): Promise<T> => {
   const source =
     settings.source === null && !needsSource
@@ -141,7 +154,7 @@ export const withPipeline = async <P, T>(
         });
   try {
     const checked = await preflight(source);
-    const warehouse = await openWarehouse(settings.warehouse, { settings });
+    const warehouse = shared ?? (await openWarehouse(settings.warehouse, { settings }));
     try {
       const lease = await takeLease(warehouse, settings);
       try {
@@ -153,7 +166,7 @@ export const withPipeline = async <P, T>(
         await lease.release();
       }
     } finally {
-      await warehouse.close();
+      if (!shared) await warehouse.close();
     }
   } finally {
     await source.close();
@@ -186,11 +199,13 @@ const markAbandoned = async (
   );
 };
 
+const notStarted = (r: TaskReport): boolean => r.state === 'cancelled' && r.error === NOT_STARTED;
+
 /** The one line for a run stopped by a signal (SPEC §7): where it was, and that nothing is left half-done. */
 const interrupted = (runId: number, signal: AbortSignal, reports: readonly TaskReport[]): string => {
   const name = typeof signal.reason === 'string' ? signal.reason : 'asked to stop';
-  const running = reports.filter((r) => r.state === 'failed').map((r) => r.task);
-  const next = reports.find((r) => r.state === 'cancelled')?.task;
+  const running = reports.filter((r) => r.state === 'cancelled' && !notStarted(r)).map((r) => r.task);
+  const next = reports.find(notStarted)?.task;
   if (running.length === 0)
     return `run ${runId} was interrupted (${name}) ${next ? `before ${next}` : 'at its end'}; it started nothing more, the lease is released`;
   return `run ${runId} was interrupted (${name}) during ${running.join(' and ')}; nothing it was doing was kept, the lease is released`;
@@ -200,9 +215,24 @@ const interrupted = (runId: number, signal: AbortSignal, reports: readonly TaskR
 export const runCycle = async (options: CycleOptions): Promise<RunSummary> =>
   runTasks('run', cycleTasks, options);
 
+const timestampText = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
+
+/** The run's own limit (`timeouts.cycle`, `timeouts.monitor`), in seconds. */
+const runLimitSeconds = (kind: RunKind, settings: Settings): number =>
+  settings.timeouts[kind === 'run' ? 'cycle' : 'monitor'] ??
+  DEFAULT_RUN_TIMEOUTS[kind === 'run' ? 'cycle' : 'monitor'];
+
+/** The exit code of a run that did not succeed: orchestrators tell a timeout from a stop from a failure. */
+const exitCodeOf = (state: RunSummary['state'], signal: AbortSignal | undefined): number =>
+  state === 'timed_out'
+    ? ExitCode.timedOut
+    : signal?.reason === 'SIGTERM'
+      ? ExitCode.terminated
+      : ExitCode.interrupted;
+
 /**
  * Runs a task graph under the pipeline's lease as one run of the ledger (`runs` with one
- * `task_instances` row per task): the cycle, and the daily monitor (SPEC §6).
+ * `task_instances` row per task): the cycle, the daily monitor (SPEC §6), one task (`task <name>`).
  */
 export const runTasks = async (
   kind: RunKind,
@@ -210,92 +240,163 @@ export const runTasks = async (
   options: CycleOptions,
 ): Promise<RunSummary> => {
   const { settings, log } = options;
-  return withPipeline(
-    settings,
-    async () => undefined,
-    async (warehouse, source) => {
-      await requireInitialized(warehouse, settings);
-      const d = warehouse.dialect;
-      const meta = metaTables(settings.schemas);
-      const runs = d.table(meta.runs.schema, meta.runs.name);
-      const taskTable = d.table(meta.taskInstances.schema, meta.taskInstances.name);
-      const connection = await warehouse.connect();
-      try {
-        const last = await connection.query<{ m: number }>(
-          `select coalesce(max(run_id), 0) as m from ${runs}`,
-        );
-        const runId = Number(last[0]?.m ?? 0) + 1;
-        await markAbandoned(connection, d, runs, runId, log);
-        const startedAt = isoNow();
-        await connection.execute(
-          `insert into ${runs} (run_id, kind, state, started_at) values ($1, $2, 'running', cast($3 as timestamp))`,
-          [runId, kind, startedAt.replace('T', ' ').replace('Z', '')],
-        );
-        const context: RunContext = {
-          settings,
-          warehouse,
-          source,
-          runId,
-          now: options.now ?? Math.floor(Date.now() / 1000),
-          log: log.child({ run: runId }),
-          state: {},
-        };
-        const started = performance.now();
-        const reports = await executeGraph(tasks, context, options.signal, async (report) => {
-          await connection.execute(
-            `insert into ${taskTable} (run_id, task, state, started_at, ended_at, seconds, rows_read, rows_written, error)
-           values ($1, $2, $3, cast($4 as timestamp), cast($5 as timestamp), $6, $7, $8, $9)`,
-            [
-              runId,
-              report.task,
-              report.state,
-              report.startedAt.replace('T', ' ').replace('Z', ''),
-              report.endedAt.replace('T', ' ').replace('Z', ''),
-              report.seconds,
-              report.rowsRead ?? null,
-              report.rowsWritten ?? null,
-              report.error ?? null,
-            ],
+  const trigger = options.trigger ?? 'manual';
+  // The run's own limit stops it like a signal does, with its own reason (SPEC §7).
+  const limit = runLimitSeconds(kind, settings);
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(new RunTimedOut(limit)), limit * 1000);
+  // A signal stops new tasks at once; the running one gets the grace to finish, then is cancelled.
+  const drain = new AbortController();
+  let grace: NodeJS.Timeout | undefined;
+  const onOuter = (): void => {
+    const reason: unknown = options.signal?.reason;
+    drain.abort(reason);
+    grace = setTimeout(() => stop.abort(reason), settings.stopGraceSeconds * 1000);
+  };
+  options.signal?.addEventListener('abort', onOuter, { once: true });
+  if (options.signal?.aborted) onOuter();
+  try {
+    return await withPipeline(
+      settings,
+      async () => undefined,
+      async (warehouse, source) => {
+        await requireInitialized(warehouse, settings);
+        const d = warehouse.dialect;
+        const meta = metaTables(settings.schemas);
+        const runs = d.table(meta.runs.schema, meta.runs.name);
+        const taskTable = d.table(meta.taskInstances.schema, meta.taskInstances.name);
+        const connection = await warehouse.connect();
+        try {
+          const last = await connection.query<{ m: number }>(
+            `select coalesce(max(run_id), 0) as m from ${runs}`,
           );
-        });
-        const failed = reports.find((r) => r.state === 'failed');
-        const stopped = options.signal?.aborted && reports.some((r) => r.state !== 'success');
-        const interruption = stopped ? interrupted(runId, options.signal as AbortSignal, reports) : undefined;
-        const summary: RunSummary = {
-          runId,
-          kind,
-          state: interruption ? 'interrupted' : failed ? 'failed' : 'success',
-          seconds: (performance.now() - started) / 1000,
-          tasks: reports,
-          ...(interruption ? { error: interruption } : failed ? { error: failed.error } : {}),
-        };
-        await connection.execute(
-          `update ${runs} set state = $1, ended_at = ${d.now}, error = $2, summary = $3 where run_id = $4`,
-          [summary.state, summary.error ?? null, JSON.stringify(summary), runId],
-        );
-        // The lease is released by `withPipeline` before the CLI prints this line.
-        if (interruption) throw new UserError(interruption, ExitCode.interrupted);
-        // What `status` shows while the next run holds the warehouse (DuckDB's file lock, SPEC §7);
-        // after a failure the source is not read again: it may be why the run failed.
-        await saveStatusSnapshot(
-          warehouse,
-          settings,
-          { now: context.now, source: failed || source === absentSource ? null : source },
-          log,
-        );
-        if (failed && !options.returnFailed) {
-          const cause = failed.cause;
-          if (cause instanceof UserError) throw cause;
-          throw new UserError(`run ${runId} failed in ${failed.task}: ${failed.error}`, ExitCode.failure, {
-            cause,
+          const runId = Number(last[0]?.m ?? 0) + 1;
+          await markAbandoned(connection, d, runs, runId, log);
+          await connection.execute(
+            `insert into ${runs} (run_id, kind, state, started_at, triggered_by) values ($1, $2, 'running', cast($3 as timestamp), $4)`,
+            [runId, kind, timestampText(isoNow()), trigger],
+          );
+          const context: RunContext = {
+            settings,
+            warehouse,
+            source,
+            runId,
+            now: options.now ?? Math.floor(Date.now() / 1000),
+            log: log.child({ run: runId }),
+            state: { ...options.initialState },
+          };
+          const started = performance.now();
+          const reports = await executeGraph(tasks, context, stop.signal, drain.signal, async (report) => {
+            await connection.execute(
+              `insert into ${taskTable} (run_id, task, state, started_at, ended_at, seconds, rows_read, rows_written, error, attempts)
+             values ($1, $2, $3, cast($4 as timestamp), cast($5 as timestamp), $6, $7, $8, $9, $10)`,
+              [
+                runId,
+                report.task,
+                report.state,
+                timestampText(report.startedAt),
+                timestampText(report.endedAt),
+                report.seconds,
+                report.rowsRead ?? null,
+                report.rowsWritten ?? null,
+                report.error ?? null,
+                report.attempts ?? 1,
+              ],
+            );
           });
+          const failed = reports.find((r) => r.state === 'failed');
+          const timedOut = reports.find((r) => r.state === 'timed_out');
+          const stopped =
+            !timedOut && drain.signal.aborted && reports.some((r) => r.state !== 'success')
+              ? interrupted(runId, drain.signal, reports)
+              : undefined;
+          const state: RunSummary['state'] = timedOut
+            ? 'timed_out'
+            : stopped
+              ? 'cancelled'
+              : failed
+                ? 'failed'
+                : 'success';
+          const error = timedOut
+            ? `run ${runId} timed out: ${timedOut.error}; what it was doing rolled back, the lease is released`
+            : (stopped ?? failed?.error);
+          const summary: RunSummary = {
+            runId,
+            kind,
+            trigger,
+            state,
+            seconds: (performance.now() - started) / 1000,
+            tasks: reports,
+            ...(error !== undefined ? { error } : {}),
+          };
+          await connection.execute(
+            `update ${runs} set state = $1, ended_at = ${d.now}, error = $2, summary = $3 where run_id = $4`,
+            [summary.state, summary.error ?? null, JSON.stringify(summary), runId],
+          );
+          // The lease is released by `withPipeline` before the CLI prints this line.
+          // A stopped run always ends the process; a timed-out one is returned like a failure.
+          if (stopped || (timedOut && !options.returnFailed))
+            throw new UserError(error as string, exitCodeOf(state, options.signal));
+          // What `status` shows while the next run holds the warehouse (DuckDB's file lock, SPEC §7);
+          // after a failure the source is not read again: it may be why the run failed.
+          if (!stopped)
+            await saveStatusSnapshot(
+              warehouse,
+              settings,
+              { now: context.now, source: failed || timedOut || source === absentSource ? null : source },
+              log,
+            );
+          if (failed && !options.returnFailed) {
+            const cause = failed.cause;
+            if (cause instanceof UserError) throw cause;
+            throw new UserError(`run ${runId} failed in ${failed.task}: ${failed.error}`, ExitCode.failure, {
+              cause,
+            });
+          }
+          return summary;
+        } finally {
+          await connection.release();
         }
-        return summary;
-      } finally {
-        await connection.release();
+      },
+      stop.signal,
+      options.needsSource ?? true,
+      options.warehouse,
+    );
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(grace);
+    options.signal?.removeEventListener('abort', onOuter);
+  }
+};
+
+/**
+ * Records a run that did not start (`skipped`): its slot came while another run held the lease
+ * (SPEC §7, catch-up off). Outside the lease, so its id may race the holder's: taken again then.
+ */
+export const recordSkipped = async (
+  warehouse: Warehouse,
+  settings: Settings,
+  kind: RunKind,
+  trigger: RunTrigger,
+  reason: string,
+): Promise<number> => {
+  const meta = metaTables(settings.schemas);
+  const runs = warehouse.dialect.table(meta.runs.schema, meta.runs.name);
+  return withConnection(warehouse, async (c) => {
+    for (let attempt = 1; ; attempt++) {
+      const last = await c.query<{ m: number }>(`select coalesce(max(run_id), 0) as m from ${runs}`);
+      const runId = Number(last[0]?.m ?? 0) + 1;
+      const now = timestampText(isoNow());
+      try {
+        await c.execute(
+          `insert into ${runs} (run_id, kind, state, started_at, ended_at, error, triggered_by)
+           values ($1, $2, 'skipped', cast($3 as timestamp), cast($3 as timestamp), $4, $5)`,
+          [runId, kind, now, reason, trigger],
+        );
+        return runId;
+      } catch (error) {
+        if (attempt >= 3) throw error;
       }
-    },
-    options.signal,
-    options.needsSource ?? true,
-  );
+    }
+  });
 };

@@ -28,7 +28,10 @@ export const startTcpProxy = async (
   target: { readonly host: string; readonly port: number },
   afterBytes: number,
   how: Break,
+  /** Connections that break at most (default all): later ones pass, as a retry's would. */
+  times = Infinity,
 ): Promise<TcpProxy> => {
+  let breaks = 0;
   const sockets = new Set<net.Socket>();
   const holding = new Set<net.Socket>();
   let markBroken: () => void = () => undefined;
@@ -51,8 +54,9 @@ export const startTcpProxy = async (
     upstream.on('data', (chunk: Buffer) => {
       client.write(chunk);
       sent += chunk.length;
-      if (tripped || sent <= afterBytes) return;
+      if (tripped || sent <= afterBytes || breaks >= times) return;
       tripped = true;
+      breaks++;
       markBroken();
       if (how === 'destroy') {
         upstream.destroy();

@@ -171,3 +171,23 @@ export const planSetDedupeMark = (
     ),
   ];
 };
+
+/**
+ * Deletes the run ledger's rows of runs started before `before` (`monitor.ledgerRetentionDays`):
+ * their task rows, test failures and DQ results first, then the runs; never a run still running.
+ */
+export const planPruneLedger = (d: Dialect, schemas: Schemas, before: string): Statement[] => {
+  const m = metaTables(schemas);
+  const runs = d.table(m.runs.schema, m.runs.name);
+  const old = `(select run_id from ${runs} where started_at < cast($1 as timestamp) and state <> 'running')`;
+  return [
+    ...[m.taskInstances, m.testFailures, m.dqResults].map((t) =>
+      stmt(`delete from ${d.table(t.schema, t.name)} where run_id in ${old}`, [before]),
+    ),
+    stmt(
+      `delete from ${runs} where started_at < cast($1 as timestamp) and state <> 'running'`,
+      [before],
+      'runsPruned',
+    ),
+  ];
+};

@@ -15,6 +15,7 @@ import {
   planOverlappingBatches,
   type DedupeBatch,
   planSetDedupeMark,
+  planPruneLedger,
 } from './cleanup-sql.js';
 import { DAY_SECONDS } from './reconcile-sql.js';
 
@@ -37,6 +38,7 @@ export const cleanupTask: Task = {
     const d = warehouse.dialect;
     const before = epochText(ctx.now - settings.monitor.rawRetentionDays * DAY_SECONDS);
     const perTable: Record<string, { expired: number; repeats: number }> = {};
+    const ledger: Counts = {};
     await scope.withConnection(async (c) => {
       for (const spec of marts) {
         const table = spec.source;
@@ -98,6 +100,10 @@ export const cleanupTask: Task = {
         }
         perTable[table] = { expired: counts.deleted ?? 0, repeats: counts.repeats ?? 0 };
       }
+      const ledgerBefore = epochText(ctx.now - settings.monitor.ledgerRetentionDays * DAY_SECONDS);
+      await c.transaction(() =>
+        runStatements(c, planPruneLedger(d, settings.schemas, ledgerBefore), ledger, ctx.log),
+      );
     });
     const expired = Object.values(perTable).reduce((n, t) => n + t.expired, 0);
     const repeats = Object.values(perTable).reduce((n, t) => n + t.repeats, 0);
@@ -107,8 +113,12 @@ export const cleanupTask: Task = {
     );
     return {
       rowsWritten: expired + repeats,
-      note: `raw: ${expired} rows past ${settings.monitor.rawRetentionDays} days deleted, ${repeats} repeated rows removed${staged === undefined ? '' : `, ${staged} staged load files of failed runs removed`}`,
-      details: { cleanup: perTable, ...(staged === undefined ? {} : { stagedFilesRemoved: staged }) },
+      note: `raw: ${expired} rows past ${settings.monitor.rawRetentionDays} days deleted, ${repeats} repeated rows removed${staged === undefined ? '' : `, ${staged} staged load files of failed runs removed`}; ledger: ${ledger.runsPruned ?? 0} runs past ${settings.monitor.ledgerRetentionDays} days pruned`,
+      details: {
+        cleanup: perTable,
+        runsPruned: ledger.runsPruned ?? 0,
+        ...(staged === undefined ? {} : { stagedFilesRemoved: staged }),
+      },
     };
   },
 };

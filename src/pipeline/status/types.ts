@@ -83,7 +83,7 @@ export type MonitorStepLine = Omit<StepReport, 'details'>;
 /** The latest monitor run of the ledger (`runs` with kind `monitor`). */
 export interface LastMonitor {
   readonly runId: number;
-  /** `success`, `failed`, `interrupted`, `running`, `abandoned`. */
+  /** `success`, `failed`, `timed_out`, `cancelled`, `skipped`, `running`, `abandoned`. */
   readonly state: string;
   /** ISO-8601 UTC. */
   readonly startedAt: string | null;
@@ -96,6 +96,13 @@ export interface LastMonitor {
   readonly findings: number;
   /** The steps it ran, in the order they run; empty while running or without a summary. */
   readonly steps: readonly MonitorStepLine[];
+}
+
+export interface ScheduleLine {
+  readonly cycle: string;
+  readonly monitor: string;
+  readonly timezone: string;
+  readonly next: { readonly cycle: readonly string[]; readonly monitor: readonly string[] };
 }
 
 /** Everything `order-tracking status` reports (SPEC §8); `--json` prints it as is. */
@@ -123,6 +130,10 @@ export interface StatusReport {
   readonly exceptions: { readonly open: number; readonly byType: readonly OpenExceptions[] };
   /** The latest monitor run, or `null`: none yet. */
   readonly lastMonitor: LastMonitor | null;
+  /** `serve`'s schedule and its next slots (ISO 8601 UTC), from the settings. */
+  readonly schedule?: ScheduleLine;
+  /** The `serve` running for this pipeline on this machine, or `null`. */
+  readonly serve?: { readonly url: string; readonly pid: number; readonly startedAt: string } | null;
   /** A run holding the pipeline's lease as `status` read (SPEC §7), or `null`; set by the reader. */
   readonly activeRun?: ActiveLease | null;
   /**
