@@ -116,6 +116,8 @@ export const martTask = (spec: MartSpec): Task => ({
             .filter(([k]) => k.startsWith('archived:'))
             .reduce((s, [, n]) => s + n, 0),
         note: parts.join(', '),
+        // What the data tests check; `task tests` reads it back from the ledger.
+        details: { batches: { from: facts.fromBatch, to: facts.toBatch } },
       };
     });
   },
