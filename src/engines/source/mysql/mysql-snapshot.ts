@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { PoolConnection, RowDataPacket } from 'mysql2';
+import { createConnection, type ConnectionOptions, type PoolConnection, type RowDataPacket } from 'mysql2';
 import { bigintAsJson, type Column, type CopyTextBatch, type Row, type Value } from '../../types.js';
 import type { CursorRange, SourceSnapshot, WindowMaxima } from '../source.js';
 import { oneLineReason } from './mysql-connect.js';
@@ -21,6 +21,30 @@ import { normalizeMysqlRow } from './mysql-values.js';
  * under a slow load. One hour matches the extract task's timeout (SPEC §7).
  */
 const netWriteTimeoutSeconds = 3600;
+
+/** How long cancelling a statement (`KILL QUERY` from a session of its own) may hold a stop. */
+const killWaitMs = 2_000;
+
+/**
+ * Cancels the statement the server runs for `threadId`, from a short session of its own opened
+ * with `options`. Never fails and never waits past `killWaitMs`: the caller closes the socket anyway.
+ */
+const killQuery = async (options: ConnectionOptions, threadId: number): Promise<void> => {
+  const killer = createConnection({ ...options, connectTimeout: killWaitMs });
+  killer.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const killed = await Promise.race([
+    new Promise<boolean>((resolve) => killer.query(`kill query ${threadId}`, (error) => resolve(!error))),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), killWaitMs))),
+  ]);
+  clearTimeout(timer);
+  if (killed) killer.end(() => undefined);
+  else {
+    killer.destroy();
+    // A pool's session or not, the socket sits in the same place; the driver's destroy() only ends it.
+    socketOf(killer as PoolConnection)?.destroy();
+  }
+};
 
 /**
  * Opens a consistent, read-only snapshot on `connection`. TIMESTAMP columns are read in UTC so the
@@ -51,6 +75,8 @@ export interface MysqlSnapshotOptions {
   readonly readTimeoutMs: number;
   /** Called when the snapshot is closed or its session is gone (possibly more than once). */
   readonly onEnd?: () => void;
+  /** How to open the short session that cancels a statement in flight; none: no cancel. */
+  readonly connectOptions?: ConnectionOptions;
 }
 
 /** Whether the session is unusable after `error`: its connection is gone. */
@@ -402,6 +428,8 @@ export class MysqlSnapshot implements SourceSnapshot {
    */
   async interrupt(reason: string): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'broken') return;
+    // Closing our socket alone leaves a server busy producing rows its thread and read view.
+    const cancelled = this.cancel();
     this.#state = 'broken';
     this.#watch?.fail(sessionLost(reason));
     const socket = socketOf(this.connection);
@@ -412,6 +440,7 @@ export class MysqlSnapshot implements SourceSnapshot {
         socket.once('close', () => resolve());
         socket.destroy();
       });
+    await cancelled;
     this.destroy();
   }
 
@@ -444,12 +473,20 @@ export class MysqlSnapshot implements SourceSnapshot {
   }
 
   private abandon(rows: NodeJS.EventEmitter, query: NodeJS.EventEmitter): void {
+    void this.cancel(); // as in `interrupt`: the server would keep producing rows for nobody
     this.#state = 'broken';
     // Closing the socket under a running query makes the driver report it lost; nobody listens now.
     const ignore = (): void => {};
     rows.on('error', ignore);
     query.on('error', ignore);
     this.destroy();
+  }
+
+  /** Cancels the statement in flight, if any, on the server (`KILL QUERY` from another session). */
+  private cancel(): Promise<void> {
+    const options = this.options.connectOptions;
+    if (this.#state !== 'busy' || !options) return Promise.resolve();
+    return killQuery(options, this.connection.threadId);
   }
 
   private destroy(): void {

@@ -1,4 +1,10 @@
-import { createPool, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2';
+import {
+  createPool,
+  type ConnectionOptions,
+  type Pool,
+  type PoolConnection,
+  type RowDataPacket,
+} from 'mysql2';
 import { redact } from '../../../config/urls.js';
 import type { Column } from '../../types.js';
 import {
@@ -40,6 +46,8 @@ class MysqlSource implements Source {
     readonly displayUrl: string,
     private readonly password: string,
     private readonly options: SourceOptions,
+    /** The pool's own connection options, for the session that cancels a statement (`KILL QUERY`). */
+    private readonly connectOptions: ConnectionOptions,
   ) {
     this.session = pool.promise();
     this.#readTimeoutMs = (options.readTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS) * 1000;
@@ -96,6 +104,7 @@ class MysqlSource implements Source {
           displayUrl: this.displayUrl,
           password: this.password,
           readTimeoutMs: this.#readTimeoutMs,
+          connectOptions: this.connectOptions,
           onEnd: () => this.#snapshots.delete(snapshot),
         });
         this.#snapshots.add(snapshot);
@@ -191,5 +200,5 @@ export const openMysqlSource = async (url: string, options: SourceOptions = {}):
       .catch(() => undefined);
     throw openFailure(url, error);
   }
-  return new MysqlSource(pool, displayUrl, poolOptions.password ?? '', options);
+  return new MysqlSource(pool, displayUrl, poolOptions.password ?? '', options, poolOptions);
 };
