@@ -22,4 +22,30 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // The dashboard's browser modules, served as they are (no build step): no type information.
+    files: ['src/serve/dashboard/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false, project: null },
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'getComputedStyle',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'URLSearchParams',
+          'Node',
+          'HTMLElement',
+          'Chart',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

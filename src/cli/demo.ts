@@ -191,4 +191,8 @@ export const demoCommand = async (cli: CliOptions, days: number): Promise<void> 
   out('Look around:');
   out(`  npx order-tracking status --warehouse duckdb:${join(demoDir, 'warehouse.duckdb')}`);
   out(`  npx order-tracking exceptions list --open --warehouse duckdb:${join(demoDir, 'warehouse.duckdb')}`);
+  out('The dashboard (the scheduler runs a cycle every 15 minutes; Ctrl-C stops it):');
+  out(
+    `  npx order-tracking serve --warehouse duckdb:${join(demoDir, 'warehouse.duckdb')} --source sqlite:${sourcePath}   # then open http://127.0.0.1:8080`,
+  );
 };

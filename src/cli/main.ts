@@ -3,7 +3,8 @@ import { guardOutput, rememberSecrets } from '../config/secrets.js';
 import { resolveSettings, type CliOptions } from '../config/settings.js';
 import { parseEpoch } from '../config/time.js';
 import { createLogger } from '../runner/logger.js';
-import { runCycle } from '../runner/run-cycle.js';
+import { runCycle, type RunSummary } from '../runner/run-cycle.js';
+import { ConfigError } from '../config/errors.js';
 import { reportError } from './errors.js';
 import { listExceptions, resolveExceptions, type ListFlags, type ResolveFlags } from './exceptions.js';
 import { initWarehouse } from '../runner/init.js';
@@ -19,6 +20,26 @@ interface GlobalOptions extends CliOptions {
 const clockFromEnv = (): number | undefined => {
   const raw = process.env.ORDER_TRACKING_NOW;
   return raw === undefined || raw === '' ? undefined : parseEpoch(raw, 'ORDER_TRACKING_NOW');
+};
+
+/**
+ * Aborted by SIGTERM or SIGINT, the reason naming it: the run stops cleanly (its current task gets
+ * the grace to finish, SPEC §7; exit 143 or 130, one line). The same signal again falls through to
+ * Node's default and ends the process at once.
+ */
+const stopSignal = (): AbortSignal => {
+  const controller = new AbortController();
+  for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => controller.abort(name));
+  return controller.signal;
+};
+
+const summaryJson = (summary: RunSummary): string =>
+  JSON.stringify({ ...summary, tasks: summary.tasks.map(({ cause: _c, ...t }) => t) });
+
+const parsePort = (raw: string): number => {
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 0 && n <= 65_535)) throw new ConfigError(`--port "${raw}" is not a port number (0 to 65535)`);
+  return n;
 };
 
 const program = new Command('order-tracking')
@@ -67,21 +88,72 @@ program
   .action(async (options: { json?: boolean }) => {
     const resolved = settings();
     const log = createLogger(Boolean(globals().verbose));
-    // SIGTERM or SIGINT stops the run cleanly (exit 130, one line); the same signal again falls
-    // through to Node's default and ends the process at once.
-    const controller = new AbortController();
-    for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => controller.abort(name));
     const summary = await runCycle({
       settings: resolved,
       log,
       now: clockFromEnv(),
-      signal: controller.signal,
+      signal: stopSignal(),
     });
-    process.stdout.write(
-      options.json
-        ? `${JSON.stringify({ ...summary, tasks: summary.tasks.map(({ cause: _c, ...t }) => t) })}\n`
-        : `${formatSummary(summary)}\n`,
-    );
+    process.stdout.write(options.json ? `${summaryJson(summary)}\n` : `${formatSummary(summary)}\n`);
+  });
+
+program
+  .command('task <name>')
+  .description(
+    'run one task alone under the lease, for another orchestrator: check_drift, extract (with its window and validate), mart_uti, mart_ecs, mart_uts, tests, monitor',
+  )
+  .option('--json', 'print the run summary as JSON')
+  .action(async (name: string, options: { json?: boolean }) => {
+    const { parseTaskName, taskCommand } = await import('./task.js');
+    const task = parseTaskName(name);
+    const resolved = settings();
+    const log = createLogger(Boolean(globals().verbose));
+    const signal = stopSignal();
+    if (task === 'monitor') {
+      const { monitorCommand } = await import('./monitor.js');
+      const result = await monitorCommand(
+        resolved,
+        { json: options.json },
+        { log, now: clockFromEnv(), signal, trigger: 'task' },
+      );
+      process.stdout.write(`${result.text}\n`);
+      if (result.error) process.stderr.write(`order-tracking: ${result.error}\n`);
+      process.exitCode = result.exitCode;
+      return;
+    }
+    const result = await taskCommand(resolved, task, { log, now: clockFromEnv(), signal });
+    if (!result.summary) process.stdout.write(`${result.text}\n`);
+    else
+      process.stdout.write(
+        options.json ? `${summaryJson(result.summary)}\n` : `${formatSummary(result.summary)}\n`,
+      );
+  });
+
+program
+  .command('serve')
+  .description(
+    'run the cycle and the monitor on their schedules, with the dashboard, /healthz, /readyz and /metrics',
+  )
+  .option(
+    '--host <host>',
+    'dashboard address (default 127.0.0.1; anything else needs ORDER_TRACKING_DASHBOARD_TOKEN)',
+  )
+  .option('--port <port>', 'dashboard port (default 8080; 0 picks a free one)')
+  .action(async (options: { host?: string; port?: string }) => {
+    const { serve } = await import('../serve/serve.js');
+    const resolved = settings();
+    const port = options.port === undefined ? undefined : parsePort(options.port);
+    await serve(resolved, {
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(port !== undefined ? { port } : {}),
+      log: createLogger(Boolean(globals().verbose)),
+      signal: stopSignal(),
+      onListening: (url) =>
+        process.stdout.write(
+          `order-tracking serve: dashboard at ${url} · cycle "${resolved.schedule.cycle}", monitor "${resolved.schedule.monitor}" (${resolved.schedule.timezone})\n`,
+        ),
+    });
+    process.stdout.write('order-tracking serve: stopped\n');
   });
 
 program
@@ -94,12 +166,10 @@ program
   .option('--fail-on-findings', 'exit 1 when a step found something (a day that differs, a failing check)')
   .action(async (options: MonitorFlags) => {
     const { monitorCommand } = await import('./monitor.js');
-    const controller = new AbortController();
-    for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => controller.abort(name));
     const result = await monitorCommand(settings(), options, {
       log: createLogger(Boolean(globals().verbose)),
       now: clockFromEnv(),
-      signal: controller.signal,
+      signal: stopSignal(),
     });
     process.stdout.write(`${result.text}\n`);
     if (result.error) process.stderr.write(`order-tracking: ${result.error}\n`);

@@ -3,6 +3,8 @@ import { ExitCode, UserError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
 import { epochText } from '../config/time.js';
 import { redact } from '../config/urls.js';
+import { Cron } from 'croner';
+import { readServeState } from '../serve/state.js';
 import { bigintAsJson } from '../engines/types.js';
 import { openSource } from '../engines/source/open.js';
 import type { Source } from '../engines/source/source.js';
@@ -184,6 +186,24 @@ export const formatStatus = (r: StatusReport): string => {
           ]
         : []),
       ['clock', `${epochTime(r.now)} UTC`],
+      ...(r.schedule
+        ? [
+            [
+              'schedule',
+              `cycle "${r.schedule.cycle}" next ${r.schedule.next.cycle.map(shortTime).join(', ')}; monitor "${r.schedule.monitor}" next ${shortTime(r.schedule.next.monitor[0] ?? null)} (${r.schedule.timezone}, times UTC)`,
+            ],
+          ]
+        : []),
+      ...(r.serve !== undefined
+        ? [
+            [
+              'serve',
+              r.serve
+                ? `${r.serve.url} (pid ${r.serve.pid}, since ${shortTime(r.serve.startedAt)} UTC)`
+                : 'not running on this machine',
+            ],
+          ]
+        : []),
       ...(r.source?.clock != null
         ? [
             [
@@ -301,6 +321,18 @@ const truncate = (text: string, max: number): string =>
 const firstLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
+/** The schedule's next slots, and the serve running on this machine, if any. */
+const serveLines = async (settings: Settings): Promise<Pick<StatusReport, 'schedule' | 'serve'>> => {
+  const { timezone, cycle, monitor } = settings.schedule;
+  const next = (expression: string): string[] =>
+    new Cron(expression, { timezone, paused: true }).nextRuns(3).map((d) => d.toISOString());
+  const state = await readServeState(settings);
+  return {
+    schedule: { cycle, monitor, timezone, next: { cycle: next(cycle), monitor: next(monitor) } },
+    serve: state && { url: state.url, pid: state.pid, startedAt: state.startedAt },
+  };
+};
+
 /**
  * `order-tracking status [--json]` (SPEC §8): read-only, takes no lease. With a source configured,
  * `id` watermarks are compared with the source's max id; a source that cannot be opened is noted,
@@ -312,10 +344,12 @@ export const statusCommand = async (
   options: { readonly json: boolean; readonly now?: number },
 ): Promise<string> => {
   const reading = await openForReading(settings);
+  const serving = await serveLines(settings);
   if ('snapshot' in reading) {
     const { snapshot, holder } = reading;
     const report: StatusReport = {
       ...snapshot.report,
+      ...serving,
       activeRun: holder,
       snapshot: { takenAt: snapshot.takenAt },
     };
@@ -345,7 +379,7 @@ export const statusCommand = async (
       }),
     );
     const activeRun = (await warehouse.activeLease?.(leaseKey(settings))) ?? null;
-    const report: StatusReport = { ...read, activeRun, snapshot: null };
+    const report: StatusReport = { ...read, ...serving, activeRun, snapshot: null };
     return options.json ? JSON.stringify(report, bigintAsJson) : formatStatus(report);
   } finally {
     await source?.close();

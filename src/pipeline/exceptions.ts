@@ -32,6 +32,8 @@ export interface ExceptionFilter {
   readonly orderId?: string;
   /** Only rows with `resolved_at is null`. */
   readonly openOnly?: boolean;
+  /** Only rows with `resolved_at is not null` (the dashboard's resolved view). */
+  readonly resolvedOnly?: boolean;
 }
 
 /** An exceptions row as `list` reads it. */
@@ -92,6 +94,7 @@ const whereClause = (
   if (filter.type !== undefined) bind('exception_type', filter.type);
   if (filter.orderId !== undefined) bind('order_id', filter.orderId);
   if (filter.openOnly) clauses.push(`${d.quote('resolved_at')} is null`);
+  if (filter.resolvedOnly) clauses.push(`${d.quote('resolved_at')} is not null`);
   return { sql: clauses.length > 0 ? `where ${clauses.join(' and ')}` : '', params };
 };
 

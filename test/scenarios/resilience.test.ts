@@ -5,6 +5,7 @@
  * never interrupted. Deadlocks, serialization failures, MySQL lock waits and a connection reset
  * run the task again (the ledger counts the attempts) and end right; any other error fails at once.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { cli } from '../support/cli.js';
 import { embeddedPair, serverPair, skipServers, type EnginePair } from '../support/engines.js';
 import { diffSnapshots, snapshotBusiness } from '../support/invariants.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+
+const bin = new URL('../../bin/order-tracking.mjs', import.meta.url).pathname;
 
 const NOW = 1_780_000_000;
 const HOUR = 3600;
@@ -71,6 +74,9 @@ const tasksOf = async (p: EnginePair, runId: number) =>
     `select task, state, attempts, error from order_tracking_meta.task_instances where run_id = $1 order by task`,
     [runId],
   );
+
+const count = async (p: EnginePair, table: string): Promise<number> =>
+  Number((await p.warehouse(`select count(*) as n from settlement_ods.${table}`))[0]?.n);
 
 const databaseOf = (p: EnginePair): string => new URL(p.warehouseUrl).pathname.slice(1);
 
@@ -190,5 +196,41 @@ describe.skipIf(await skipServers())('retries on postgres+mariadb', () => {
       state: 'failed',
       attempts: 1,
     });
+  });
+});
+
+describe.skipIf(await skipServers())('a stop within the grace on postgres+mariadb', () => {
+  it('lets the running task finish, starts nothing more, exits 143, and keeps what the task did', async () => {
+    const p = await seeded(() => serverPair());
+    const child = spawn(process.execPath, [bin, 'run'], {
+      env: { ...process.env, ...env(p, { ORDER_TRACKING_FAULT: 'slow:mart_uti:4' }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // validate has ended: mart_uti is the task running (held 4 s), well within the 20 s grace.
+    for (;;) {
+      const rows = await p.warehouse(
+        `select 1 from order_tracking_meta.task_instances where run_id = 1 and task = 'validate'`,
+      );
+      if (rows.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(143);
+    expect(stderr.trim()).toBe(
+      'order-tracking: run 1 was interrupted (SIGTERM) before mart_ecs; it started nothing more, the lease is released',
+    );
+    const tasks = await tasksOf(p, 1);
+    expect(tasks.filter((t) => String(t.task).startsWith('mart_')).map((t) => [t.task, t.state])).toEqual([
+      ['mart_ecs', 'cancelled'],
+      ['mart_uti', 'success'],
+      ['mart_uts', 'cancelled'],
+    ]);
+    expect(await count(p, 'mart_uni_tracking_info')).toBe(1);
+    const next = await cli(['run'], env(p));
+    expect(next.code, next.stderr).toBe(0);
+    expect(await count(p, 'mart_uni_tracking_spath')).toBe(SCANS);
   });
 });
