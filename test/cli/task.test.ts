@@ -6,9 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';
+import { seedOneOrder } from '../support/feed.js';
 
 const NOW = Math.floor(Date.now() / 1000);
-const HOUR = 3600;
 const DAY = 86_400;
 
 const opened: EnginePair[] = [];
@@ -22,21 +22,6 @@ const env = (p: EnginePair, now = NOW): Record<string, string> => ({
   ORDER_TRACKING_NOW: String(now),
 });
 
-const seed = async (p: EnginePair): Promise<void> => {
-  await p.source(
-    'insert into uni_tracking_info (id, order_id, tracking_no, status, carrier, location, update_time) values (?, ?, ?, ?, ?, ?, ?)',
-    [1, 'OT1', 'TN1', 'IN_TRANSIT', 'DHL', 'Köln', NOW - HOUR],
-  );
-  await p.source(
-    'insert into ecs_order_info (id, order_id, partner_id, customer_name, destination, weight_grams, add_time) values (?, ?, ?, ?, ?, ?, ?)',
-    [1, 'OT1', 7, 'Zoë', 'Lyon', 1200, NOW - 2 * HOUR],
-  );
-  await p.source(
-    'insert into uni_tracking_spath (id, order_id, traceSeq, pathTime, scan_site, scan_type, remark) values (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)',
-    [1, 'OT1', 1, NOW - HOUR, 'Zürich', 'ARRIVE', 'r', 2, 'OT1', 2, NOW - HOUR + 60, 'Basel', 'DEPART', 'r'],
-  );
-};
-
 const count = async (p: EnginePair, table: string): Promise<number> =>
   Number((await p.warehouse(`select count(*) as n from settlement_ods.${table}`))[0]?.n);
 
@@ -45,7 +30,7 @@ for (const pair of pairs)
     it('runs the cycle step by step as an orchestrator would, and a step with nothing new says so', async () => {
       const p = await pair.create();
       opened.push(p);
-      await seed(p);
+      await seedOneOrder(p, NOW, 2);
       expect((await cli(['init'], env(p))).code).toBe(0);
 
       const early = await cli(['task', 'mart_uti'], env(p));
@@ -98,7 +83,7 @@ for (const pair of pairs)
     it("prunes runs past the ledger's retention in the monitor's cleanup, keeping the rest", async () => {
       const p = await pair.create();
       opened.push(p);
-      await seed(p);
+      await seedOneOrder(p, NOW, 2);
       expect((await cli(['init'], env(p))).code).toBe(0);
       expect((await cli(['run'], env(p))).code).toBe(0);
       // 91 days later by the run's clock: run 1 started more than the default 90 days before.

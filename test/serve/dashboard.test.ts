@@ -7,27 +7,24 @@
  * or with a wrong one, are refused and change nothing; no page or response holds a secret. A
  * full-page screenshot of each page is saved under test-results/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, paintedPixels, skipBrowser } from '../support/browser.js';
 import { cli } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';
 import { openFeed } from '../support/feed.js';
+import { periodOf } from '../support/invariants.js';
+import { startServe as startServeWith, until } from '../support/serve-process.js';
 
-const bin = fileURLToPath(new URL('../../bin/order-tracking.mjs', import.meta.url));
+/** The real `serve` on a free port of the loopback address. */
+const startServe = (vars: Record<string, string>) => startServeWith(vars, ['--host', '127.0.0.1']);
 const shots = fileURLToPath(new URL('../../test-results/', import.meta.url));
 const DAY = 86_400;
 const NOW = Math.floor(Date.now() / 1000);
 
-/** The half-year of an instant, as hist tables name it (`2026_h1`). */
-const periodOf = (epoch: number): string => {
-  const d = new Date(epoch * 1000);
-  return `${d.getUTCFullYear()}_h${d.getUTCMonth() < 6 ? 1 : 2}`;
-};
 /** Rows 200 days old are past the 180-day cutoff: freezing their period holds them in the marts. */
 const FROZEN = periodOf(NOW - 200 * DAY);
 
@@ -37,58 +34,6 @@ const WEBHOOK_SECRET = `hook-${randomBytes(12).toString('hex')}`;
 const WEBHOOK = `http://127.0.0.1:9/services/${WEBHOOK_SECRET}`;
 const PASSWORD = `pw${randomBytes(10).toString('hex')}`;
 const NOTE = 'checked by on-call: the period stays frozen';
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: Promise<string>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stdout: string;
-  stderr: string;
-}
-
-const running: Served[] = [];
-afterEach(async () => {
-  for (let s = running.pop(); s !== undefined; s = running.pop()) {
-    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-    await s.exited;
-  }
-});
-
-/** The real `serve` on a free port; `url` resolves once it prints where the dashboard is. */
-const startServe = (vars: Record<string, string>): Served => {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, ORDER_TRACKING_WAREHOUSE: undefined, ORDER_TRACKING_SOURCE: undefined, ...vars },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const served: Served = {
-    child,
-    stdout: '',
-    stderr: '',
-    url: new Promise((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => {
-        served.stdout += chunk.toString();
-        const found = /dashboard at (http:\/\/\S+)/.exec(served.stdout);
-        if (found) resolve(found[1] as string);
-      });
-      child.once('exit', () => reject(new Error(`serve exited before listening: ${served.stderr}`)));
-    }),
-    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
-  };
-  child.stderr?.on('data', (chunk: Buffer) => (served.stderr += chunk.toString()));
-  served.url.catch(() => undefined);
-  running.push(served);
-  return served;
-};
-
-const until = async <T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, ms = 60_000) => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-};
 
 interface ApiRun {
   readonly runId: number;

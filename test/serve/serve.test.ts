@@ -5,35 +5,20 @@
  * the lease released, refuses a bad cron or a public address without a token before starting, and
  * answers /healthz, /readyz and /metrics.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { pairs, type EnginePair } from '../support/engines.js';
+import { seedOneOrder } from '../support/feed.js';
 import { periodOf } from '../support/invariants.js';
+import { startServe, until, type Served } from '../support/serve-process.js';
 import { startWebhookServer, type WebhookServer } from '../support/webhook-server.js';
 
-const bin = fileURLToPath(new URL('../../bin/order-tracking.mjs', import.meta.url));
-const HOUR = 3600;
+const DAY = 86_400;
 const NOW = Math.floor(Date.now() / 1000);
 
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: Promise<string>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stdout: string;
-  stderr: string;
-}
-
-const DAY = 86_400;
-const running: Served[] = [];
 const hooks: WebhookServer[] = [];
 const opened: EnginePair[] = [];
 afterEach(async () => {
-  for (let s = running.pop(); s !== undefined; s = running.pop()) {
-    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-    await s.exited;
-  }
   for (let h = hooks.pop(); h !== undefined; h = hooks.pop()) await h.close();
   for (let p = opened.pop(); p !== undefined; p = opened.pop()) await p.close();
 });
@@ -44,47 +29,6 @@ const env = (p: EnginePair, extra: Record<string, string> = {}): Record<string, 
   ORDER_TRACKING_MONITOR_CRON: '0 0 2 1 1 *',
   ...extra,
 });
-
-/** Starts the real `serve` on a free port; `url` resolves once it says where the dashboard is. */
-const startServe = (vars: Record<string, string>, args: readonly string[] = []): Served => {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ORDER_TRACKING_WAREHOUSE: undefined, ORDER_TRACKING_SOURCE: undefined, ...vars },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const served: Served = {
-    child,
-    stdout: '',
-    stderr: '',
-    url: new Promise((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => {
-        served.stdout += chunk.toString();
-        const found = /dashboard at (http:\/\/\S+)/.exec(served.stdout);
-        if (found) resolve(found[1] as string);
-      });
-      child.once('exit', () => reject(new Error(`serve exited before listening: ${served.stderr}`)));
-    }),
-    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
-  };
-  child.stderr?.on('data', (chunk: Buffer) => (served.stderr += chunk.toString()));
-  served.url.catch(() => undefined);
-  running.push(served);
-  return served;
-};
-
-const seed = async (p: EnginePair): Promise<void> => {
-  await p.source(
-    'insert into uni_tracking_info (id, order_id, tracking_no, status, carrier, location, update_time) values (?, ?, ?, ?, ?, ?, ?)',
-    [1, 'OT1', 'TN1', 'IN_TRANSIT', 'DHL', 'Köln', NOW - HOUR],
-  );
-  await p.source(
-    'insert into ecs_order_info (id, order_id, partner_id, customer_name, destination, weight_grams, add_time) values (?, ?, ?, ?, ?, ?, ?)',
-    [1, 'OT1', 7, 'Zoë', 'Lyon', 1200, NOW - 2 * HOUR],
-  );
-  await p.source(
-    'insert into uni_tracking_spath (id, order_id, traceSeq, pathTime, scan_site, scan_type, remark) values (?, ?, ?, ?, ?, ?, ?)',
-    [1, 'OT1', 1, NOW - HOUR, 'Zürich', 'ARRIVE', 'r'],
-  );
-};
 
 interface LedgerRun {
   readonly run_id: number;
@@ -101,21 +45,6 @@ const ledger = async (p: EnginePair): Promise<LedgerRun[]> =>
     : ((await p.warehouse(
         'select run_id, kind, state, triggered_by, error from order_tracking_meta.runs order by run_id',
       )) as unknown as LedgerRun[]);
-
-const until = async <T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (v: T) => boolean,
-  ms = 60_000,
-): Promise<T> => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-};
 
 /** The ledger through serve's own dashboard API on DuckDB (only serve may open the file). */
 const runsOf = async (p: EnginePair, served: Served): Promise<LedgerRun[]> => {
@@ -138,7 +67,7 @@ for (const pair of pairs)
     it('runs cycles on a seconds cron, skips a slot a slow cycle still holds, and stops on SIGTERM with exit 0', async () => {
       const p = await pair.create();
       opened.push(p);
-      await seed(p);
+      await seedOneOrder(p, NOW);
       // Every cycle's mart_uts waits 3 s: slots every 2 s come while one still runs.
       const served = startServe(
         env(p, { ORDER_TRACKING_CYCLE_CRON: '*/2 * * * * *', ORDER_TRACKING_FAULT: 'slow:mart_uts:3' }),
@@ -182,7 +111,7 @@ for (const pair of pairs)
     it('cancels a running cycle on SIGTERM once the grace is over, rolls it back, and exits 0', async () => {
       const p = await pair.create();
       opened.push(p);
-      await seed(p);
+      await seedOneOrder(p, NOW);
       const served = startServe(
         env(p, {
           ORDER_TRACKING_CYCLE_CRON: '*/2 * * * * *',
@@ -217,7 +146,7 @@ for (const pair of pairs)
     it('posts one alert per cause to the webhook as it opens, none while it persists, with no secret', async () => {
       const p = await pair.create();
       opened.push(p);
-      await seed(p);
+      await seedOneOrder(p, NOW);
       // An order that ages out into a frozen half-year: it stays in its marts under open
       // ARCHIVE_ROUTING_GAP exceptions, every cycle.
       const old = NOW - 200 * DAY;

@@ -60,3 +60,23 @@ export const openFeed = async (p: EnginePair, options: GeneratorOptions): Promis
     close: () => writer.close(),
   };
 };
+
+/**
+ * One order in the source, an hour old: its tracking row, the order, and `scans` scan events a
+ * minute apart. The smallest source a whole cycle has something to land in every mart from.
+ */
+export const seedOneOrder = async (p: EnginePair, now: number, scans = 1): Promise<void> => {
+  await p.source(
+    'insert into uni_tracking_info (id, order_id, tracking_no, status, carrier, location, update_time) values (?, ?, ?, ?, ?, ?, ?)',
+    [1, 'OT1', 'TN1', 'IN_TRANSIT', 'DHL', 'Köln', now - 3600],
+  );
+  await p.source(
+    'insert into ecs_order_info (id, order_id, partner_id, customer_name, destination, weight_grams, add_time) values (?, ?, ?, ?, ?, ?, ?)',
+    [1, 'OT1', 7, 'Zoë', 'Lyon', 1200, now - 7200],
+  );
+  for (let i = 1; i <= scans; i++)
+    await p.source(
+      'insert into uni_tracking_spath (id, order_id, traceSeq, pathTime, scan_site, scan_type, remark) values (?, ?, ?, ?, ?, ?, ?)',
+      [i, 'OT1', i, now - 3600 + (i - 1) * 60, 'Zürich', 'ARRIVE', 'r'],
+    );
+};
