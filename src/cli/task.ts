@@ -97,7 +97,12 @@ const rangesSinceTests = async (
   );
   const ranges: Partial<Record<MartName, BatchRange>> = {};
   for (const row of rows) {
-    const tasks = (JSON.parse(row.summary as string) as Pick<RunSummary, 'tasks'>).tasks ?? [];
+    let tasks: RunSummary['tasks'];
+    try {
+      tasks = (JSON.parse(row.summary as string) as Pick<RunSummary, 'tasks'>).tasks ?? [];
+    } catch {
+      continue; // a summary that is not JSON says nothing about batches
+    }
     if (tasks.some((t) => t.task === 'tests' && t.state === 'success')) break;
     for (const t of tasks) {
       const batches = (t.details as { batches?: BatchRange } | undefined)?.batches;

@@ -64,7 +64,7 @@ export const taskTimeoutSeconds = (task: Task, context: RunContext): number =>
  * sessions) before it is reported anyway: one that ignores its signal must not keep the run, and
  * its lease, past the grace a scheduler gives a stopping process.
  */
-const windDownMs = 10_000;
+const windDownMs = 5_000;
 
 const firstLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
@@ -248,7 +248,14 @@ const runRetried = async (
       { task: task.name, attempt, error: report.error, waitSeconds: waitMs / 1000 },
       `${transient}: running the task again`,
     );
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    // A stop or the run's limit during the wait ends it: no attempt starts after either.
+    const stops = [outer, drain].filter((x): x is AbortSignal => x !== undefined);
+    const stopped = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), waitMs);
+      for (const signal of stops)
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve(true)), { once: true });
+    });
+    if (stopped) return { ...report, attempts: attempt };
   }
 };
 

@@ -14,6 +14,7 @@ import {
 import { exceptionsTable, metaTables } from '../pipeline/meta.js';
 import { saveStatusSnapshot } from '../pipeline/status/snapshot.js';
 import { cycleTasks } from '../pipeline/tasks/index.js';
+import type { Value } from '../engines/types.js';
 import type { RunContext } from './context.js';
 import type { Logger } from './logger.js';
 import { executeGraph, NOT_STARTED, RunTimedOut, type TaskReport } from './graph.js';
@@ -145,13 +146,12 @@ export const withPipeline = async <P, T>(
   needsSource = true,
   shared?: Warehouse,
 ): Promise<T> => {
-  const source =
-    settings.source === null && !needsSource
-      ? absentSource
-      : await openSource(requireSource(settings), {
-          readTimeoutSeconds: settings.sourceReadTimeoutSeconds,
-          ...(signal ? { signal } : {}),
-        });
+  const source = !needsSource
+    ? absentSource
+    : await openSource(requireSource(settings), {
+        readTimeoutSeconds: settings.sourceReadTimeoutSeconds,
+        ...(signal ? { signal } : {}),
+      });
   try {
     const checked = await preflight(source);
     const warehouse = shared ?? (await openWarehouse(settings.warehouse, { settings }));
@@ -186,12 +186,13 @@ const markAbandoned = async (
   log: Logger,
 ): Promise<void> => {
   const open = await connection.query<{ run_id: number }>(
-    `select run_id from ${runs} where state = 'running' order by run_id`,
+    `select run_id from ${runs} where state = 'running' and run_id <> $1 order by run_id`,
+    [runId],
   );
   if (open.length === 0) return;
   await connection.execute(
-    `update ${runs} set state = 'abandoned', ended_at = ${d.now}, error = $1 where state = 'running'`,
-    [`abandoned: the process ended without recording an end; noticed by run ${runId}`],
+    `update ${runs} set state = 'abandoned', ended_at = ${d.now}, error = $1 where state = 'running' and run_id <> $2`,
+    [`abandoned: the process ended without recording an end; noticed by run ${runId}`, runId],
   );
   log.warn(
     { runs: open.map((r) => Number(r.run_id)) },
@@ -267,15 +268,11 @@ export const runTasks = async (
         const taskTable = d.table(meta.taskInstances.schema, meta.taskInstances.name);
         const connection = await warehouse.connect();
         try {
-          const last = await connection.query<{ m: number }>(
-            `select coalesce(max(run_id), 0) as m from ${runs}`,
-          );
-          const runId = Number(last[0]?.m ?? 0) + 1;
-          await markAbandoned(connection, d, runs, runId, log);
-          await connection.execute(
+          const runId = await insertRun(connection, runs, (id) => [
             `insert into ${runs} (run_id, kind, state, started_at, triggered_by) values ($1, $2, 'running', cast($3 as timestamp), $4)`,
-            [runId, kind, timestampText(isoNow()), trigger],
-          );
+            [id, kind, timestampText(isoNow()), trigger],
+          ]);
+          await markAbandoned(connection, d, runs, runId, log);
           const context: RunContext = {
             settings,
             warehouse,
@@ -305,7 +302,12 @@ export const runTasks = async (
             );
           });
           const failed = reports.find((r) => r.state === 'failed');
-          const timedOut = reports.find((r) => r.state === 'timed_out');
+          // The run's own limit may have come between tasks, when no task was left to time out.
+          const timedOut =
+            reports.find((r) => r.state === 'timed_out') ??
+            (stop.signal.reason instanceof RunTimedOut && reports.some((r) => r.state !== 'success')
+              ? reports.find(notStarted)
+              : undefined);
           const stopped =
             !timedOut && drain.signal.aborted && reports.some((r) => r.state !== 'success')
               ? interrupted(runId, drain.signal, reports)
@@ -318,7 +320,7 @@ export const runTasks = async (
                 ? 'failed'
                 : 'success';
           const error = timedOut
-            ? `run ${runId} timed out: ${timedOut.error}; what it was doing rolled back, the lease is released`
+            ? `run ${runId} timed out: ${notStarted(timedOut) ? `${(stop.signal.reason as Error).message} before ${timedOut.task}` : timedOut.error}; what it was doing rolled back, the lease is released`
             : (stopped ?? failed?.error);
           const summary: RunSummary = {
             runId,
@@ -370,6 +372,27 @@ export const runTasks = async (
 };
 
 /**
+ * Inserts a run's ledger row under the next id and returns it. A skipped slot is recorded outside
+ * the lease, so two inserts may take the same id: the one the key refuses takes the next.
+ */
+const insertRun = async (
+  c: WarehouseConnection,
+  runs: string,
+  insert: (runId: number) => [string, Value[]],
+): Promise<number> => {
+  for (let attempt = 1; ; attempt++) {
+    const last = await c.query<{ m: number }>(`select coalesce(max(run_id), 0) as m from ${runs}`);
+    const runId = Number(last[0]?.m ?? 0) + 1;
+    try {
+      await c.execute(...insert(runId));
+      return runId;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+};
+
+/**
  * Records a run that did not start (`skipped`): its slot came while another run held the lease
  * (SPEC §7, catch-up off). Outside the lease, so its id may race the holder's: taken again then.
  */
@@ -382,21 +405,12 @@ export const recordSkipped = async (
 ): Promise<number> => {
   const meta = metaTables(settings.schemas);
   const runs = warehouse.dialect.table(meta.runs.schema, meta.runs.name);
-  return withConnection(warehouse, async (c) => {
-    for (let attempt = 1; ; attempt++) {
-      const last = await c.query<{ m: number }>(`select coalesce(max(run_id), 0) as m from ${runs}`);
-      const runId = Number(last[0]?.m ?? 0) + 1;
-      const now = timestampText(isoNow());
-      try {
-        await c.execute(
-          `insert into ${runs} (run_id, kind, state, started_at, ended_at, error, triggered_by)
-           values ($1, $2, 'skipped', cast($3 as timestamp), cast($3 as timestamp), $4, $5)`,
-          [runId, kind, now, reason, trigger],
-        );
-        return runId;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-      }
-    }
-  });
+  const now = timestampText(isoNow());
+  return withConnection(warehouse, (c) =>
+    insertRun(c, runs, (id) => [
+      `insert into ${runs} (run_id, kind, state, started_at, ended_at, error, triggered_by)
+       values ($1, $2, 'skipped', cast($3 as timestamp), cast($3 as timestamp), $4, $5)`,
+      [id, kind, now, reason, trigger],
+    ]),
+  );
 };

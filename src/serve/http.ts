@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../config/errors.js';
+import { maskSecrets } from '../config/secrets.js';
 import type { Value } from '../engines/types.js';
 import { withConnection } from '../engines/warehouse/warehouse.js';
 import { metaTables } from '../pipeline/meta.js';
@@ -26,7 +27,7 @@ const readiness = async (context: ServeContext): Promise<{ ready: boolean; reaso
     async (c) =>
       (
         await c.query<{ ended_at: Value }>(
-          `select max(ended_at) as ended_at from ${warehouse.dialect.table(runs.schema, runs.name)} where kind = 'run' and state = 'success'`,
+          `select max(ended_at) as ended_at from ${warehouse.dialect.table(runs.schema, runs.name)} where kind = 'run' and state = 'success' and coalesce(triggered_by, '') <> 'task'`,
         )
       )[0],
   );
@@ -76,7 +77,7 @@ export const startHttp = async (
 ): Promise<{ readonly url: string; close(): Promise<void> }> => {
   const server = createServer((req, res) => {
     route(context, metrics, req, res).catch((error: unknown) => {
-      const line = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+      const line = maskSecrets((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '');
       context.log.warn({ path: req.url }, `request failed: ${line}`);
       if (!res.headersSent) json(res, 500, { error: line });
       else res.end();

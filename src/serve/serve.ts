@@ -45,8 +45,10 @@ export const serve = async (settings: Settings, options: ServeOptions): Promise<
   await initWarehouse(settings);
   const warehouse = await openWarehouse(settings.warehouse, { settings });
   // A holder, not a variable: the slots' closures set it, and the shutdown below reads it.
-  const active: { run: { kind: RunKind; since: string; done: Promise<void>; stop: AbortController } | null } =
-    { run: null };
+  const active: {
+    run: { kind: RunKind; since: string; done: Promise<void>; stop: AbortController } | null;
+    monitorWaiting: boolean;
+  } = { run: null, monitorWaiting: false };
   const schedules: { cycle?: Schedule; monitor?: Schedule } = {};
   const context: ServeContext = {
     settings,
@@ -75,23 +77,38 @@ export const serve = async (settings: Settings, options: ServeOptions): Promise<
       warehouse: warehouse.displayUrl,
     });
 
+    const begin = (kind: RunKind): void => {
+      const stop = new AbortController();
+      const since = new Date().toISOString();
+      const done = startRun(kind, stop.signal).finally(() => {
+        active.run = null;
+        // The daily monitor's slot that came during a cycle runs once the cycle is done.
+        if (active.monitorWaiting && !options.signal.aborted) {
+          active.monitorWaiting = false;
+          begin('monitor');
+        }
+      });
+      active.run = { kind, since, done, stop };
+    };
+
     const slot =
       (kind: RunKind) =>
       (at: Date): void => {
         if (options.signal.aborted) return;
         const current = active.run;
-        if (current) {
-          const reason = `slot ${at.toISOString()} skipped: ${current.kind} started ${current.since} is still running`;
-          log.warn({ kind }, reason);
-          void recordSkipped(warehouse, settings, kind, 'schedule', reason).catch((error: unknown) =>
-            log.error({ err: error }, 'could not record a skipped slot'),
-          );
+        if (!current) return begin(kind);
+        // With the defaults both fire at 02:00: a daily run must not be lost to a 15-minute one,
+        // so the monitor waits for the cycle (once); any other slot is skipped (catch-up off).
+        if (kind === 'monitor' && current.kind === 'run' && !active.monitorWaiting) {
+          active.monitorWaiting = true;
+          log.info(`monitor slot ${at.toISOString()} waits for the cycle started ${current.since}`);
           return;
         }
-        const stop = new AbortController();
-        const since = new Date().toISOString();
-        const done = startRun(kind, stop.signal).finally(() => (active.run = null));
-        active.run = { kind, since, done, stop };
+        const reason = `slot ${at.toISOString()} skipped: ${current.kind} started ${current.since} is still running`;
+        log.warn({ kind }, reason);
+        void recordSkipped(warehouse, settings, kind, 'schedule', reason).catch((error: unknown) =>
+          log.error({ err: error }, 'could not record a skipped slot'),
+        );
       };
 
     const startRun = async (kind: RunKind, signal: AbortSignal): Promise<void> => {

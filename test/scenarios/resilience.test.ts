@@ -124,6 +124,26 @@ describe.skipIf(await skipServers())('timeouts on postgres+mariadb', () => {
 });
 
 describe('timeouts on duckdb+sqlite', () => {
+  it("stops the whole run at the cycle's own limit, naming the task it cut short", async () => {
+    const p = await seeded(embeddedPair);
+    const config = configFile({ timeouts: { cycle: 3 } });
+    const slow = await cli(
+      ['run'],
+      env(p, { ORDER_TRACKING_CONFIG: config, ORDER_TRACKING_FAULT: 'slow:mart_uti:60' }),
+      { deadlineMs: 90_000 },
+    );
+    expect(slow.code, slow.stderr).toBe(124);
+    expect(slow.stderr.trim()).toBe(
+      "order-tracking: run 1 timed out: mart_uti timed out after 3 s (the run's limit) and was cancelled; what it was doing rolled back, the lease is released",
+    );
+    const tasks = await tasksOf(p, 1);
+    expect(tasks.filter((t) => String(t.task).startsWith('mart_')).map((t) => [t.task, t.state])).toEqual([
+      ['mart_ecs', 'upstream_failed'],
+      ['mart_uti', 'timed_out'],
+      ['mart_uts', 'upstream_failed'],
+    ]);
+  });
+
   it('marks the task timed_out, exits 124 and the next run converges', async () => {
     const p = await seeded(embeddedPair);
     const config = configFile({ timeouts: { tests: 2 } });

@@ -141,6 +141,28 @@ for (const pair of pairs)
     });
   });
 
+describe('serve when the cycle and the monitor share a slot', () => {
+  it('runs the monitor after the cycle instead of skipping it (02:00 with the defaults)', async () => {
+    const p = await pairs[0].create();
+    opened.push(p);
+    await seedOneOrder(p, NOW);
+    const served = startServe({
+      ...env(p),
+      ORDER_TRACKING_CYCLE_CRON: '*/4 * * * * *',
+      ORDER_TRACKING_MONITOR_CRON: '*/4 * * * * *',
+    });
+    await served.url;
+    const runs = await until(
+      'two scheduled monitor runs',
+      () => runsOf(p, served),
+      (rs) => rs.filter((r) => r.kind === 'monitor' && r.state === 'success').length >= 2,
+    );
+    expect(runs.filter((r) => r.kind === 'monitor' && r.state === 'skipped')).toEqual([]);
+    served.child.kill('SIGTERM');
+    expect((await served.exited).code, served.stderr).toBe(0);
+  });
+});
+
 for (const pair of pairs)
   describe.skipIf(await pair.skip())(`serve's alerts on ${pair.name}`, () => {
     it('posts one alert per cause to the webhook as it opens, none while it persists, with no secret', async () => {

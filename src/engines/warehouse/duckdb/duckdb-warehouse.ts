@@ -194,6 +194,14 @@ export const openDuckdbWarehouse = async (
       memory_limit: DUCKDB_MEMORY_LIMIT,
       ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
     });
+    // The ledger's clocks are UTC wall times on every engine: DuckDB's current_timestamp would
+    // otherwise be read in the host's zone. (Its TimeZone option is refused at create.)
+    const setup = await instance.connect();
+    try {
+      await setup.run(`set global TimeZone = 'UTC'`);
+    } finally {
+      setup.closeSync();
+    }
     return new DuckdbWarehouse(instance, displayUrl);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
