@@ -341,11 +341,13 @@ for (const pair of [...pairs, redshiftPair]) {
         `insert into uni_tracking_spath (${spathColumns}) values ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
         rows.flatMap((id) => [id, `OT${id}`, 1, NOW - HOUR, 'site', 'ARRIVE', null]),
       );
-      // SIGTERM (a scheduler stopping the run) as the first of 20 batches is loaded: the load rolls
-      // back, at a later batch or, when every row was already buffered, before its commit.
+      // SIGTERM (a scheduler stopping the run) as the first of 20 batches is loaded, with no grace
+      // to finish: the load rolls back, at a later batch or, when every row was already buffered,
+      // before its commit.
       const stopped = await run(NOW, {
         ORDER_TRACKING_FAULT: 'term:during:extract',
         ORDER_TRACKING_BATCH_SIZE: '10',
+        ORDER_TRACKING_STOP_GRACE_SECONDS: '0',
       });
       expect(stopped.signal).toBeNull();
       expect(stopped.code).not.toBe(0);
