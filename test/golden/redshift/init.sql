@@ -80,7 +80,8 @@ create table if not exists "order_tracking_meta"."runs" (
   "started_at" timestamp,
   "ended_at" timestamp,
   "error" varchar(65535),
-  "summary" varchar(65535)
+  "summary" varchar(65535),
+  "triggered_by" varchar(64)
 );
 
 create table if not exists "order_tracking_meta"."task_instances" (
@@ -92,7 +93,8 @@ create table if not exists "order_tracking_meta"."task_instances" (
   "seconds" double precision,
   "rows_read" bigint,
   "rows_written" bigint,
-  "error" varchar(65535)
+  "error" varchar(65535),
+  "attempts" integer
 );
 
 create table if not exists "order_tracking_meta"."watermarks" (
