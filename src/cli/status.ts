@@ -159,7 +159,16 @@ const watermarkCells = (w: WatermarkLine): string[] => {
 /** The human form of `status`: short aligned sections, times in UTC. */
 export const formatStatus = (r: StatusReport): string => {
   const out: string[] = [];
-  if (r.activeRun) out.push(activeRunLine(r.activeRun, r.snapshot?.takenAt ?? null));
+  if (r.activeRun)
+    out.push(
+      // On DuckDB a running serve holds the file between its runs too: name it, not a run.
+      r.serve && r.activeRun.pid === r.serve.pid
+        ? activeRunLine(r.activeRun, r.snapshot?.takenAt ?? null).replace(
+            /^run active/,
+            'serve holds the warehouse',
+          )
+        : activeRunLine(r.activeRun, r.snapshot?.takenAt ?? null),
+    );
   const section = (title: string, rows: string[][], right: number[] = []): void => {
     out.push('');
     if (rows.length === 0) {

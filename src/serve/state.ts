@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Settings } from '../config/settings.js';
+import { redact } from '../config/urls.js';
 
 /** What a running `serve` leaves on disk for `status` on the same machine. */
 export interface ServeState {
@@ -13,12 +15,18 @@ export interface ServeState {
 
 /**
  * Where serve writes its state: beside an embedded warehouse's file, else under `.order-tracking/`,
- * one file per metadata schema (one pipeline each).
+ * one file per pipeline.
  */
-export const serveStatePath = (settings: Settings): string =>
-  settings.warehouse.kind === 'duckdb' && settings.warehouse.path !== ':memory:'
-    ? join(dirname(settings.warehouse.path), `serve-${settings.schemas.meta}.json`)
-    : join('.order-tracking', `serve-${settings.schemas.meta}.json`);
+export const serveStatePath = (settings: Settings): string => {
+  // One file per pipeline: its warehouse (password left out) and metadata schema.
+  const pipeline = createHash('sha256')
+    .update(`${redact(settings.warehouse.url)}\n${settings.schemas.meta}`)
+    .digest('hex')
+    .slice(0, 12);
+  return settings.warehouse.kind === 'duckdb' && settings.warehouse.path !== ':memory:'
+    ? join(dirname(settings.warehouse.path), `serve-${pipeline}.json`)
+    : join('.order-tracking', `serve-${pipeline}.json`);
+};
 
 const alive = (pid: number): boolean => {
   try {

@@ -93,6 +93,15 @@ for (const pair of pairs)
       for (const line of metrics.split('\n').filter((l) => l && !l.startsWith('#')))
         expect(line).toMatch(/^order_tracking_/);
 
+      // status names the running serve, its URL and the schedule's next slots.
+      const shown = await cli(['status'], env(p, { ORDER_TRACKING_CYCLE_CRON: '*/2 * * * * *' }));
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(
+        new RegExp(`^serve +${url.replaceAll('.', '\\.')} \\(pid ${served.child.pid}, `, 'm'),
+      );
+      expect(shown.stdout).toMatch(/^schedule +cycle "\*\/2 \* \* \* \* \*" next /m);
+      if (p.name === 'duckdb+sqlite') expect(shown.stdout).toMatch(/^serve holds the warehouse \(pid \d+\)/);
+
       served.child.kill('SIGTERM');
       const exit = await served.exited;
       expect(exit, served.stderr).toEqual({ code: 0, signal: null });
