@@ -1,5 +1,4 @@
 import { ConfigError, ExitCode } from '../config/errors.js';
-import type { Warehouse } from '../engines/warehouse/warehouse.js';
 import type { Settings } from '../config/settings.js';
 import { epochText } from '../config/time.js';
 import { monitorTasks } from '../pipeline/monitor/index.js';
@@ -83,7 +82,6 @@ export const monitorCommand = async (
     readonly now?: number;
     readonly signal?: AbortSignal;
     readonly trigger?: RunTrigger;
-    readonly warehouse?: Warehouse;
   },
 ): Promise<MonitorResult> => {
   const steps = parseSteps(flags.only);
@@ -91,7 +89,6 @@ export const monitorCommand = async (
     settings,
     log: options.log,
     ...(options.trigger ? { trigger: options.trigger } : {}),
-    ...(options.warehouse ? { warehouse: options.warehouse } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     returnFailed: true,

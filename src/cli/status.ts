@@ -3,7 +3,7 @@ import { ExitCode, UserError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
 import { epochText } from '../config/time.js';
 import { redact } from '../config/urls.js';
-import { Cron } from 'croner';
+import { nextSlots } from '../serve/schedule.js';
 import { readServeState } from '../serve/state.js';
 import { bigintAsJson } from '../engines/types.js';
 import { openSource } from '../engines/source/open.js';
@@ -91,7 +91,11 @@ export const openForReading = async (settings: Settings): Promise<Reading> => {
  * The line above what a reader shows while a run is active: its holder, and when the snapshot
  * shown instead of the warehouse was taken.
  */
-export const activeRunLine = (holder: ActiveLease, snapshotAt: string | null): string => {
+export const activeRunLine = (
+  holder: ActiveLease,
+  snapshotAt: string | null,
+  holding = 'run active',
+): string => {
   const who = [
     holder.pid === null ? '' : `pid ${holder.pid}`,
     holder.since === null ? '' : `since ${shortTime(holder.since)} UTC`,
@@ -102,7 +106,7 @@ export const activeRunLine = (holder: ActiveLease, snapshotAt: string | null): s
     snapshotAt === null
       ? ''
       : `: the warehouse file is locked, showing the snapshot taken ${shortTime(snapshotAt)} UTC`;
-  return `run active${who ? ` (${who})` : ''}${shown}`;
+  return `${holding}${who ? ` (${who})` : ''}${shown}`;
 };
 
 /** Lines of cells padded to aligned columns; `right` marks the columns aligned right (numbers). */
@@ -161,13 +165,12 @@ export const formatStatus = (r: StatusReport): string => {
   const out: string[] = [];
   if (r.activeRun)
     out.push(
-      // On DuckDB a running serve holds the file between its runs too: name it, not a run.
-      r.serve && r.activeRun.pid === r.serve.pid
-        ? activeRunLine(r.activeRun, r.snapshot?.takenAt ?? null).replace(
-            /^run active/,
-            'serve holds the warehouse',
-          )
-        : activeRunLine(r.activeRun, r.snapshot?.takenAt ?? null),
+      activeRunLine(
+        r.activeRun,
+        r.snapshot?.takenAt ?? null,
+        // On DuckDB a running serve holds the file between its runs too: name it, not a run.
+        r.serve && r.activeRun.pid === r.serve.pid ? 'serve holds the warehouse' : 'run active',
+      ),
     );
   const section = (title: string, rows: string[][], right: number[] = []): void => {
     out.push('');
@@ -333,8 +336,7 @@ const firstLine = (error: unknown): string =>
 /** The schedule's next slots, and the serve running on this machine, if any. */
 const serveLines = async (settings: Settings): Promise<Pick<StatusReport, 'schedule' | 'serve'>> => {
   const { timezone, cycle, monitor } = settings.schedule;
-  const next = (expression: string): string[] =>
-    new Cron(expression, { timezone, paused: true }).nextRuns(3).map((d) => d.toISOString());
+  const next = (expression: string): string[] => nextSlots(expression, timezone, 3);
   const state = await readServeState(settings);
   return {
     schedule: { cycle, monitor, timezone, next: { cycle: next(cycle), monitor: next(monitor) } },

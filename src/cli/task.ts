@@ -1,7 +1,7 @@
 import { ConfigError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
-import { withConnection, type Warehouse } from '../engines/warehouse/warehouse.js';
+import { withConnection, type Warehouse, type WarehouseConnection } from '../engines/warehouse/warehouse.js';
 import { marts, mart as martSpec, type MartName } from '../pipeline/marts.js';
 import { metaTables } from '../pipeline/meta.js';
 import { calcWindowTask } from '../pipeline/tasks/calc-window.js';
@@ -63,7 +63,7 @@ const martNotReady = async (
   const meta = metaTables(settings.schemas);
   const d = warehouse.dialect;
   const spec = martSpec(name);
-  const pending = async (c: Parameters<Parameters<typeof withConnection>[1]>[0], source: string) =>
+  const pending = async (c: WarehouseConnection, source: string) =>
     (
       await c.query<{ n: number }>(
         `select count(*) as n from ${d.table(meta.batches.schema, meta.batches.name)} b

@@ -6,6 +6,7 @@ import type { Value } from '../engines/types.js';
 import { withConnection } from '../engines/warehouse/warehouse.js';
 import { metaTables } from '../pipeline/meta.js';
 import type { ServeContext } from './context.js';
+import { handleDashboard } from './dashboard.js';
 import type { createMetrics } from './metrics.js';
 
 type Metrics = ReturnType<typeof createMetrics>;
@@ -64,7 +65,6 @@ const route = async (
     res.end(body);
     return;
   }
-  const { handleDashboard } = await import('./dashboard.js');
   if (!(await handleDashboard(context, req, res))) json(res, 404, { error: `no such page: ${path}` });
 };
 

@@ -19,10 +19,16 @@ export const startSchedule = (
 ): Schedule => {
   const job = new Cron(expression, { timezone, protect: false }, () => onSlot(new Date()));
   return {
-    next: (count) => job.nextRuns(count).map((d) => d.toISOString()),
+    next: (count) => iso(job.nextRuns(count)),
     stop: () => job.stop(),
   };
 };
+
+const iso = (dates: readonly Date[]): string[] => dates.map((d) => d.toISOString());
+
+/** The next `count` slots of `expression` in `timezone`, ISO 8601 UTC (`status` shows them). */
+export const nextSlots = (expression: string, timezone: string, count: number): string[] =>
+  iso(new Cron(expression, { timezone, paused: true }).nextRuns(count));
 
 /** Seconds between the next two slots of `expression`: the cycle's interval for readiness. */
 export const intervalSeconds = (expression: string, timezone: string): number => {

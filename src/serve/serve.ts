@@ -4,10 +4,14 @@ import { ConfigError, ExitCode, UserError } from '../config/errors.js';
 import { rememberSecretValues } from '../config/secrets.js';
 import type { Settings } from '../config/settings.js';
 import { openWarehouse } from '../engines/warehouse/open.js';
-import type { Warehouse } from '../engines/warehouse/warehouse.js';
+import { withConnection, type Warehouse } from '../engines/warehouse/warehouse.js';
+import { monitorTasks } from '../pipeline/monitor/index.js';
+import { monitorSteps } from '../pipeline/monitor/steps.js';
+import { planLatestRunOfKind } from '../pipeline/status/sql.js';
+import { cycleTasks } from '../pipeline/tasks/index.js';
 import { initWarehouse } from '../runner/init.js';
 import type { Logger } from '../runner/logger.js';
-import { recordSkipped, runCycle, type RunKind, type RunSummary } from '../runner/run-cycle.js';
+import { recordSkipped, runTasks, type RunKind, type RunSummary } from '../runner/run-cycle.js';
 import { createAlerter } from './alerts.js';
 import type { ServeContext } from './context.js';
 import { startHttp } from './http.js';
@@ -114,14 +118,15 @@ export const serve = async (settings: Settings, options: ServeOptions): Promise<
     const startRun = async (kind: RunKind, signal: AbortSignal): Promise<void> => {
       let summary: RunSummary | undefined;
       try {
-        summary =
-          kind === 'run'
-            ? await runCycle({ settings, log, signal, trigger: 'schedule', warehouse, returnFailed: true })
-            : (
-                await (
-                  await import('../cli/monitor.js')
-                ).monitorCommand(settings, {}, { log, signal, trigger: 'schedule', warehouse })
-              ).summary;
+        // A failed or timed-out run is returned, for metrics and alerts; a stopped one throws.
+        summary = await runTasks(kind, kind === 'run' ? cycleTasks : monitorTasks(monitorSteps), {
+          settings,
+          log,
+          signal,
+          trigger: 'schedule',
+          warehouse,
+          returnFailed: true,
+        });
       } catch (error) {
         if (error instanceof UserError && error.exitCode === ExitCode.busy) {
           // Another process holds the lease: this slot did not run (SPEC §7, catch-up off).
@@ -184,8 +189,6 @@ const lastSummary = async (
   settings: Settings,
   kind: RunKind,
 ): Promise<RunSummary | undefined> => {
-  const { planLatestRunOfKind } = await import('../pipeline/status/sql.js');
-  const { withConnection } = await import('../engines/warehouse/warehouse.js');
   const statement = planLatestRunOfKind(warehouse.dialect, settings.schemas, kind);
   const row = await withConnection(
     warehouse,
