@@ -9,7 +9,7 @@ import {
   planCountExceptions,
   planExceptionsByType,
   planListExceptions,
-  planResolveExceptions,
+  resolveOpenExceptions,
   type ExceptionFilter,
   type ExceptionRow,
   type ExceptionsOfType,
@@ -329,11 +329,8 @@ export const resolveExceptions = async (settings: Settings, flags: ResolveFlags)
     try {
       const d = warehouse.dialect;
       const resolved = await withConnection(warehouse, async (c) => {
-        const update = planResolveExceptions(d, settings.schemas, filter, note);
-        const n = await c.execute(update.sql, update.params);
+        const { resolved: n, matching } = await resolveOpenExceptions(c, d, settings.schemas, filter, note);
         if (n > 0) return n;
-        const counted = planCountExceptions(d, settings.schemas, filter);
-        const matching = Number((await c.query(counted.sql, counted.params))[0]?.n ?? 0);
         throw new UserError(
           `no open exception matches ${what}${matching > 0 ? ` (${matching} matching already resolved)` : ''}; nothing was changed`,
           ExitCode.failure,

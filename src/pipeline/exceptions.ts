@@ -1,6 +1,6 @@
 import type { Schemas } from '../config/settings.js';
 import type { QuarantinedValue, Value } from '../engines/types.js';
-import type { Dialect } from '../engines/warehouse/warehouse.js';
+import type { Dialect, WarehouseConnection } from '../engines/warehouse/warehouse.js';
 import { exceptionIdentity } from './mart-sql/fragments.js';
 import { marts } from './marts.js';
 import { exceptionsTable } from './meta.js';
@@ -165,6 +165,25 @@ export const planResolveExceptions = (
  ${where.sql}`,
     params: [...params, ...where.params],
   };
+};
+
+/**
+ * Resolves the open exceptions `filter` matches (`planResolveExceptions`); when none was open, also
+ * counts those it matches at all, so the caller can say "already resolved" from "no such exception".
+ * The CLI's `exceptions resolve` and the dashboard both resolve through it, under the lease.
+ */
+export const resolveOpenExceptions = async (
+  c: WarehouseConnection,
+  d: Dialect,
+  schemas: Schemas,
+  filter: Omit<ExceptionFilter, 'openOnly'>,
+  note?: string,
+): Promise<{ readonly resolved: number; readonly matching: number }> => {
+  const update = planResolveExceptions(d, schemas, filter, note);
+  const resolved = await c.execute(update.sql, update.params);
+  if (resolved > 0) return { resolved, matching: resolved };
+  const counted = planCountExceptions(d, schemas, filter);
+  return { resolved, matching: Number((await c.query(counted.sql, counted.params))[0]?.n ?? 0) };
 };
 
 /** The exceptions of one type that a filter matches: how many, how many open, first and last detected. */

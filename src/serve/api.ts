@@ -22,7 +22,7 @@ import {
   planCountExceptions,
   planExceptionsByType,
   planListExceptions,
-  planResolveExceptions,
+  resolveOpenExceptions,
   type ExceptionFilter,
   type ExceptionRow,
   type ExceptionsOfType,
@@ -722,11 +722,8 @@ export const resolveExceptions = async (
   const lease = await waitForLease(context);
   try {
     return await withConnection(warehouse, async (c) => {
-      const update = planResolveExceptions(d, settings.schemas, filter, note);
-      const resolved = await c.execute(update.sql, update.params);
+      const { resolved, matching } = await resolveOpenExceptions(c, d, settings.schemas, filter, note);
       if (resolved === 0) {
-        const [counted] = await read(c, planCountExceptions(d, settings.schemas, filter));
-        const matching = Number(counted?.n ?? 0);
         const what = describeTarget(target);
         if (matching === 0) throw new ApiError(404, `no exception matches ${what}`);
         throw new ApiError(409, `${what}: already resolved, nothing was changed`);
