@@ -9,6 +9,10 @@
  * transaction. The seed's Airflow DAG runs mart_uti, then mart_ecs ∥ mart_uts, then
  * `dbt test --select mart --store-failures` (threads: 4 in the seed's production profile).
  *
+ * Two variants run on separate copies: `plain`, the seed's SQL on tables without an index (dbt-postgres
+ * creates none, and none is needed on Redshift), and `indexed`, the same SQL with the indexes a
+ * PostgreSQL user would add (`REFERENCE_INDEXES`).
+ *
  * Inputs: mart_uti reads raw by the seed's own source cutoff (`update_time > max(mart) − 1800`);
  * mart_ecs and mart_uts read the cycle's raw batches, so both sides dedup the same rows (the seed's
  * own cutoffs for those two would skip a 24-hour backlog's older orders and its late scans).
@@ -21,12 +25,14 @@ import {
   histTableName,
   mart as martSpec,
   marts,
+  storageKey,
   type MartName,
   type MartSpec,
 } from '../src/pipeline/marts.js';
 import { exceptionsTable } from '../src/pipeline/meta.js';
 import { periodAt, RETENTION_SECONDS, type Period } from '../src/pipeline/periods.js';
-import { rawTableName, type SourceTableName } from '../src/pipeline/tables.js';
+import { rawTableName, sourceTable, type SourceTableName } from '../src/pipeline/tables.js';
+import { withoutAutovacuum } from './autovacuum.js';
 
 /** The reference's session setting: at the stock 4 MB its NOT IN guards fall back to per-row subplans. */
 export const REFERENCE_WORK_MEM = '256MB';
@@ -34,9 +40,25 @@ export const REFERENCE_WORK_MEM = '256MB';
 /** Test sessions running at once, as `dbt test` with the seed's `threads: 4`. */
 const TEST_THREADS = 4;
 
-/** Where the copies live: the reference's marts, hist and exceptions; the floor's marts; test failures. */
+export const REFERENCE_VARIANTS = ['plain', 'indexed'] as const;
+export type ReferenceVariant = (typeof REFERENCE_VARIANTS)[number];
+
+/**
+ * The indexes a PostgreSQL user gives the seed's tables (none unique: the seed's SQL can write
+ * duplicates, and a unique index would fail its insert): each mart's key and time column; each hist
+ * table's `order_id` (its guards look orders up), scans' also `(order_id, pathtime)` (the safety
+ * check's probe); the ledger's `order_id`. Raw gets its cursor column for the run and loses it
+ * after (an extraction cost, not a mart's).
+ */
+export const referenceIndexes = (spec: MartSpec): { mart: string[][]; hist: string[][] } => ({
+  mart: [[...spec.key], [spec.ts]],
+  hist: spec.key.length > 1 ? [['order_id'], ['order_id', spec.ts]] : [['order_id']],
+});
+
+/** Where the copies live: each variant's marts, hist and exceptions; the floor's marts; test failures. */
 export interface ReferenceSchemas {
-  readonly ref: string;
+  readonly plain: string;
+  readonly indexed: string;
   readonly floor: string;
   readonly audit: string;
 }
@@ -56,16 +78,34 @@ export interface ModelTiming {
   readonly steps: readonly StepTiming[];
 }
 
+/** What the reference got wrong on this data, beside its time. */
+export interface ReferenceProblems {
+  /** Failing rows per data test (unique tests: keys that occur more than once). */
+  readonly testFailures: Readonly<Record<string, number>>;
+  /** Per mart: its rows minus ours after the same batches (duplicates kept, rows lost). */
+  readonly rowsOverOurs: Readonly<Record<string, number>>;
+}
+
+export interface VariantResult {
+  readonly variant: ReferenceVariant;
+  /** mart_uti, mart_ecs, mart_uts. */
+  readonly models: readonly ModelTiming[];
+  /** Wall clock of mart_uti, then mart_ecs ∥ mart_uts. */
+  readonly martsSeconds: number;
+  /** `dbt test` on 4 sessions, one step per test. */
+  readonly tests: ModelTiming;
+  readonly problems: ReferenceProblems;
+}
+
 export interface ReferenceResult {
   readonly workMem: string;
   /** The hist period its post-hooks archive to (the seed hard-codes one "current" period). */
   readonly period: string;
-  /** mart_uti, mart_ecs, mart_uts, tests. */
-  readonly models: readonly ModelTiming[];
-  /** Wall clock of mart_uti, then mart_ecs ∥ mart_uts. */
-  readonly martsSeconds: number;
-  readonly testsSeconds: number;
-  /** Plain INSERT … SELECT of each mart's deduplicated batch into a copy of it, one step per mart. */
+  readonly variants: readonly VariantResult[];
+  /**
+   * The deduplicated batch appended to an indexed copy of each mart, on ours's critical path
+   * (mart_uti, then mart_ecs ∥ mart_uts): one step per mart, `seconds` is the wall clock.
+   */
   readonly floor: ModelTiming;
 }
 
@@ -123,12 +163,15 @@ const columnList = async (warehouse: Warehouse, schema: string, table: string): 
   return columns.map((c) => warehouse.dialect.quote(c.name)).join(', ');
 };
 
+const countRows = async (c: WarehouseConnection, table: string): Promise<number> =>
+  Number((await c.query<{ n: number }>(`select count(*) as n from ${table}`))[0]?.n ?? 0);
+
 /**
  * Copies the product's marts, its hist tables of the current period and its exceptions ledger into
- * the reference schema (no indexes: the seed configures none, and dbt-postgres creates none), and
- * the marts with the same indexes as the product's (none unique: the floor appends) into the floor
- * schema; then VACUUM ANALYZE, as a long-lived table would have statistics and nothing left
- * for autovacuum. Returns the current period.
+ * each variant's schema (the indexed one then gets `referenceIndexes`), and the marts with the
+ * product's own indexes (none unique: the floor appends) into the floor schema; then VACUUM
+ * ANALYZE, as a long-lived table would have statistics and nothing left for autovacuum. Returns
+ * the current period.
  */
 export const prepareReference = async (
   warehouse: Warehouse,
@@ -138,7 +181,7 @@ export const prepareReference = async (
   withConnection(warehouse, async (c) => {
     const d = warehouse.dialect;
     const ods = settings.schemas.mart;
-    for (const s of [schemas.ref, schemas.floor, schemas.audit]) {
+    for (const s of [schemas.plain, schemas.indexed, schemas.floor, schemas.audit]) {
       await c.execute(`drop schema if exists ${d.quote(s)} cascade`);
       await c.execute(`create schema ${d.quote(s)}`);
     }
@@ -152,11 +195,19 @@ export const prepareReference = async (
       await c.execute(`create table ${d.table(schema, table)} as select * from ${from}`);
       copies.push(d.table(schema, table));
     };
+    const index = (schema: string, table: string, columns: readonly string[]): Promise<number> =>
+      c.execute(`create index on ${d.table(schema, table)} (${columns.map(d.quote).join(', ')})`);
+    const e = exceptionsTable(settings.schemas);
     for (const spec of marts) {
-      await copy(schemas.ref, spec.table, d.table(ods, spec.table));
       const hist = histTableName(spec, period.name);
       const ours = await warehouse.describeTable(ods, hist);
-      await copy(schemas.ref, hist, ours ? d.table(ods, hist) : `${d.table(ods, spec.table)} where false`);
+      for (const schema of [schemas.plain, schemas.indexed]) {
+        await copy(schema, spec.table, d.table(ods, spec.table));
+        await copy(schema, hist, ours ? d.table(ods, hist) : `${d.table(ods, spec.table)} where false`);
+      }
+      const wanted = referenceIndexes(spec);
+      for (const columns of wanted.mart) await index(schemas.indexed, spec.table, columns);
+      for (const columns of wanted.hist) await index(schemas.indexed, hist, columns);
       await copy(schemas.floor, spec.table, d.table(ods, spec.table));
       const indexes = await c.query<{ indexdef: string }>(
         `select indexdef from pg_indexes where schemaname = $1 and tablename = $2`,
@@ -167,109 +218,161 @@ export const prepareReference = async (
         if (using) await c.execute(`create index on ${d.table(schemas.floor, spec.table)}${using}`);
       }
     }
-    const e = exceptionsTable(settings.schemas);
-    await copy(schemas.ref, e.name, d.table(e.schema, e.name));
+    for (const schema of [schemas.plain, schemas.indexed])
+      await copy(schema, e.name, d.table(e.schema, e.name));
+    await index(schemas.indexed, e.name, ['order_id']);
     // VACUUM too: a fresh copy is what autovacuum visits next, possibly inside a measured run.
     for (const table of copies) await c.execute(`vacuum (analyze) ${table}`);
     return period;
   });
 
-/** Runs the reference models, their tests, and the floor on the copies `prepareReference` made. */
+/** Runs each variant's models and tests, then the floor, on the copies `prepareReference` made. */
 export const runReference = async (
   warehouse: Warehouse,
   settings: Settings,
   schemas: ReferenceSchemas,
   period: Period,
   window: BatchWindow,
-  /** Runs before the reference's marts and before the floor, as it ran before ours. */
-  settleDown: (step: 'reference' | 'floor') => Promise<void>,
+  /** Runs before each variant's marts and before the floor, as it ran before ours. */
+  settleDown: (step: string) => Promise<void>,
 ): Promise<ReferenceResult> => {
   const d = warehouse.dialect;
-  const ref = (table: string): string => d.table(schemas.ref, table);
+  const raw = (spec: MartSpec): string => d.table(settings.schemas.raw, rawTableName(spec.source));
   const batch = (spec: MartSpec): { batch_from: number; batch_to: number } => {
     const range = window.get(spec.source);
     if (!range) throw new Error(`reference: no raw batch of ${spec.source} in this cycle`);
     return { batch_from: range[0], batch_to: range[1] };
   };
-  const modelValues = async (name: MartName): Promise<Record<string, string | number>> => {
-    const spec = martSpec(name);
-    return {
-      mart: ref(spec.table),
-      hist: ref(histTableName(spec, period.name)),
-      exceptions: ref(exceptionsTable(settings.schemas).name),
-      uti: ref(martSpec('mart_uti').table),
-      raw: d.table(settings.schemas.raw, rawTableName(spec.source)),
-      tmp: d.quote(`${spec.table}__dbt_tmp`),
-      columns: await columnList(warehouse, schemas.ref, spec.table),
-      period_start: period.start,
-      period_end: period.end,
-      ...batch(spec),
+  const oursRows = await withConnection(warehouse, async (c) => {
+    const n: Record<string, number> = {};
+    for (const spec of marts) n[spec.name] = await countRows(c, d.table(settings.schemas.mart, spec.table));
+    return n;
+  });
+
+  const variant = async (name: ReferenceVariant): Promise<VariantResult> => {
+    const schema = name === 'plain' ? schemas.plain : schemas.indexed;
+    const ref = (table: string): string => d.table(schema, table);
+    const modelValues = async (mart: MartName): Promise<Record<string, string | number>> => {
+      const spec = martSpec(mart);
+      return {
+        mart: ref(spec.table),
+        hist: ref(histTableName(spec, period.name)),
+        exceptions: ref(exceptionsTable(settings.schemas).name),
+        uti: ref(martSpec('mart_uti').table),
+        raw: raw(spec),
+        tmp: d.quote(`${spec.table}__dbt_tmp`),
+        columns: await columnList(warehouse, schema, spec.table),
+        period_start: period.start,
+        period_end: period.end,
+        ...batch(spec),
+      };
     };
-  };
-  const model = (name: MartName): Promise<ModelTiming> =>
-    withConnection(warehouse, async (c) => {
-      await c.execute(`set work_mem = '${REFERENCE_WORK_MEM}'`);
-      const values = await modelValues(name);
-      const timing = await c.transaction(() => runSteps(c, name, loadSteps(name), values));
-      await c.execute(`drop table if exists ${values.tmp}`);
-      await c.execute('reset work_mem');
-      return timing;
-    });
-
-  await settleDown('reference');
-  const martsStarted = performance.now();
-  const uti = await model('mart_uti');
-  const [ecs, uts] = await Promise.all([model('mart_ecs'), model('mart_uts')]);
-  const martsSeconds = seconds(martsStarted);
-
-  const testValues = {
-    audit: d.quote(schemas.audit),
-    uti: ref(martSpec('mart_uti').table),
-    ecs: ref(martSpec('mart_ecs').table),
-    uts: ref(martSpec('mart_uts').table),
-  };
-  const queue = [...loadSteps('tests')];
-  const testTimings: StepTiming[] = [];
-  const testsStarted = performance.now();
-  await Promise.all(
-    Array.from({ length: TEST_THREADS }, () =>
+    const model = (mart: MartName): Promise<ModelTiming> =>
       withConnection(warehouse, async (c) => {
         await c.execute(`set work_mem = '${REFERENCE_WORK_MEM}'`);
-        for (let step = queue.shift(); step; step = queue.shift())
-          testTimings.push(...(await runSteps(c, 'tests', [step], testValues)).steps);
+        const values = await modelValues(mart);
+        const timing = await c.transaction(() => runSteps(c, mart, loadSteps(mart), values));
+        await c.execute(`drop table if exists ${values.tmp}`);
         await c.execute('reset work_mem');
-      }),
-    ),
-  );
-  const tests: ModelTiming = { model: 'tests', seconds: seconds(testsStarted), steps: testTimings };
+        return timing;
+      });
+    const cursorIndexes = marts.map((spec) => ({
+      name: `bench_ref_cursor_${spec.source}`,
+      table: raw(spec),
+      column: sourceTable(spec.source).cursor.column,
+    }));
+    if (name === 'indexed')
+      await withConnection(warehouse, async (c) => {
+        for (const i of cursorIndexes) {
+          await c.execute(
+            `create index if not exists ${d.quote(i.name)} on ${i.table} (${d.quote(i.column)})`,
+          );
+          await c.execute(`analyze ${i.table}`);
+        }
+      });
+    try {
+      await withConnection(warehouse, async (c) => {
+        await c.execute(`drop schema if exists ${d.quote(schemas.audit)} cascade`);
+        await c.execute(`create schema ${d.quote(schemas.audit)}`);
+      });
+      await settleDown(`reference ${name}`);
+      return await withoutAutovacuum(warehouse, [schema, settings.schemas.raw], async () => {
+        const martsStarted = performance.now();
+        const uti = await model('mart_uti');
+        const [ecs, uts] = await Promise.all([model('mart_ecs'), model('mart_uts')]);
+        const martsSeconds = seconds(martsStarted);
 
-  // The floor runs on the product's own sessions, with the settings the product gives them.
+        const testValues = {
+          audit: d.quote(schemas.audit),
+          uti: ref(martSpec('mart_uti').table),
+          ecs: ref(martSpec('mart_ecs').table),
+          uts: ref(martSpec('mart_uts').table),
+        };
+        const queue = [...loadSteps('tests')];
+        const testTimings: StepTiming[] = [];
+        const testsStarted = performance.now();
+        await Promise.all(
+          Array.from({ length: TEST_THREADS }, () =>
+            withConnection(warehouse, async (c) => {
+              await c.execute(`set work_mem = '${REFERENCE_WORK_MEM}'`);
+              for (let step = queue.shift(); step; step = queue.shift())
+                testTimings.push(...(await runSteps(c, 'tests', [step], testValues)).steps);
+              await c.execute('reset work_mem');
+            }),
+          ),
+        );
+        const tests: ModelTiming = { model: 'tests', seconds: seconds(testsStarted), steps: testTimings };
+        const rowsOverOurs = await withConnection(warehouse, async (c) => {
+          const over: Record<string, number> = {};
+          for (const spec of marts)
+            over[spec.name] = (await countRows(c, ref(spec.table))) - (oursRows[spec.name] ?? 0);
+          return over;
+        });
+        const testFailures = Object.fromEntries(testTimings.map((t) => [t.step, t.rows]));
+        return {
+          variant: name,
+          models: [uti, ecs, uts],
+          martsSeconds,
+          tests,
+          problems: { testFailures, rowsOverOurs },
+        };
+      });
+    } finally {
+      if (name === 'indexed')
+        await withConnection(warehouse, async (c) => {
+          for (const i of cursorIndexes)
+            await c.execute(`drop index if exists ${d.table(settings.schemas.raw, i.name)}`);
+        });
+    }
+  };
+
+  const variants: VariantResult[] = [];
+  for (const name of REFERENCE_VARIANTS) variants.push(await variant(name));
+
+  // The floor runs on the product's own sessions, with the settings the product gives them, and on
+  // ours's critical path; each mart's batch deduplicated in the mart's index order, as ours is.
   await settleDown('floor');
-  const floor = await withConnection(warehouse, async (c) => {
-    const started = performance.now();
-    const [insert] = loadSteps('floor');
-    if (!insert) throw new Error('reference/floor.sql holds no step');
-    const steps: StepTiming[] = [];
-    for (const spec of marts) {
+  const [insert] = loadSteps('floor');
+  if (!insert) throw new Error('reference/floor.sql holds no step');
+  const floorStep = (spec: MartSpec): Promise<StepTiming> =>
+    withConnection(warehouse, async (c) => {
+      const key = storageKey(spec).map(d.quote).join(', ');
       const timing = await runSteps(c, spec.name, [insert], {
         mart: d.table(schemas.floor, spec.table),
-        raw: d.table(settings.schemas.raw, rawTableName(spec.source)),
+        raw: raw(spec),
         columns: await columnList(warehouse, schemas.floor, spec.table),
-        key: spec.key.map(d.quote).join(', '),
+        key,
         version: [...spec.version, '_batch_id'].map((v) => `${d.quote(v)} desc`).join(', '),
         ...batch(spec),
       });
-      steps.push(...timing.steps.map((s) => ({ ...s, step: spec.name })));
-    }
-    return { model: 'floor', seconds: seconds(started), steps };
+      return { step: spec.name, seconds: timing.seconds, rows: timing.steps[0]?.rows ?? 0 };
+    });
+  const floor = await withoutAutovacuum(warehouse, [schemas.floor, settings.schemas.raw], async () => {
+    const started = performance.now();
+    const uti = await floorStep(martSpec('mart_uti'));
+    const rest = await Promise.all([floorStep(martSpec('mart_ecs')), floorStep(martSpec('mart_uts'))]);
+    return { model: 'floor', seconds: seconds(started), steps: [uti, ...rest] };
   });
 
-  return {
-    workMem: REFERENCE_WORK_MEM,
-    period: period.name,
-    models: [uti, ecs, uts, tests],
-    martsSeconds,
-    testsSeconds: tests.seconds,
-    floor,
-  };
+  return { workMem: REFERENCE_WORK_MEM, period: period.name, variants, floor };
 };

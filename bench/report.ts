@@ -1,160 +1,282 @@
-/** The benchmark's results as printed tables, and as JSON with the same content. */
+/**
+ * The benchmark's results as printed tables (Markdown, so the README can carry them as printed),
+ * and as JSON with every repetition. Each figure is the median of the repetitions with their range.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SESSION_WORK_MEM } from '../src/engines/warehouse/postgres/postgres-warehouse.js';
-import type { ModelTiming } from './reference.js';
-import type { BenchResult, EngineResult, SettleRecord, WorkloadResult } from './results.js';
+import type { ModelTiming, ReferenceVariant, VariantResult } from './reference.js';
+import type {
+  BenchResult,
+  EngineResult,
+  ScaleResult,
+  SettleRecord,
+  WorkloadName,
+  WorkloadResult,
+} from './results.js';
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
-const secs = (n: number): string => n.toFixed(3);
-const mb = (n: number): string => `${Math.round(n)} MB`;
+const mb = (n: number): string => (n >= 1000 ? `${(n / 1024).toFixed(2)} GB` : `${Math.round(n)} MB`);
+const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 const day = (iso: string): string => iso.slice(0, 10);
-
-/** `task  seconds  rows  rows/s  note`, fixed columns. */
-const row = (cells: readonly [string, string, string, string, string, string]): string => {
-  const [workload, task, s, rows, rate, note] = cells;
-  return `  ${workload.padEnd(9)}${task.padEnd(34)}${s.padStart(9)}${rows.padStart(13)}${rate.padStart(12)}  ${note}`.trimEnd();
-};
-
-/** Issue 4's targets, each with whether this run met it. */
 const verdict = (met: boolean): string => (met ? 'met' : 'NOT met');
 
-const workloadLines = (w: WorkloadResult): string[] => {
+/** The median (mean of the middle two for an even count); NaN for none. */
+export const median = (xs: readonly number[]): number => {
+  if (xs.length === 0) return Number.NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** `1.23 (1.10–1.40)`: median and range; one value alone, no range; empty for none. */
+export const spread = (
+  xs: readonly number[],
+  format: (n: number) => string = (n) => n.toFixed(2),
+): string => {
+  if (xs.length === 0) return '';
+  const m = format(median(xs));
+  return xs.length === 1 ? m : `${m} (${format(Math.min(...xs))}–${format(Math.max(...xs))})`;
+};
+
+/** `a ÷ b` of two medians as `3.1×`, empty when either is missing. */
+const times = (a: readonly number[], b: readonly number[]): string => {
+  const r = median(a) / median(b);
+  return Number.isFinite(r) ? `${r.toFixed(r >= 10 ? 0 : r >= 1 ? 1 : 2)}×` : '';
+};
+
+const table = (header: readonly string[], rows: readonly (readonly string[])[]): string[] => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)];
+};
+
+const reps = (e: EngineResult | undefined, w: WorkloadName): WorkloadResult[] =>
+  e?.workloads.filter((r) => r.workload === w) ?? [];
+const taskSeconds = (rs: readonly WorkloadResult[], task: string): number[] =>
+  rs.flatMap((r) => r.tasks.filter((t) => t.task === task).map((t) => t.seconds));
+const variantOf = (rs: readonly WorkloadResult[], v: ReferenceVariant): VariantResult[] =>
+  rs.flatMap((r) => r.reference?.variants.filter((x) => x.variant === v) ?? []);
+const refMarts = (rs: readonly WorkloadResult[], v: ReferenceVariant): number[] =>
+  variantOf(rs, v).map((x) => x.martsSeconds);
+const refMartsAndTests = (rs: readonly WorkloadResult[], v: ReferenceVariant): number[] =>
+  variantOf(rs, v).map((x) => x.martsSeconds + x.tests.seconds);
+const floorSeconds = (rs: readonly WorkloadResult[]): number[] =>
+  rs.flatMap((r) => (r.reference ? [r.reference.floor.seconds] : []));
+
+const ORDER: readonly WorkloadName[] = ['W3', 'W1', 'W4', 'W2'];
+const SHORT: Readonly<Record<WorkloadName, string>> = {
+  W3: 'W3 initial load',
+  W1: 'W1 one 15-min batch',
+  W4: 'W4 daily monitor',
+  W2: 'W2 24-hour backlog',
+};
+const ENGINE: Readonly<Record<EngineResult['engine'], string>> = { duckdb: 'DuckDB', postgres: 'PostgreSQL' };
+
+/** The main table of one SF: ours per workload and engine, with both references and the floor. */
+export const summaryTable = (s: ScaleResult): string[] => {
+  const rows: string[][] = [];
+  for (const w of ORDER)
+    for (const e of s.engines) {
+      const rs = reps(e, w);
+      if (rs.length === 0) continue;
+      const marts = rs.map((r) => r.martsSeconds);
+      const mt = rs.map((r) => r.martsAndTestsSeconds);
+      const compared = w === 'W1' || w === 'W2';
+      rows.push([
+        SHORT[w],
+        ENGINE[e.engine],
+        w === 'W4' ? '' : spread(taskSeconds(rs, 'extract')),
+        w === 'W4' ? '' : spread(marts),
+        w === 'W4' ? '' : spread(taskSeconds(rs, 'tests')),
+        spread(rs.map((r) => r.seconds)),
+        spread(
+          rs.map((r) => r.peakRssMb),
+          mb,
+        ),
+        ...(compared && variantOf(rs, 'plain').length
+          ? [
+              `${spread(refMarts(rs, 'plain'))} / ${spread(refMartsAndTests(rs, 'plain'))}`,
+              `${times(refMarts(rs, 'plain'), marts)} / ${times(refMartsAndTests(rs, 'plain'), mt)}`,
+              `${spread(refMarts(rs, 'indexed'))} / ${spread(refMartsAndTests(rs, 'indexed'))}`,
+              `${times(refMarts(rs, 'indexed'), marts)} / ${times(refMartsAndTests(rs, 'indexed'), mt)}`,
+              `${spread(floorSeconds(rs))} (${times(marts, floorSeconds(rs))})`,
+            ]
+          : ['', '', '', '', '']),
+      ]);
+    }
+  const header = ['workload', 'engine', 'extract', 'marts', 'tests', 'whole run', 'peak RSS'];
+  // The references run on PostgreSQL only: without it their columns stay out.
+  if (!s.engines.some((e) => e.workloads.some((w) => w.reference)))
+    return table(
+      header,
+      rows.map((r) => r.slice(0, header.length)),
+    );
+  return table(
+    [
+      ...header,
+      'ref. index-less: marts / + tests',
+      'ours faster',
+      'ref. indexed: marts / + tests',
+      'ours faster',
+      'floor (ours ÷ floor)',
+    ],
+    rows,
+  );
+};
+
+/** Per task of ours, per model step and per test of each reference variant: medians with range. */
+const detailLines = (s: ScaleResult): string[] => {
   const lines: string[] = [];
-  w.tasks.forEach((t, i) =>
-    lines.push(
-      row([
-        i === 0 ? w.workload : '',
-        t.task,
-        secs(t.seconds),
-        t.rows !== undefined ? int(t.rows) : '',
-        t.rowsPerSecond !== undefined ? int(t.rowsPerSecond) : '',
-        t.state === 'success' ? (t.note ?? '') : `${t.state} ${t.note ?? ''}`,
-      ]),
-    ),
-  );
-  lines.push(
-    row([
-      '',
-      'total',
-      secs(w.seconds),
-      '',
-      '',
-      `peak RSS ${mb(w.peakRssMb)} (${mb(w.startRssMb)} at start; at peak: heap ${mb(w.memoryAtPeak.heapUsedMb)}, ` +
-        `buffers ${mb(w.memoryAtPeak.externalMb)}, native ${mb(w.memoryAtPeak.nativeMb)})`,
-    ]),
-    row([
-      '',
-      'marts (wall)',
-      secs(w.martsSeconds),
-      '',
-      int(w.martRowsPerSecond),
-      'mart_uti → (mart_ecs ∥ mart_uts)',
-    ]),
-  );
-  // The monitor's marts only apply what its reconcile re-extracted: its raw cleanup says more.
-  if (w.rawRows) {
-    const { before, after } = w.rawRows;
-    lines.push(
-      row([
-        '',
-        'raw rows',
-        '',
-        '',
-        '',
-        Object.keys(before)
-          .map((t) => `${t} ${int(before[t] ?? 0)} → ${int(after[t] ?? 0)}`)
-          .join(', '),
-      ]),
-    );
-  } else lines.push(row(['', 'marts + tests', secs(w.martsAndTestsSeconds), '', '', '']));
-  return lines;
-};
-
-const statementLines = (w: WorkloadResult): string[] =>
-  w.slowestStatements.length === 0
-    ? []
-    : [
-        `  ${w.workload}, slowest mart statements:`,
-        ...w.slowestStatements
-          .slice(0, 5)
-          .map((s) => `    ${String(s.ms).padStart(7)} ms ${int(s.rows).padStart(10)} rows  ${s.sql}`),
-      ];
-
-const modelLines = (workload: string, m: ModelTiming, label = m.model): string[] => [
-  row([workload, label, secs(m.seconds), '', '', '']),
-  ...m.steps.map((s) => row(['', `  ${s.step}`, secs(s.seconds), int(s.rows), '', ''])),
-];
-
-const referenceLines = (e: EngineResult): string[] => {
-  const compared = e.workloads.filter((w) => w.reference && w.comparison);
-  if (compared.length === 0) return [];
-  const first = compared[0]?.reference;
-  const lines = [
-    '',
-    `dbt-style reference (bench/reference/*.sql) on copies of the marts, same raw batches; its session sets`,
-    `work_mem = '${first?.workMem}' (at the stock 4 MB its NOT IN guards degrade badly); ours and the floor`,
-    `run on the product's sessions (work_mem ${SESSION_WORK_MEM}). Post-hooks archive to the ${first?.period} hist tables. Rows = rows changed (tests: failures).`,
-    row(['workload', 'model / step', 'seconds', 'rows', '', '']),
-  ];
-  for (const w of compared) {
-    const r = w.reference;
-    if (!r) continue;
-    r.models.forEach((m, i) =>
+  for (const e of s.engines) {
+    lines.push('', `${ENGINE[e.engine]}: ${e.versions.join(', ')}, warehouse ${e.warehouse} ← ${e.source}`);
+    const rows: string[][] = [];
+    for (const w of ORDER) {
+      const rs = reps(e, w);
+      const names = [...new Set(rs.flatMap((r) => r.tasks.map((t) => t.task)))];
+      for (const [i, task] of names.entries()) {
+        const rows_ = rs.flatMap((r) => r.tasks.filter((t) => t.task === task).map((t) => t.rows ?? 0));
+        const states = [
+          ...new Set(rs.flatMap((r) => r.tasks.filter((t) => t.task === task).map((t) => t.state))),
+        ];
+        rows.push([
+          i === 0 ? w : '',
+          task,
+          spread(taskSeconds(rs, task), (n) => n.toFixed(3)),
+          rows_.length ? int(median(rows_)) : '',
+          states.filter((x) => x !== 'success').join(', '),
+        ]);
+      }
+    }
+    lines.push(...table(['workload', 'task (ours)', 'seconds', 'rows', 'not success'], rows));
+    if (e.workloads.some((r) => r.reference)) {
       lines.push(
-        ...modelLines(i === 0 ? w.workload : '', m, m.model === 'tests' ? 'tests (4 sessions)' : m.model),
-      ),
-    );
-    lines.push(row(['', 'marts (wall)', secs(r.martsSeconds), '', '', 'mart_uti → (mart_ecs ∥ mart_uts)']));
-    lines.push(...modelLines('', r.floor, 'floor (INSERT…SELECT)'));
-  }
-  lines.push('');
-  for (const w of compared) {
-    const c = w.comparison;
-    if (!c) continue;
-    const target = w.workload === 'W1' ? 10 : 2;
-    lines.push(
-      `${w.workload} marts + tests: ours ${c.oursMartsAndTests.toFixed(2)} s, reference ${c.referenceMartsAndTests.toFixed(2)} s → ` +
-        `${c.speedup.toFixed(1)}× faster (target ≥ ${target}×: ${verdict(c.speedup >= target)})`,
-    );
-    lines.push(
-      `${w.workload} marts: ours ${c.oursMarts.toFixed(2)} s, floor ${c.floor.toFixed(2)} s → ${c.martsOverFloor.toFixed(2)}× the floor` +
-        (w.workload === 'W1' ? ` (target ≤ 2×: ${verdict(c.martsOverFloor <= 2)})` : ''),
-    );
+        '',
+        `The seed's dbt-style SQL (bench/reference/*.sql) on copies of the marts, same raw batches, its sessions at`,
+        `work_mem ${e.workloads.find((r) => r.reference)?.reference?.workMem}; ours and the floor on the product's sessions (work_mem ${SESSION_WORK_MEM}).`,
+        `Rows: rows changed; tests: failing rows. Index-less: as dbt-postgres creates the tables; indexed: a PostgreSQL user's indexes.`,
+      );
+      const ref: string[][] = [];
+      for (const w of ['W1', 'W2'] as const) {
+        const rs = reps(e, w);
+        for (const v of ['plain', 'indexed'] as const) {
+          const vs = variantOf(rs, v);
+          if (vs.length === 0) continue;
+          const models: ModelTiming[][] = [0, 1, 2].map((i) => vs.flatMap((x) => x.models[i] ?? []));
+          models.push(vs.map((x) => x.tests));
+          for (const ms of models) {
+            const name = ms[0]?.model ?? '';
+            ref.push([
+              w,
+              v === 'plain' ? 'index-less' : 'indexed',
+              name === 'tests' ? 'tests (4 sessions)' : name,
+              spread(
+                ms.map((m) => m.seconds),
+                (n) => n.toFixed(3),
+              ),
+              '',
+            ]);
+            const steps = [...new Set(ms.flatMap((m) => m.steps.map((x) => x.step)))];
+            for (const step of steps) {
+              const hits = ms.flatMap((m) => m.steps.filter((x) => x.step === step));
+              ref.push([
+                '',
+                '',
+                `  ${step}`,
+                spread(
+                  hits.map((h) => h.seconds),
+                  (n) => n.toFixed(3),
+                ),
+                int(median(hits.map((h) => h.rows))),
+              ]);
+            }
+          }
+        }
+        const floors = rs.flatMap((r) => (r.reference ? [r.reference.floor] : []));
+        if (floors.length) {
+          ref.push([
+            w,
+            'floor',
+            'mart_uti → (mart_ecs ∥ mart_uts)',
+            spread(
+              floors.map((f) => f.seconds),
+              (n) => n.toFixed(3),
+            ),
+            '',
+          ]);
+          for (const step of ['mart_uti', 'mart_ecs', 'mart_uts']) {
+            const hits = floors.flatMap((f) => f.steps.filter((x) => x.step === step));
+            ref.push([
+              '',
+              '',
+              `  ${step}`,
+              spread(
+                hits.map((h) => h.seconds),
+                (n) => n.toFixed(3),
+              ),
+              int(median(hits.map((h) => h.rows))),
+            ]);
+          }
+        }
+      }
+      lines.push(...table(['workload', 'variant', 'model / step', 'seconds', 'rows'], ref));
+      lines.push(...problemLines(e));
+    }
+    for (const w of ORDER) {
+      const rs = reps(e, w);
+      const mid = [...rs].sort((a, b) => a.seconds - b.seconds)[Math.floor(rs.length / 2)];
+      if (!mid || mid.slowestStatements.length === 0) continue;
+      lines.push(
+        `${w} #${mid.rep} (the median run), slowest mart statements:`,
+        ...mid.slowestStatements
+          .slice(0, 5)
+          .map((x) => `    ${String(x.ms).padStart(7)} ms ${int(x.rows).padStart(10)} rows  ${x.sql}`),
+      );
+    }
+    const sizes = Object.entries(e.loadedRows).map(([t, n]) => `${t} ${int(n)}`);
+    if (sizes.length) lines.push(`after W3: ${sizes.join(', ')}`);
   }
   return lines;
 };
 
-const engineLines = (e: EngineResult): string[] => {
-  const lines = [
-    `${e.versions.join(', ')} warehouse ${e.warehouse} ← ${e.source}`,
-    row(['workload', 'task', 'seconds', 'rows', 'rows/s', 'note']),
-  ];
-  for (const w of e.workloads) lines.push(...workloadLines(w));
-  const sizes = Object.entries(e.loadedRows).map(([t, n]) => `${t} ${int(n)}`);
-  if (sizes.length) lines.push(`  after W3: ${sizes.join(', ')}`);
-  for (const w of e.workloads) lines.push(...statementLines(w));
-  const w1 = e.workloads.find((w) => w.workload === 'W1');
-  if (e.engine === 'duckdb' && w1)
-    lines.push(`W1 whole cycle ${w1.seconds.toFixed(2)} s (target < 2 s: ${verdict(w1.seconds < 2)})`);
-  lines.push(...referenceLines(e));
+/** What the reference got wrong, per workload and variant (medians over repetitions). */
+const problemLines = (e: EngineResult): string[] => {
+  const lines: string[] = [];
+  for (const w of ['W1', 'W2'] as const)
+    for (const v of ['plain', 'indexed'] as const) {
+      const vs = variantOf(reps(e, w), v);
+      if (vs.length === 0) continue;
+      const tests = Object.keys(vs[0]?.problems.testFailures ?? {});
+      const failing = tests
+        .map((t) => [t, median(vs.map((x) => x.problems.testFailures[t] ?? 0))] as const)
+        .filter(([, n]) => n > 0)
+        .map(([t, n]) => `${t} ${int(n)}`);
+      const over = Object.keys(vs[0]?.problems.rowsOverOurs ?? {})
+        .map((m) => [m, median(vs.map((x) => x.problems.rowsOverOurs[m] ?? 0))] as const)
+        .filter(([, n]) => n !== 0)
+        .map(([m, n]) => `${m} ${n > 0 ? '+' : ''}${int(n)} rows against ours`);
+      lines.push(
+        `reference ${v === 'plain' ? 'index-less' : 'indexed'} ${w}, what it got wrong: ` +
+          ([...failing, ...over].join('; ') || 'nothing the tests or a row count see'),
+      );
+    }
   return lines;
 };
 
-const pgloaderLines = (r: BenchResult): string[] => {
-  const p = r.pgloader;
+const pgloaderLines = (s: ScaleResult): string[] => {
+  const p = s.pgloader;
   if (!p) return [];
-  if ('skipped' in p) return ['', `extraction vs pgloader: skipped (${p.skipped})`];
+  if ('skipped' in p) return [`extraction vs pgloader: skipped (${p.skipped})`];
   const lines = [
-    '',
-    `extraction MySQL → PostgreSQL, uni_tracking_spath (the W3 source table):`,
-    `  ${p.version} (${p.options}): ${int(p.rows)} rows in ${p.seconds.toFixed(1)} s = ${int(p.rowsPerSecond)} rows/s, ` +
+    `extraction MySQL → PostgreSQL, uni_tracking_spath: ${p.version} (${p.options}): ${int(p.rows)} rows in ${p.seconds.toFixed(1)} s = ${int(p.rowsPerSecond)} rows/s, ` +
       `peak RSS ${p.peakRssMb === null ? 'unknown (/usr/bin/time not available)' : mb(p.peakRssMb)}`,
   ];
   if (p.oursRowsPerSecond !== undefined && p.oursRows !== undefined)
     lines.push(
-      `  ours: ${int(p.oursRows)} rows over the whole W3 extract task (3 tables in parallel) = ${int(p.oursRowsPerSecond)} rows/s ` +
-        `(target ≥ 2× pgloader: ${verdict(p.oursRowsPerSecond >= 2 * p.rowsPerSecond)})`,
+      `  ours (W3 #1, the whole extract task, 3 tables in parallel): ${int(p.oursRows)} rows = ${int(p.oursRowsPerSecond)} rows/s (${(p.oursRowsPerSecond / p.rowsPerSecond).toFixed(2)}× pgloader)`,
     );
   return lines;
 };
@@ -176,17 +298,167 @@ export const settlingLine = (records: readonly SettleRecord[]): string => {
   ].join('');
 };
 
+/** One measured quantity across SFs: its repetitions at each SF, for the growth table. */
+interface Series {
+  readonly step: string;
+  readonly engine: string;
+  readonly values: readonly (readonly number[])[];
+  readonly format?: (n: number) => string;
+}
+
+const seriesOf = (r: BenchResult): Series[] => {
+  const out: Series[] = [];
+  const engines = [...new Set(r.scales.flatMap((s) => s.engines.map((e) => e.engine)))];
+  const at = (engine: string, w: WorkloadName) =>
+    r.scales.map((s) =>
+      reps(
+        s.engines.find((e) => e.engine === engine),
+        w,
+      ),
+    );
+  for (const w of ORDER)
+    for (const engine of engines) {
+      const per = at(engine, w);
+      if (per.every((rs) => rs.length === 0)) continue;
+      const name = ENGINE[engine];
+      const add = (
+        step: string,
+        f: (rs: WorkloadResult[]) => number[],
+        format?: (n: number) => string,
+      ): void => {
+        const values = per.map(f);
+        if (values.some((v) => v.length > 0))
+          out.push({ step: `${w} ${step}`, engine: name, values, ...(format ? { format } : {}) });
+      };
+      if (w !== 'W4') {
+        add('extract', (rs) => taskSeconds(rs, 'extract'));
+        add('marts', (rs) => rs.map((x) => x.martsSeconds));
+        add('tests', (rs) => taskSeconds(rs, 'tests'));
+      }
+      add('whole run', (rs) => rs.map((x) => x.seconds));
+      add('peak RSS', (rs) => rs.map((x) => x.peakRssMb), mb);
+      if (w === 'W1' || w === 'W2') {
+        for (const v of ['plain', 'indexed'] as const) {
+          const label = v === 'plain' ? 'index-less' : 'indexed';
+          add(`ref. ${label} marts`, (rs) => refMarts(rs, v));
+          add(`ref. ${label} tests`, (rs) => variantOf(rs, v).map((x) => x.tests.seconds));
+        }
+        add('floor', floorSeconds);
+      }
+    }
+  return out;
+};
+
+/** How each step grows with SF: medians (range) at each SF, and last ÷ first. */
+export const growthTable = (r: BenchResult): string[] => {
+  const sfs = r.scales.map((s) => s.sf);
+  const rows = seriesOf(r).map((s) => [
+    s.step,
+    s.engine,
+    ...s.values.map((v) => spread(v, s.format)),
+    times(s.values[s.values.length - 1] ?? [], s.values[0] ?? []),
+  ]);
+  return table(['step', 'engine', ...sfs.map((sf) => `SF ${sf}`), `SF ${sfs.at(-1)} ÷ SF ${sfs[0]}`], rows);
+};
+
+/** The issue's targets, each with whether this run met it. */
+export const targetLines = (r: BenchResult): string[] => {
+  const lines: string[] = [];
+  const first = r.scales[0];
+  const last = r.scales.at(-1);
+  if (!first || !last) return lines;
+  if (r.scales.length > 1)
+    for (const e of last.engines) {
+      const a = reps(
+        first.engines.find((x) => x.engine === e.engine),
+        'W1',
+      ).map((x) => x.seconds);
+      const b = reps(e, 'W1').map((x) => x.seconds);
+      if (a.length && b.length) {
+        const g = median(b) / median(a);
+        lines.push(
+          `${ENGINE[e.engine]} W1 whole cycle SF ${first.sf} → ${last.sf}: ${g.toFixed(2)}× (target ≤ 1.3×: ${verdict(g <= 1.3)})`,
+        );
+      }
+      for (const w of ORDER) {
+        const pa = reps(
+          first.engines.find((x) => x.engine === e.engine),
+          w,
+        ).map((x) => x.peakRssMb);
+        const pb = reps(e, w).map((x) => x.peakRssMb);
+        if (pa.length && pb.length) {
+          const g = median(pb) / median(pa);
+          lines.push(
+            `${ENGINE[e.engine]} ${w} peak RSS SF ${first.sf} → ${last.sf}: ${mb(median(pa))} → ${mb(median(pb))}, ${g.toFixed(2)}× (target ≤ 1.2×: ${verdict(g <= 1.2)})`,
+          );
+        }
+      }
+    }
+  const duck = last.engines.find((e) => e.engine === 'duckdb');
+  if (duck) {
+    const peak = Math.max(
+      ...ORDER.map((w) => median(reps(duck, w).map((x) => x.peakRssMb))).filter(Number.isFinite),
+    );
+    lines.push(
+      `DuckDB peak RSS at SF ${last.sf} (the highest workload median): ${mb(peak)} (target < 1 GB: ${verdict(peak < 1024)})`,
+    );
+  }
+  for (const s of r.scales) {
+    const pg = s.engines.find((e) => e.engine === 'postgres');
+    if (!pg) continue;
+    const check = (what: string, ours: number[], theirs: number[], target: number): void => {
+      if (!ours.length || !theirs.length) return;
+      const x = median(theirs) / median(ours);
+      lines.push(
+        `SF ${s.sf} ${what}: ${x.toFixed(2)}× faster (target ≥ ${target}×: ${verdict(x >= target)})`,
+      );
+    };
+    const w2 = reps(pg, 'W2');
+    const w1 = reps(pg, 'W1');
+    const marts = (rs: WorkloadResult[]) => rs.map((x) => x.martsSeconds);
+    const mt = (rs: WorkloadResult[]) => rs.map((x) => x.martsAndTestsSeconds);
+    check('PostgreSQL W2 marts vs indexed reference', marts(w2), refMarts(w2, 'indexed'), 3);
+    check('PostgreSQL W2 marts + tests vs indexed reference', mt(w2), refMartsAndTests(w2, 'indexed'), 3);
+    check('PostgreSQL W2 marts vs index-less reference', marts(w2), refMarts(w2, 'plain'), 1.5);
+    check('PostgreSQL W2 marts + tests vs index-less reference', mt(w2), refMartsAndTests(w2, 'plain'), 1.5);
+    check('PostgreSQL W1 marts vs index-less reference', marts(w1), refMarts(w1, 'plain'), 10);
+    const f = floorSeconds(w2);
+    if (f.length) {
+      const x = median(marts(w2)) / median(f);
+      lines.push(
+        `SF ${s.sf} PostgreSQL W2 marts ÷ floor: ${x.toFixed(2)}× (target ≤ 1.2×: ${verdict(x <= 1.2)})`,
+      );
+    }
+  }
+  return lines;
+};
+
+const scaleLines = (r: BenchResult, s: ScaleResult): string[] => [
+  '',
+  `## SF ${s.sf}: ${r.reps} repetition${r.reps === 1 ? '' : 's'} each, median (min–max), seconds`,
+  `source generation: ${s.generation.map((g) => `${g.step} ${int(g.rows)} rows in ${g.seconds.toFixed(1)} s`).join('; ')}`,
+  `disk at the end: PostgreSQL database ${s.postgresBytes === undefined ? 'not used' : gb(s.postgresBytes)} (largest seen), DuckDB file + SQLite source ${gb(s.embeddedBytes)}`,
+  '',
+  ...summaryTable(s),
+  ...detailLines(s),
+  ...pgloaderLines(s),
+  settlingLine(s.settling),
+];
+
 /** The printed report. */
 export const formatReport = (r: BenchResult): string => {
   const m = r.machine;
+  const first = r.scales[0];
   const lines = [
-    `order-tracking bench, SF ${r.sf} (seed ${r.seed}, ${r.historyDays} days of history ending ${day(r.historyEnd)}), ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
+    `# order-tracking bench, SF ${r.scales.map((s) => s.sf).join(', ')} (seed ${r.seed}${first ? `, ${first.historyDays} days of history ending ${day(first.historyEnd)}` : ''}), ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
     `revision ${r.revision}; machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}, node ${m.node}; other work on the machine skews timings`,
-    `source generation: ${r.generation.map((g) => `${g.step} ${int(g.rows)} rows in ${g.seconds.toFixed(1)} s`).join('; ')}`,
+    `W1 and W2 repeat on the next batch or backlog, W3 on an emptied warehouse; autovacuum is off on the bench's tables while a step is measured.`,
   ];
-  for (const e of r.engines) lines.push('', ...engineLines(e));
-  lines.push(...pgloaderLines(r));
-  lines.push('', settlingLine(r.settling));
+  for (const s of r.scales) lines.push(...scaleLines(r, s));
+  if (r.scales.length > 1)
+    lines.push('', '## Growth with history (medians (min–max), seconds)', '', ...growthTable(r));
+  const targets = targetLines(r);
+  if (targets.length) lines.push('', '## Targets (issue 22)', ...targets.map((t) => `- ${t}`));
   lines.push(
     '',
     `peak RSS of the bench process (generation; each engine's cycles run in a process of their own): ${mb(r.processMaxRssMb)}`,

@@ -21,21 +21,10 @@ export interface StatementTiming {
   readonly sql: string;
 }
 
-export interface Comparison {
-  /** Ours: mart_uti start → tests end. */
-  readonly oursMartsAndTests: number;
-  readonly referenceMartsAndTests: number;
-  /** reference / ours (issue 4 target: ≥ 10 for W1, ≥ 2 for W2). */
-  readonly speedup: number;
-  /** Ours: mart_uti start → the later of mart_ecs, mart_uts end. */
-  readonly oursMarts: number;
-  readonly floor: number;
-  /** ours / floor (issue 4 target for W1: ≤ 2). */
-  readonly martsOverFloor: number;
-}
-
 export interface WorkloadResult {
   readonly workload: WorkloadName;
+  /** 1, 2, 3…: W3 repeats on a fresh warehouse, W1, W2 and W4 on the next batch or backlog. */
+  readonly rep: number;
   readonly title: string;
   /** Rows written to the source for this workload, per table (inserts + in-place updates). */
   readonly sourceRows: Readonly<Record<string, number>>;
@@ -57,7 +46,6 @@ export interface WorkloadResult {
   readonly memoryAtPeak: MemoryAtPeak;
   readonly slowestStatements: readonly StatementTiming[];
   readonly reference?: ReferenceResult;
-  readonly comparison?: Comparison;
   /** W4 (the monitor): raw rows per table before and after its cleanup. */
   readonly rawRows?: {
     readonly before: Readonly<Record<string, number>>;
@@ -70,6 +58,7 @@ export interface EngineResult {
   readonly warehouse: string;
   readonly source: string;
   readonly versions: readonly string[];
+  /** Every repetition of every workload, in the order they ran. */
   readonly workloads: readonly WorkloadResult[];
   /** Mart and hist sizes after W3. */
   readonly loadedRows: Readonly<Record<string, number>>;
@@ -79,6 +68,21 @@ export interface GenerationResult {
   readonly step: string;
   readonly seconds: number;
   readonly rows: number;
+}
+
+/** One scale factor's run: its own sources and warehouses, every workload `reps` times. */
+export interface ScaleResult {
+  readonly sf: number;
+  readonly historyEnd: string;
+  readonly historyDays: number;
+  readonly generation: readonly GenerationResult[];
+  readonly engines: readonly EngineResult[];
+  readonly pgloader?: PgloaderResult & { readonly oursRowsPerSecond?: number; readonly oursRows?: number };
+  readonly settling: readonly SettleRecord[];
+  /** PostgreSQL's bench database at the end of this SF's run (`pg_database_size`), bytes. */
+  readonly postgresBytes?: number;
+  /** The DuckDB file and the SQLite source at the last checkpoint, bytes. */
+  readonly embeddedBytes: number;
 }
 
 export interface BenchResult {
@@ -94,16 +98,13 @@ export interface BenchResult {
     readonly os: string;
     readonly node: string;
   };
-  readonly sf: number;
   readonly seed: number;
-  readonly historyEnd: string;
-  readonly historyDays: number;
-  readonly generation: readonly GenerationResult[];
-  readonly engines: readonly EngineResult[];
+  /** Repetitions of each workload per SF. */
+  readonly reps: number;
+  /** In the order run (ascending SF). */
+  readonly scales: readonly ScaleResult[];
   /** `process.resourceUsage().maxRSS` of the bench process (generation; the cycles run in their own). */
   readonly processMaxRssMb: number;
-  readonly pgloader?: PgloaderResult & { readonly oursRowsPerSecond?: number; readonly oursRows?: number };
-  readonly settling: readonly SettleRecord[];
 }
 
 /** What the bench did before one measured step to start it on a settled machine (`settle.ts`). */

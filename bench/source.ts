@@ -7,6 +7,7 @@ import mysql from 'mysql2/promise';
 import { UserError } from '../src/config/errors.js';
 import { redact } from '../src/config/urls.js';
 import { openMysqlWriter, openSqliteWriter, type SourceWriter } from '../src/generator/index.js';
+import { SOURCE_TABLE_NAMES } from '../src/generator/source-ddl.js';
 
 /** Opens the writers and creates the source tables; a source that already holds rows is refused. */
 export const openSourceWriters = async (
@@ -57,4 +58,17 @@ export const sourceVersions = async (sqlitePath: string, mysqlUrl: string | null
     }
   }
   return versions;
+};
+
+/**
+ * Drops the source tables the bench itself wrote for the previous SF of the same invocation (a
+ * source that already holds rows is otherwise refused, rightly, at the first SF).
+ */
+export const dropSourceTables = async (mysqlUrl: string): Promise<void> => {
+  const conn = await mysql.createConnection({ uri: mysqlUrl });
+  try {
+    for (const table of SOURCE_TABLE_NAMES) await conn.query(`drop table if exists \`${table}\``);
+  } finally {
+    await conn.end();
+  }
 };

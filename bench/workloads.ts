@@ -8,7 +8,7 @@
  * measures the same rows; engines run one after the other, never at the same time.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from '../src/config/settings.js';
@@ -26,20 +26,23 @@ import { marts } from '../src/pipeline/marts.js';
 import { metaTables } from '../src/pipeline/meta.js';
 import { rawTableName, type SourceTableName } from '../src/pipeline/tables.js';
 import type { RunSummary } from '../src/runner/run-cycle.js';
+import { withoutAutovacuum } from './autovacuum.js';
 import { startCycleProcess, type CycleProcess } from './cycle-process.js';
 import { runPgloader } from './pgloader.js';
 import { settle, settleLine } from './settle.js';
+import { takeSnapshot } from './snapshot.js';
 import { prepareReference, runReference, type BatchWindow, type ReferenceSchemas } from './reference.js';
 import type {
   BenchResult,
   EngineResult,
   GenerationResult,
+  ScaleResult,
   SettleRecord,
   TaskTiming,
   WorkloadName,
   WorkloadResult,
 } from './results.js';
-import { openSourceWriters, sourceVersions } from './source.js';
+import { dropSourceTables, openSourceWriters, sourceVersions } from './source.js';
 
 /** The generated history ends here (a fixed clock: same rows, same periods, every run). */
 export const BENCH_END = Date.UTC(2026, 2, 1) / 1000;
@@ -63,10 +66,15 @@ export interface EngineTarget {
   /** PostgreSQL only: schemas of the dbt-style reference, and the scratch schema of pgloader. */
   readonly reference?: ReferenceSchemas;
   readonly pgloaderSchema?: string;
+  /** PostgreSQL only: where W2's starting state is kept between its repetitions (`snapshot.ts`). */
+  readonly snapshotSchema?: string;
 }
 
 export interface BenchPlan {
-  readonly sf: number;
+  /** Scale factors, run one after the other, each on sources and warehouses of its own. */
+  readonly scales: readonly number[];
+  /** Repetitions of each workload per SF (medians and spreads come from these). */
+  readonly reps: number;
   readonly workloads: ReadonlySet<WorkloadName>;
   /** `.order-tracking/bench`: the SQLite source and the DuckDB file live here. */
   readonly dir: string;
@@ -77,6 +85,8 @@ export interface BenchPlan {
   readonly progress: (line: string) => void;
   /** Called with the results so far after every workload. */
   readonly checkpoint: (partial: BenchResult) => void;
+  /** Before each SF: refuses (throws) when the disks cannot hold it. */
+  readonly checkDisk?: (sf: number) => Promise<void>;
 }
 
 const revision = (): string => {
@@ -193,6 +203,7 @@ const engineVersion = async (warehouse: Warehouse): Promise<string> =>
 const measure = async (
   target: EngineTarget,
   workload: WorkloadName,
+  rep: number,
   now: number,
   sourceRows: Readonly<Record<string, number>>,
   cycles: CycleProcess,
@@ -200,16 +211,21 @@ const measure = async (
   settleDown: (before: string) => Promise<void>,
 ): Promise<WorkloadResult> => {
   const { settings } = target;
+  const label = `${target.engine} ${workload} #${rep}`;
   const warehouse = target.engine === 'postgres' ? await openWarehouse(settings.warehouse) : null;
   try {
     const period =
       warehouse && target.reference && workload !== 'W3' && workload !== 'W4'
         ? await prepareReference(warehouse, settings, target.reference)
         : null;
-    await settleDown(`${target.engine} ${workload}`);
-    progress(`${target.engine} ${workload}: ${WORKLOAD_TITLES[workload]}`);
+    await settleDown(label);
+    progress(`${label}: ${WORKLOAD_TITLES[workload]}`);
     const rawBefore = workload === 'W4' ? await rawSizes(settings) : undefined;
-    const cycle = await cycles.run({ settings, now, init: workload === 'W3', monitor: workload === 'W4' });
+    const request = { settings, now, init: workload === 'W3', monitor: workload === 'W4' };
+    const { raw, mart, meta } = settings.schemas;
+    const cycle = warehouse
+      ? await withoutAutovacuum(warehouse, [raw, mart, meta], () => cycles.run(request))
+      : await cycles.run(request);
     const rawRows = rawBefore ? { before: rawBefore, after: await rawSizes(settings) } : undefined;
     const { summary, seconds: total } = cycle;
     const martNames: readonly string[] = marts.map((m) => m.name);
@@ -244,6 +260,7 @@ const measure = async (
     const { rows: extracted, window } = landedRows;
     const result: WorkloadResult = {
       workload,
+      rep,
       title: WORKLOAD_TITLES[workload],
       sourceRows,
       extracted,
@@ -260,52 +277,62 @@ const measure = async (
       ...(rawRows ? { rawRows } : {}),
     };
     progress(
-      `${target.engine} ${workload}: ${total.toFixed(1)} s; extract ${Math.round(result.extractRowsPerSecond)} rows/s; ` +
+      `${label}: ${total.toFixed(1)} s; extract ${Math.round(result.extractRowsPerSecond)} rows/s; ` +
         `marts ${martsSeconds.toFixed(1)} s; peak RSS ${Math.round(cycle.peakRssMb)} MB`,
     );
     if (warehouse && workload === 'W3') await vacuumAnalyzeAll(warehouse, settings);
     if (!warehouse || !target.reference || !period) return result;
-    progress(`${target.engine} ${workload}: dbt-style reference and floor on copies of the marts`);
+    progress(`${label}: dbt-style reference (index-less, indexed) and floor on copies of the marts`);
     const reference = await runReference(warehouse, settings, target.reference, period, window, (step) =>
-      settleDown(`${target.engine} ${workload} ${step}`),
+      settleDown(`${label} ${step}`),
     );
-    const referenceMartsAndTests = reference.martsSeconds + reference.testsSeconds;
-    return {
-      ...result,
-      reference,
-      comparison: {
-        oursMartsAndTests: result.martsAndTestsSeconds,
-        referenceMartsAndTests,
-        speedup: referenceMartsAndTests / result.martsAndTestsSeconds,
-        oursMarts: result.martsSeconds,
-        floor: reference.floor.seconds,
-        martsOverFloor: result.martsSeconds / reference.floor.seconds,
-      },
-    };
+    progress(
+      `${label}: reference marts + tests ${reference.variants
+        .map((v) => `${v.variant} ${(v.martsSeconds + v.tests.seconds).toFixed(1)} s`)
+        .join(', ')}; floor ${reference.floor.seconds.toFixed(1)} s`,
+    );
+    return { ...result, reference };
   } finally {
     await warehouse?.close();
   }
 };
 
-/** Removes what a previous bench left: the embedded files, the server run's schemas. */
+/** Drops an engine's warehouse: the DuckDB file, or the server run's schemas. */
+const dropWarehouse = async (target: EngineTarget): Promise<void> => {
+  const w = target.settings.warehouse;
+  if (w.kind === 'duckdb') {
+    for (const f of [w.path, `${w.path}.wal`]) rmSync(f, { force: true });
+    return;
+  }
+  const warehouse = await openWarehouse(target.settings.warehouse);
+  try {
+    await withConnection(warehouse, async (c) => {
+      const { raw, mart, meta } = target.settings.schemas;
+      const r = target.reference;
+      const schemas = [
+        raw,
+        mart,
+        meta,
+        r?.plain,
+        r?.indexed,
+        r?.floor,
+        r?.audit,
+        target.pgloaderSchema,
+        target.snapshotSchema,
+      ];
+      for (const s of schemas)
+        if (s) await c.execute(`drop schema if exists ${warehouse.dialect.quote(s)} cascade`);
+    });
+  } finally {
+    await warehouse.close();
+  }
+};
+
+/** Removes what a previous bench (or SF) left: the embedded files, the server run's schemas. */
 const reset = async (plan: BenchPlan): Promise<void> => {
   rmSync(plan.dir, { recursive: true, force: true });
   mkdirSync(plan.dir, { recursive: true });
-  for (const target of plan.targets) {
-    if (target.engine !== 'postgres') continue;
-    const warehouse = await openWarehouse(target.settings.warehouse);
-    try {
-      await withConnection(warehouse, async (c) => {
-        const { raw, mart, meta } = target.settings.schemas;
-        const r = target.reference;
-        const schemas = [raw, mart, meta, r?.ref, r?.floor, r?.audit, target.pgloaderSchema];
-        for (const s of schemas)
-          if (s) await c.execute(`drop schema if exists ${warehouse.dialect.quote(s)} cascade`);
-      });
-    } finally {
-      await warehouse.close();
-    }
-  }
+  for (const target of plan.targets) if (target.engine === 'postgres') await dropWarehouse(target);
 };
 
 const sumRows = (counts: Readonly<Record<string, number>>): number =>
@@ -328,49 +355,67 @@ const snapshot = (generator: SourceGenerator) => ({
   updates: generator.summary.trackingUpdates,
 });
 
-/** Generates the sources, runs the chosen workloads on every target, and collects the results. */
-export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
+/** Bytes of PostgreSQL's bench database. */
+const databaseBytes = async (target: EngineTarget): Promise<number> => {
+  const warehouse = await openWarehouse(target.settings.warehouse);
+  try {
+    return await withConnection(warehouse, async (c) =>
+      Number((await c.query<{ n: number }>('select pg_database_size(current_database()) as n'))[0]?.n ?? 0),
+    );
+  } finally {
+    await warehouse.close();
+  }
+};
+
+const fileBytes = (file: string): number => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/** Bytes of the DuckDB file and the SQLite source (the bench directory). */
+const embeddedBytes = (dir: string): number =>
+  fileBytes(join(dir, 'warehouse.duckdb')) + fileBytes(join(dir, 'source.sqlite'));
+
+/** Generates the sources of one SF, runs the chosen workloads `reps` times on every target. */
+const runScale = async (
+  plan: BenchPlan,
+  sf: number,
+  first: boolean,
+  publish: (partial: ScaleResult) => void,
+): Promise<ScaleResult> => {
   await reset(plan);
+  if (!first && plan.mysqlUrl) await dropSourceTables(plan.mysqlUrl);
   const sqlitePath = join(plan.dir, 'source.sqlite');
   const writer: SourceWriter = await openSourceWriters(sqlitePath, plan.mysqlUrl);
   const [sqliteVersion, mysqlVersion] = await sourceVersions(sqlitePath, plan.mysqlUrl);
   const generation: GenerationResult[] = [];
   const engines = new Map<EngineTarget, Omit<EngineResult, 'workloads'>>();
   const results = new Map<EngineTarget, WorkloadResult[]>(plan.targets.map((t) => [t, []]));
-  let pgloader: BenchResult['pgloader'];
+  let pgloader: ScaleResult['pgloader'];
+  let postgresBytes: number | undefined;
   const settling: SettleRecord[] = [];
-  const generator = createGenerator(scaleFactorOptions(plan.sf, BENCH_END, { seed: BENCH_SEED }));
+  const generator = createGenerator(scaleFactorOptions(sf, BENCH_END, { seed: BENCH_SEED }));
   const sources = plan.mysqlUrl ? 'SQLite and MySQL' : 'SQLite';
+  const progress = (line: string): void => plan.progress(`SF ${sf} ${line}`);
 
-  const cpuList = cpus();
-  // Taken at the start, when the cycle processes load the pipeline's code: the code the run measures.
-  const rev = revision();
   const processes = new Map<EngineTarget, CycleProcess>(plan.targets.map((t) => [t, startCycleProcess()]));
-  /** The results so far: written after every workload, so a run that dies keeps what it measured. */
-  const snapshotResult = (complete: boolean): BenchResult => ({
-    complete,
-    date: new Date().toISOString(),
-    revision: rev,
-    machine: {
-      cpus: cpuList.length,
-      cpuModel: cpuList[0]?.model ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 1024 ** 3),
-      os: `${osType()} ${release()}`,
-      node: process.version,
-    },
-    sf: plan.sf,
-    seed: BENCH_SEED,
+  const snapshotResult = (): ScaleResult => ({
+    sf,
     historyEnd: new Date(BENCH_END * 1000).toISOString(),
     historyDays: SCALE_FACTOR_DAYS,
     generation,
     engines: [...engines].map(([target, e]) => ({ ...e, workloads: results.get(target) ?? [] })),
-    processMaxRssMb: process.resourceUsage().maxRSS / 1024,
     ...(pgloader ? { pgloader } : {}),
     settling,
+    ...(postgresBytes !== undefined ? { postgresBytes } : {}),
+    embeddedBytes: embeddedBytes(plan.dir),
   });
 
   const generate = async (step: string, fn: () => Promise<unknown>): Promise<Record<string, number>> => {
-    plan.progress(`generating ${step} into ${sources}`);
+    progress(`generating ${step} into ${sources}`);
     const before = snapshot(generator);
     const started = performance.now();
     await fn();
@@ -383,7 +428,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
     const opened: Warehouse[] = [];
     try {
       for (const t of servers) opened.push(await openWarehouse(t.settings.warehouse));
-      const record = await settle(before, opened);
+      const record = await settle(`SF ${sf} ${before}`, opened);
       settling.push(record);
       const line = settleLine(record);
       if (line) plan.progress(line);
@@ -391,16 +436,23 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
       await Promise.all(opened.map((w) => w.close()));
     }
   };
-  const run = async (target: EngineTarget, workload: WorkloadName, rows: Record<string, number>) => {
+  const run = async (
+    target: EngineTarget,
+    workload: WorkloadName,
+    rep: number,
+    rows: Record<string, number>,
+  ) => {
     const cycles = processes.get(target);
     if (!cycles) throw new Error(`bench: no cycle process for ${target.engine}`);
     const now = generator.now + CLOCK_LAG;
-    results.get(target)?.push(await measure(target, workload, now, rows, cycles, plan.progress, settleDown));
-    plan.checkpoint(snapshotResult(false));
+    results.get(target)?.push(await measure(target, workload, rep, now, rows, cycles, progress, settleDown));
+    if (target.engine === 'postgres')
+      postgresBytes = Math.max(postgresBytes ?? 0, await databaseBytes(target));
+    publish(snapshotResult());
   };
 
   try {
-    const history = await generate(`SF ${plan.sf} history (${SCALE_FACTOR_DAYS} days)`, () =>
+    const history = await generate(`SF ${sf} history (${SCALE_FACTOR_DAYS} days)`, () =>
       generator.advanceTo(writer, generator.end),
     );
     for (const target of plan.targets) {
@@ -419,7 +471,11 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
       } finally {
         await warehouse.close();
       }
-      await run(target, 'W3', history);
+      // The initial load again on an empty warehouse, from the same source and clock.
+      for (let rep = 1; rep <= plan.reps; rep++) {
+        if (rep > 1) await dropWarehouse(target);
+        await run(target, 'W3', rep, history);
+      }
       const warehouseAfter = await openWarehouse(target.settings.warehouse);
       try {
         const info = engines.get(target);
@@ -433,7 +489,7 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
     const server = plan.targets.find((t) => t.engine === 'postgres');
     if (server?.pgloaderSchema && plan.mysqlUrl) {
       await settleDown('pgloader');
-      plan.progress('pgloader: uni_tracking_spath MySQL → PostgreSQL');
+      progress('pgloader: uni_tracking_spath MySQL → PostgreSQL');
       const schema = server.pgloaderSchema;
       const warehouse = await openWarehouse(server.settings.warehouse);
       try {
@@ -466,31 +522,78 @@ export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
             ? { oursRows, oursRowsPerSecond: oursRows / extract.seconds }
             : {}),
         };
-        plan.checkpoint(snapshotResult(false));
+        publish(snapshotResult());
       } finally {
         await warehouse.close();
       }
     }
 
-    for (const workload of ['W1', 'W2'] as const) {
-      if (plan.workloads.has(workload)) {
-        const batches = workload === 'W1' ? 1 : BACKLOG_BATCHES;
-        const rows = await generate(
-          `${workload}: ${batches} production batch${batches > 1 ? 'es' : ''}`,
-          async () => {
-            for (let i = 0; i < batches; i++) await productionBatch(generator, writer);
-          },
+    // W1 repeats on the next 15-minute batch (the history grows by 0.01 % per repetition), each
+    // followed by the daily monitor (W4) with nothing new at the source.
+    if (plan.workloads.has('W1'))
+      for (let rep = 1; rep <= plan.reps; rep++) {
+        const rows = await generate(`W1 #${rep}: 1 production batch`, () =>
+          productionBatch(generator, writer),
         );
-        for (const target of plan.targets) await run(target, workload, rows);
+        for (const target of plan.targets) await run(target, 'W1', rep, rows);
+        if (plan.workloads.has('W4')) for (const target of plan.targets) await run(target, 'W4', rep, {});
       }
-      // The daily monitor on SF history and W1's batch (before W2 puts a production-rate day in
-      // its 7 days): nothing new at the source.
-      if (workload === 'W1' && plan.workloads.has('W4'))
-        for (const target of plan.targets) await run(target, 'W4', {});
+    // W2 repeats on one backlog from the same warehouse state, put back before each repetition: a
+    // production-rate day is as large as SF 1's marts, so a backlog on top of the last one would
+    // measure a bigger warehouse each time.
+    if (plan.workloads.has('W2')) {
+      const rows = await generate(`W2: ${BACKLOG_BATCHES} production batches`, async () => {
+        for (let i = 0; i < BACKLOG_BATCHES; i++) await productionBatch(generator, writer);
+      });
+      for (const target of plan.targets) {
+        progress(`${target.engine} W2: keeping the warehouse's state for the repetitions`);
+        const kept = await takeSnapshot(target.settings, target.snapshotSchema ?? 'bench_snapshot');
+        try {
+          for (let rep = 1; rep <= plan.reps; rep++) {
+            if (rep > 1) {
+              progress(`${target.engine} W2: putting the warehouse back for #${rep}`);
+              await kept.restore();
+            }
+            await run(target, 'W2', rep, rows);
+          }
+        } finally {
+          await kept.drop();
+        }
+      }
     }
   } finally {
     await Promise.all([...processes.values()].map((p) => p.close()));
     await writer.close();
   }
-  return snapshotResult(true);
+  return snapshotResult();
+};
+
+/** Runs every SF of the plan in turn (each from empty sources and warehouses) and collects the results. */
+export const runBench = async (plan: BenchPlan): Promise<BenchResult> => {
+  const cpuList = cpus();
+  // Taken at the start, when the cycle processes load the pipeline's code: the code the run measures.
+  const rev = revision();
+  const done: ScaleResult[] = [];
+  const result = (complete: boolean, current?: ScaleResult): BenchResult => ({
+    complete,
+    date: new Date().toISOString(),
+    revision: rev,
+    machine: {
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 1024 ** 3),
+      os: `${osType()} ${release()}`,
+      node: process.version,
+    },
+    seed: BENCH_SEED,
+    reps: plan.reps,
+    scales: current ? [...done, current] : [...done],
+    processMaxRssMb: process.resourceUsage().maxRSS / 1024,
+  });
+  // Room for the largest SF, checked once the last run's leftovers are gone (each SF drops the one before).
+  await reset(plan);
+  await plan.checkDisk?.(Math.max(...plan.scales));
+  for (const [i, sf] of plan.scales.entries())
+    done.push(await runScale(plan, sf, i === 0, (partial) => plan.checkpoint(result(false, partial))));
+  return result(true);
 };

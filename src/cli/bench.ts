@@ -4,10 +4,13 @@ import { resolveSettings, type CliOptions } from '../config/settings.js';
 import { parseSourceUrl, parseWarehouseUrl, redact } from '../config/urls.js';
 import { formatReport, writeJson } from '../../bench/report.js';
 import { WORKLOADS, type WorkloadName } from '../../bench/results.js';
+import { checkDisk } from '../../bench/disk.js';
 import { runBench, type EngineTarget } from '../../bench/workloads.js';
 
 export interface BenchFlags {
+  /** One scale factor or several, comma-separated (`0.1,1,3`). */
   readonly sf: string;
+  readonly reps?: string;
   readonly json?: string;
   /** Default: all three, but W2 only from `QUICK_LOOK_BELOW` up. */
   readonly workloads?: string;
@@ -30,10 +33,12 @@ export const BENCH_SCHEMAS = {
   raw: 'bench_raw',
   mart: 'bench_ods',
   meta: 'bench_meta',
-  ref: 'bench_ref',
+  plain: 'bench_ref',
+  indexed: 'bench_ref_indexed',
   floor: 'bench_floor',
   audit: 'bench_ref_audit',
   pgloader: 'bench_pgloader',
+  snapshot: 'bench_snapshot',
 } as const;
 
 /** `--sf`: a positive number, at most 10. */
@@ -42,6 +47,22 @@ export const parseScaleFactor = (raw: string): number => {
   if (!/^\s*(\d+\.?\d*|\.\d+)\s*$/.test(raw) || !(sf > 0) || sf > 10)
     throw new ConfigError(`--sf "${raw}" is not a number greater than 0 and at most 10`);
   return sf;
+};
+
+/** `--sf 0.1,1,3`: distinct scale factors, run in ascending order. */
+export const parseScaleFactors = (raw: string): number[] => {
+  const parts = raw.split(',').map((s) => s.trim());
+  if (parts.some((p) => p === ''))
+    throw new ConfigError(`--sf "${raw}" has an empty entry (use e.g. 0.1,1,3)`);
+  return [...new Set(parts.map(parseScaleFactor))].sort((a, b) => a - b);
+};
+
+/** `--reps`: repetitions of each workload, 1 to 9. */
+export const parseReps = (raw: string): number => {
+  const n = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || n < 1 || n > 9)
+    throw new ConfigError(`--reps "${raw}" is not a whole number from 1 to 9`);
+  return n;
 };
 
 /** `--workloads W3,W1,W2` (any order, any case). W3 always runs: W1 and W2 need its loaded marts. */
@@ -65,8 +86,12 @@ export const parseWorkloads = (raw: string): Set<WorkloadName> => {
  * shell set up for a real pipeline cannot point the bench at it.
  */
 export const benchCommand = async (cli: CliOptions, flags: BenchFlags): Promise<void> => {
-  const sf = parseScaleFactor(flags.sf);
-  const workloads = parseWorkloads(flags.workloads ?? (sf < QUICK_LOOK_BELOW ? 'W3,W1,W4' : 'W3,W1,W2,W4'));
+  const scales = parseScaleFactors(flags.sf);
+  const reps = parseReps(flags.reps ?? '3');
+  const smallest = scales[0] ?? 1;
+  const workloads = parseWorkloads(
+    flags.workloads ?? (smallest < QUICK_LOOK_BELOW ? 'W3,W1,W4' : 'W3,W1,W2,W4'),
+  );
   if (Boolean(cli.warehouse) !== Boolean(cli.source))
     throw new ConfigError(
       'bench: give both --warehouse postgres://… and --source mysql://… for the server run, or neither for DuckDB alone',
@@ -106,8 +131,14 @@ export const benchCommand = async (cli: CliOptions, flags: BenchFlags): Promise<
           ORDER_TRACKING_META_SCHEMA: BENCH_SCHEMAS.meta,
         },
       ),
-      reference: { ref: BENCH_SCHEMAS.ref, floor: BENCH_SCHEMAS.floor, audit: BENCH_SCHEMAS.audit },
+      reference: {
+        plain: BENCH_SCHEMAS.plain,
+        indexed: BENCH_SCHEMAS.indexed,
+        floor: BENCH_SCHEMAS.floor,
+        audit: BENCH_SCHEMAS.audit,
+      },
       pgloaderSchema: BENCH_SCHEMAS.pgloader,
+      snapshotSchema: BENCH_SCHEMAS.snapshot,
     });
   }
   const started = performance.now();
@@ -120,8 +151,10 @@ export const benchCommand = async (cli: CliOptions, flags: BenchFlags): Promise<
   const jsonFile = flags.json ?? join(benchDir, 'results.json');
   let saved = false;
   const result = await runBench({
-    sf,
+    scales,
+    reps,
     workloads,
+    checkDisk: (sf) => checkDisk(sf, targets, mysqlUrl, benchDir, progress),
     dir: benchDir,
     targets,
     mysqlUrl,

@@ -190,13 +190,18 @@ program
   .description(
     'benchmark W3 (initial load), W1 (one 15-minute batch), W2 (24-hour backlog), W4 (the daily monitor) on DuckDB, and on PostgreSQL + MySQL with --warehouse and --source',
   )
-  .option('--sf <n>', 'scale factor: 1 = 1/100 of production, 0 < n <= 10', '1')
+  .option(
+    '--sf <list>',
+    'scale factor(s): 1 = 1/100 of production, 0 < n <= 10; 0.1,1,3 runs each and prints how steps grow',
+    '1',
+  )
+  .option('--reps <n>', 'repetitions of each workload (medians and ranges are printed)', '3')
   .option('--json <file>', 'write the results as JSON here (default .order-tracking/bench/results.json)')
   .option(
     '--workloads <list>',
     'W3,W1,W2,W4 (default; W2 only from SF 0.1: its 8.6 M source rows do not shrink with SF); W3 always runs',
   )
-  .action(async (options: { sf: string; json?: string; workloads?: string }) => {
+  .action(async (options: { sf: string; reps?: string; json?: string; workloads?: string }) => {
     const { benchCommand } = await import('./bench.js');
     await benchCommand(globals(), options);
   });

@@ -1,0 +1,139 @@
+/**
+ * W2 repeats on the same warehouse state: its backlog is a production-rate day, as large as the SF 1
+ * history's marts, so a second backlog on top of the first would measure a warehouse twice the
+ * size. Before the first repetition the bench keeps the warehouse's state; before each next one it
+ * puts it back, and the cycle extracts the same backlog again from the restored watermarks.
+ * - DuckDB: a copy of the file (the cycle process closes it after each cycle).
+ * - PostgreSQL: the data of every mart-schema and meta table copied to a schema of its own; a
+ *   restore truncates each live table and loads it back with its indexes rebuilt in bulk (their
+ *   definitions and names unchanged), drops tables the workload created, deletes the raw batches
+ *   it landed, and VACUUM ANALYZEs, as the state before had been.
+ */
+import { copyFileSync, rmSync } from 'node:fs';
+import type { Settings } from '../src/config/settings.js';
+import { openWarehouse } from '../src/engines/warehouse/open.js';
+import {
+  withConnection,
+  type Warehouse,
+  type WarehouseConnection,
+} from '../src/engines/warehouse/warehouse.js';
+import { marts } from '../src/pipeline/marts.js';
+import { rawTableName } from '../src/pipeline/tables.js';
+
+export interface Snapshot {
+  /** Puts the warehouse back as it was when the snapshot was taken. */
+  restore(): Promise<void>;
+  /** Removes the snapshot. */
+  drop(): Promise<void>;
+}
+
+const duckdbSnapshot = (file: string): Snapshot => {
+  const copy = `${file}.snapshot`;
+  copyFileSync(file, copy);
+  return {
+    restore: async () => {
+      rmSync(`${file}.wal`, { force: true });
+      copyFileSync(copy, file);
+    },
+    drop: async () => rmSync(copy, { force: true }),
+  };
+};
+
+const tablesIn = async (
+  c: WarehouseConnection,
+  schemas: readonly string[],
+): Promise<Array<{ schema: string; table: string }>> =>
+  (
+    await c.query<{ schemaname: string; tablename: string }>(
+      `select schemaname, tablename from pg_tables where schemaname in (${schemas.map((_, i) => `$${i + 1}`).join(', ')})
+        order by schemaname, tablename`,
+      [...schemas],
+    )
+  ).map((t) => ({ schema: t.schemaname, table: t.tablename }));
+
+/** Indexes of a table not backing a constraint: `{ name, definition }`. */
+const plainIndexes = async (
+  c: WarehouseConnection,
+  schema: string,
+  table: string,
+): Promise<Array<{ name: string; definition: string }>> =>
+  c.query<{ name: string; definition: string }>(
+    `select ic.relname as name, pg_get_indexdef(i.indexrelid) as definition
+       from pg_index i
+       join pg_class ic on ic.oid = i.indexrelid
+       join pg_class tc on tc.oid = i.indrelid
+       join pg_namespace n on n.oid = tc.relnamespace
+      where n.nspname = $1 and tc.relname = $2
+        and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
+    [schema, table],
+  );
+
+type Opened = <T>(fn: (w: Warehouse) => Promise<T>) => Promise<T>;
+
+const postgresSnapshot = async (opened: Opened, settings: Settings, keep: string): Promise<Snapshot> => {
+  const { raw, mart, meta } = settings.schemas;
+  const copyName = (t: { schema: string; table: string }): string => `${t.schema}__${t.table}`;
+  const { kept, lastBatch } = await opened((w) =>
+    withConnection(w, async (c) => {
+      const d = w.dialect;
+      await c.execute(`drop schema if exists ${d.quote(keep)} cascade`);
+      await c.execute(`create schema ${d.quote(keep)}`);
+      const tables = await tablesIn(c, [mart, meta]);
+      for (const t of tables)
+        await c.execute(
+          `create table ${d.table(keep, copyName(t))} as select * from ${d.table(t.schema, t.table)}`,
+        );
+      const last = new Map<string, number>();
+      for (const m of marts) {
+        const rows = await c.query<{ b: number | null }>(
+          `select max(_batch_id) as b from ${d.table(raw, rawTableName(m.source))}`,
+        );
+        last.set(rawTableName(m.source), Number(rows[0]?.b ?? 0));
+      }
+      return { kept: tables, lastBatch: last };
+    }),
+  );
+  return {
+    restore: () =>
+      opened((w) =>
+        withConnection(w, async (c) => {
+          const d = w.dialect;
+          const keptNames = new Set(kept.map(copyName));
+          for (const t of await tablesIn(c, [mart, meta]))
+            if (!keptNames.has(copyName(t))) await c.execute(`drop table ${d.table(t.schema, t.table)}`);
+          for (const t of kept) {
+            const live = d.table(t.schema, t.table);
+            const indexes = await plainIndexes(c, t.schema, t.table);
+            await c.transaction(async () => {
+              await c.execute(`truncate ${live}`);
+              for (const i of indexes) await c.execute(`drop index ${d.table(t.schema, i.name)}`);
+              await c.execute(`insert into ${live} select * from ${d.table(keep, copyName(t))}`);
+              for (const i of indexes) await c.execute(i.definition);
+            });
+          }
+          for (const [table, batch] of lastBatch)
+            await c.execute(`delete from ${d.table(raw, table)} where _batch_id > $1`, [batch]);
+          for (const t of [...kept, ...[...lastBatch.keys()].map((table) => ({ schema: raw, table }))])
+            await c.execute(`vacuum (analyze) ${d.table(t.schema, t.table)}`);
+        }),
+      ),
+    drop: () =>
+      opened((w) =>
+        withConnection(w, (c) => c.execute(`drop schema if exists ${w.dialect.quote(keep)} cascade`)),
+      ).then(() => undefined),
+  };
+};
+
+/** Keeps the warehouse's state now (`keep`: the PostgreSQL schema that holds it). */
+export const takeSnapshot = async (settings: Settings, keep: string): Promise<Snapshot> => {
+  if (settings.warehouse.kind === 'duckdb') return duckdbSnapshot(settings.warehouse.path);
+  const opened: Opened = async (fn) => {
+    const w = await openWarehouse(settings.warehouse);
+    try {
+      return await fn(w);
+    } finally {
+      await w.close();
+    }
+  };
+  return postgresSnapshot(opened, settings, keep);
+};

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { growthTable, median, spread, targetLines } from '../../bench/report.js';
+import type { BenchResult, EngineResult, ScaleResult, WorkloadResult } from '../../bench/results.js';
+import type { VariantResult } from '../../bench/reference.js';
+import { parseReps, parseScaleFactors } from '../../src/cli/bench.js';
+
+const workload = (
+  name: WorkloadResult['workload'],
+  rep: number,
+  seconds: number,
+  extra: Partial<WorkloadResult> = {},
+): WorkloadResult => ({
+  workload: name,
+  rep,
+  title: name,
+  sourceRows: {},
+  extracted: {},
+  tasks: [
+    { task: 'extract', state: 'success', seconds: seconds / 2 },
+    { task: 'tests', state: 'success', seconds: 0.1 },
+  ],
+  seconds,
+  extractRowsPerSecond: 0,
+  martsSeconds: seconds / 4,
+  martsAndTestsSeconds: seconds / 4 + 0.1,
+  martRowsPerSecond: 0,
+  startRssMb: 100,
+  peakRssMb: 200,
+  memoryAtPeak: { heapUsedMb: 1, externalMb: 1, nativeMb: 1 },
+  slowestStatements: [],
+  ...extra,
+});
+
+const variant = (name: VariantResult['variant'], marts: number, tests: number): VariantResult => ({
+  variant: name,
+  models: [],
+  martsSeconds: marts,
+  tests: { model: 'tests', seconds: tests, steps: [{ step: 'unique_mart_uts', seconds: tests, rows: 9975 }] },
+  problems: { testFailures: { unique_mart_uts: 9975 }, rowsOverOurs: { mart_uts: 9975 } },
+});
+
+const engine = (e: EngineResult['engine'], workloads: WorkloadResult[]): EngineResult => ({
+  engine: e,
+  warehouse: 'w',
+  source: 's',
+  versions: [],
+  workloads,
+  loadedRows: {},
+});
+
+const scale = (sf: number, engines: EngineResult[]): ScaleResult => ({
+  sf,
+  historyEnd: '2026-03-01T00:00:00.000Z',
+  historyDays: 183,
+  generation: [],
+  engines,
+  settling: [],
+  embeddedBytes: 0,
+});
+
+const bench = (scales: ScaleResult[]): BenchResult => ({
+  complete: true,
+  date: '2026-12-04T00:00:00.000Z',
+  revision: 'abc',
+  machine: { cpus: 2, cpuModel: 'x', memoryGb: 24, os: 'Linux', node: 'v20' },
+  seed: 1,
+  reps: 3,
+  scales,
+  processMaxRssMb: 100,
+});
+
+describe('the bench report', () => {
+  it('takes the median of the repetitions, the middle two averaged for an even count', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(Number.isNaN(median([]))).toBe(true);
+  });
+
+  it('prints a median with its range, and one value without one', () => {
+    expect(spread([1.5, 1.2, 2])).toBe('1.50 (1.20–2.00)');
+    expect(spread([1.5])).toBe('1.50');
+    expect(spread([])).toBe('');
+  });
+
+  it('shows how each step grows from the smallest SF to the largest, from medians', () => {
+    const small = scale(0.1, [
+      engine(
+        'duckdb',
+        [1, 2, 3].map((r) => workload('W1', r, 1 + r / 10)),
+      ),
+    ]);
+    const large = scale(3, [
+      engine(
+        'duckdb',
+        [1, 2, 3].map((r) => workload('W1', r, 2 + r / 10)),
+      ),
+    ]);
+    const lines = growthTable(bench([small, large]));
+    expect(lines[0]).toMatch(/SF 0\.1 .*SF 3 .*SF 3 ÷ SF 0\.1/);
+    const whole = lines.find((l) => l.startsWith('| W1 whole run'));
+    expect(whole).toContain('1.20 (1.10–1.30)');
+    expect(whole).toContain('2.20 (2.10–2.30)');
+    expect(whole).toContain('1.8×');
+  });
+
+  it('judges the targets: W1 growth, memory growth, W2 against both references and the floor', () => {
+    const w1 = (sf: number, s: number) =>
+      [1, 2, 3].map((r) => workload('W1', r, s, { peakRssMb: sf > 1 ? 300 : 200 }));
+    const w2 = [1, 2, 3].map((r) =>
+      workload('W2', r, 40, {
+        martsSeconds: 10,
+        martsAndTestsSeconds: 12,
+        reference: {
+          workMem: '256MB',
+          period: '2025_h2',
+          variants: [variant('plain', 20, 2), variant('indexed', 40, 2)],
+          floor: { model: 'floor', seconds: 9, steps: [] },
+        },
+      }),
+    );
+    const lines = targetLines(
+      bench([
+        scale(0.1, [engine('postgres', w1(0.1, 1))]),
+        scale(3, [engine('postgres', [...w1(3, 1.5), ...w2])]),
+      ]),
+    );
+    expect(lines).toContain('PostgreSQL W1 whole cycle SF 0.1 → 3: 1.50× (target ≤ 1.3×: NOT met)');
+    expect(lines).toContain(
+      'PostgreSQL W1 peak RSS SF 0.1 → 3: 200 MB → 300 MB, 1.50× (target ≤ 1.2×: NOT met)',
+    );
+    expect(lines).toContain('SF 3 PostgreSQL W2 marts vs indexed reference: 4.00× faster (target ≥ 3×: met)');
+    expect(lines).toContain(
+      'SF 3 PostgreSQL W2 marts vs index-less reference: 2.00× faster (target ≥ 1.5×: met)',
+    );
+    expect(lines).toContain(
+      'SF 3 PostgreSQL W2 marts + tests vs index-less reference: 1.83× faster (target ≥ 1.5×: met)',
+    );
+    expect(lines).toContain('SF 3 PostgreSQL W2 marts ÷ floor: 1.11× (target ≤ 1.2×: met)');
+  });
+});
+
+describe('bench flags', () => {
+  it('runs several scale factors once each, smallest first', () => {
+    expect(parseScaleFactors('1, 0.1,3,1')).toEqual([0.1, 1, 3]);
+  });
+
+  it('names a bad scale factor or repetition count in one line', () => {
+    expect(() => parseScaleFactors('0.1,,1')).toThrow('--sf "0.1,,1" has an empty entry (use e.g. 0.1,1,3)');
+    expect(() => parseScaleFactors('0.1,x')).toThrow(
+      '--sf "x" is not a number greater than 0 and at most 10',
+    );
+    expect(() => parseScaleFactors('20')).toThrow('--sf "20" is not a number greater than 0 and at most 10');
+    expect(() => parseReps('0')).toThrow('--reps "0" is not a whole number from 1 to 9');
+    expect(() => parseReps('2.5')).toThrow('--reps "2.5" is not a whole number from 1 to 9');
+    expect(parseReps('3')).toBe(3);
+  });
+});
