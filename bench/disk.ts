@@ -13,10 +13,12 @@ import type { EngineTarget } from './workloads.js';
 const GB = 1024 ** 3;
 
 /** Bytes each place needs at scale factor `sf`: a fixed part (W2's backlog) and a part per SF. */
+// At SF 0.1 and 1 (2026-12-05): PostgreSQL's database peaked at 7.2 and 17.9 GB, MariaDB's source at
+// 2.0 GB (SF 1), the SQLite source and DuckDB file (and its W2 copy) at 2.8 GB (SF 1); about 10% more.
 export const diskNeeds = (sf: number): { postgres: number; mysql: number; local: number } => ({
-  postgres: (8 + 16 * sf) * GB,
-  mysql: (4 + 4 * sf) * GB,
-  local: (4 + 5 * sf) * GB,
+  postgres: (7 + 13 * sf) * GB,
+  mysql: (1 + 1.5 * sf) * GB,
+  local: (2 + 2 * sf) * GB,
 });
 
 interface Place {

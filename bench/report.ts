@@ -409,9 +409,8 @@ export const targetLines = (r: BenchResult): string[] => {
     const check = (what: string, ours: number[], theirs: number[], target: number): void => {
       if (!ours.length || !theirs.length) return;
       const x = median(theirs) / median(ours);
-      lines.push(
-        `SF ${s.sf} ${what}: ${x.toFixed(2)}× faster (target ≥ ${target}×: ${verdict(x >= target)})`,
-      );
+      const how = x >= 1 ? `${x.toFixed(2)}× faster` : `${(1 / x).toFixed(2)}× slower`;
+      lines.push(`SF ${s.sf} ${what}: ours ${how} (target ≥ ${target}× faster: ${verdict(x >= target)})`);
     };
     const w2 = reps(pg, 'W2');
     const w1 = reps(pg, 'W1');
