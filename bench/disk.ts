@@ -21,7 +21,7 @@ export const diskNeeds = (sf: number): { postgres: number; mysql: number; local:
   local: (2 + 2 * sf) * GB,
 });
 
-interface Place {
+export interface Place {
   readonly what: string;
   readonly path: string;
   readonly bytes: number;
@@ -61,42 +61,45 @@ export const checkDisk = async (
 ): Promise<void> => {
   const need = diskNeeds(sf);
   const places: Place[] = [{ what: 'DuckDB and SQLite', path: dir, bytes: need.local }];
-  const server = targets.find((t) => t.engine === 'postgres');
-  if (server) {
-    const path = await postgresDataDirectory(server);
-    if (path && existsSync(path)) places.push({ what: 'PostgreSQL', path, bytes: need.postgres });
+  // A server's data directory on another machine (or hidden from this role) is not ours to check.
+  const server = async (what: string, path: Promise<string | null>, bytes: number): Promise<void> => {
+    const dir = await path;
+    if (dir && existsSync(dir)) places.push({ what, path: dir, bytes });
     else
       progress(
-        `PostgreSQL's data directory is not readable here: its disk is not checked (SF ${sf} needs about ${Math.round(need.postgres / GB)} GB)`,
+        `${what}'s data directory is not readable here: its disk is not checked (SF ${sf} needs about ${Math.round(bytes / GB)} GB)`,
       );
-  }
-  if (mysqlUrl) {
-    const path = await mysqlDataDirectory(mysqlUrl);
-    if (path && existsSync(path)) places.push({ what: 'MySQL', path, bytes: need.mysql });
-    else
-      progress(
-        `MySQL's data directory is not readable here: its disk is not checked (SF ${sf} needs about ${Math.round(need.mysql / GB)} GB)`,
-      );
-  }
+  };
+  const postgres = targets.find((t) => t.engine === 'postgres');
+  if (postgres) await server('PostgreSQL', postgresDataDirectory(postgres), need.postgres);
+  if (mysqlUrl) await server('MySQL', mysqlDataDirectory(mysqlUrl), need.mysql);
   // Places on one file system share its free space.
-  const byDevice = new Map<number, { free: number; places: Place[] }>();
+  const byDevice = new Map<number, Disk>();
   for (const p of places) {
     const dev = statSync(p.path).dev;
-    const entry = byDevice.get(dev) ?? {
-      free: Number(statfsSync(p.path).bavail) * Number(statfsSync(p.path).bsize),
-      places: [],
-    };
+    const fs = statfsSync(p.path);
+    const entry = byDevice.get(dev) ?? { free: Number(fs.bavail) * Number(fs.bsize), places: [] };
     entry.places.push(p);
     byDevice.set(dev, entry);
   }
-  for (const { free, places: on } of byDevice.values()) {
+  const short = diskShortfall(sf, [...byDevice.values()]);
+  if (short) throw new UserError(short, 2);
+};
+
+/** One file system: its free bytes and the places on it the bench writes to. */
+export interface Disk {
+  readonly free: number;
+  readonly places: Place[];
+}
+
+/** The one-line refusal for the first disk that cannot hold what its places need, or null. */
+export const diskShortfall = (sf: number, disks: readonly Disk[]): string | null => {
+  for (const { free, places: on } of disks) {
     const total = on.reduce((n, p) => n + p.bytes, 0);
     if (total > free)
-      throw new UserError(
-        `bench: SF ${sf} needs about ${Math.round(total / GB)} GB free (${on
-          .map((p) => `${p.what} ${Math.round(p.bytes / GB)} GB in ${p.path}`)
-          .join(', ')}); that disk has ${Math.round(free / GB)} GB`,
-        2,
-      );
+      return `bench: SF ${sf} needs about ${Math.round(total / GB)} GB free (${on
+        .map((p) => `${p.what} ${Math.round(p.bytes / GB)} GB in ${p.path}`)
+        .join(', ')}); that disk has ${Math.round(free / GB)} GB`;
   }
+  return null;
 };

@@ -128,6 +128,21 @@ export const summaryTable = (s: ScaleResult): string[] => {
   );
 };
 
+/** One step of a reference model or the floor over its repetitions: median (range) seconds, median rows. */
+const stepRow = (step: string, models: readonly ModelTiming[]): string[] => {
+  const hits = models.flatMap((m) => m.steps.filter((x) => x.step === step));
+  return [
+    '',
+    '',
+    `  ${step}`,
+    spread(
+      hits.map((h) => h.seconds),
+      (n) => n.toFixed(3),
+    ),
+    int(median(hits.map((h) => h.rows))),
+  ];
+};
+
 /** Per task of ours, per model step and per test of each reference variant: medians with range. */
 const detailLines = (s: ScaleResult): string[] => {
   const lines: string[] = [];
@@ -180,19 +195,7 @@ const detailLines = (s: ScaleResult): string[] => {
               '',
             ]);
             const steps = [...new Set(ms.flatMap((m) => m.steps.map((x) => x.step)))];
-            for (const step of steps) {
-              const hits = ms.flatMap((m) => m.steps.filter((x) => x.step === step));
-              ref.push([
-                '',
-                '',
-                `  ${step}`,
-                spread(
-                  hits.map((h) => h.seconds),
-                  (n) => n.toFixed(3),
-                ),
-                int(median(hits.map((h) => h.rows))),
-              ]);
-            }
+            for (const step of steps) ref.push(stepRow(step, ms));
           }
         }
         const floors = rs.flatMap((r) => (r.reference ? [r.reference.floor] : []));
@@ -207,19 +210,7 @@ const detailLines = (s: ScaleResult): string[] => {
             ),
             '',
           ]);
-          for (const step of ['mart_uti', 'mart_ecs', 'mart_uts']) {
-            const hits = floors.flatMap((f) => f.steps.filter((x) => x.step === step));
-            ref.push([
-              '',
-              '',
-              `  ${step}`,
-              spread(
-                hits.map((h) => h.seconds),
-                (n) => n.toFixed(3),
-              ),
-              int(median(hits.map((h) => h.rows))),
-            ]);
-          }
+          for (const step of ['mart_uti', 'mart_ecs', 'mart_uts']) ref.push(stepRow(step, floors));
         }
       }
       lines.push(...table(['workload', 'variant', 'model / step', 'seconds', 'rows'], ref));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { diskNeeds, diskShortfall } from '../../bench/disk.js';
 import { growthTable, median, spread, targetLines } from '../../bench/report.js';
 import type { BenchResult, EngineResult, ScaleResult, WorkloadResult } from '../../bench/results.js';
 import type { VariantResult } from '../../bench/reference.js';
@@ -155,5 +156,26 @@ describe('bench flags', () => {
     expect(() => parseReps('0')).toThrow('--reps "0" is not a whole number from 1 to 9');
     expect(() => parseReps('2.5')).toThrow('--reps "2.5" is not a whole number from 1 to 9');
     expect(parseReps('3')).toBe(3);
+  });
+});
+
+describe('the bench disk check', () => {
+  const GB = 1024 ** 3;
+  it('refuses, in one line, a disk that cannot hold what every place on it needs together', () => {
+    const need = diskNeeds(3);
+    const places = [
+      { what: 'PostgreSQL', path: '/var/lib/postgresql', bytes: need.postgres },
+      { what: 'MySQL', path: '/var/lib/mysql', bytes: need.mysql },
+    ];
+    expect(diskShortfall(3, [{ free: 40 * GB, places }])).toBe(
+      'bench: SF 3 needs about 52 GB free (PostgreSQL 46 GB in /var/lib/postgresql, MySQL 6 GB in /var/lib/mysql); that disk has 40 GB',
+    );
+    expect(diskShortfall(3, [{ free: 80 * GB, places }])).toBeNull();
+    expect(
+      diskShortfall(3, [
+        { free: 47 * GB, places: places.slice(0, 1) },
+        { free: 7 * GB, places: places.slice(1) },
+      ]),
+    ).toBeNull();
   });
 });
