@@ -4,17 +4,14 @@
  * Between steps it is back on, and `settle.ts` waits for it.
  */
 import { withConnection, type Warehouse } from '../src/engines/warehouse/warehouse.js';
+import { tablesIn } from './catalog.js';
 
 const setAutovacuum = async (warehouse: Warehouse, schemas: readonly string[], on: boolean): Promise<void> =>
   withConnection(warehouse, async (c) => {
     const d = warehouse.dialect;
-    const tables = await c.query<{ schemaname: string; tablename: string }>(
-      `select schemaname, tablename from pg_tables where schemaname in (${schemas.map((_, i) => `$${i + 1}`).join(', ')})`,
-      [...schemas],
-    );
-    for (const t of tables)
+    for (const t of await tablesIn(c, schemas))
       await c.execute(
-        `alter table ${d.table(t.schemaname, t.tablename)} ${on ? 'reset (autovacuum_enabled)' : 'set (autovacuum_enabled = false)'}`,
+        `alter table ${d.table(t.schema, t.table)} ${on ? 'reset (autovacuum_enabled)' : 'set (autovacuum_enabled = false)'}`,
       );
   });
 

@@ -33,6 +33,7 @@ import { exceptionsTable } from '../src/pipeline/meta.js';
 import { periodAt, RETENTION_SECONDS, type Period } from '../src/pipeline/periods.js';
 import { rawTableName, sourceTable, type SourceTableName } from '../src/pipeline/tables.js';
 import { withoutAutovacuum } from './autovacuum.js';
+import { countRows } from './catalog.js';
 
 /** The reference's session setting: at the stock 4 MB its NOT IN guards fall back to per-row subplans. */
 export const REFERENCE_WORK_MEM = '256MB';
@@ -163,9 +164,6 @@ const columnList = async (warehouse: Warehouse, schema: string, table: string): 
   return columns.map((c) => warehouse.dialect.quote(c.name)).join(', ');
 };
 
-const countRows = async (c: WarehouseConnection, table: string): Promise<number> =>
-  Number((await c.query<{ n: number }>(`select count(*) as n from ${table}`))[0]?.n ?? 0);
-
 /**
  * Copies the product's marts, its hist tables of the current period and its exceptions ledger into
  * each variant's schema (the indexed one then gets `referenceIndexes`), and the marts with the
@@ -195,8 +193,10 @@ export const prepareReference = async (
       await c.execute(`create table ${d.table(schema, table)} as select * from ${from}`);
       copies.push(d.table(schema, table));
     };
-    const index = (schema: string, table: string, columns: readonly string[]): Promise<number> =>
-      c.execute(`create index on ${d.table(schema, table)} (${columns.map(d.quote).join(', ')})`);
+    const index = async (schema: string, table: string, columns: readonly string[]): Promise<void> => {
+      const sql = d.createIndex(schema, table, columns);
+      if (sql) await c.execute(sql);
+    };
     const e = exceptionsTable(settings.schemas);
     for (const spec of marts) {
       const hist = histTableName(spec, period.name);

@@ -19,6 +19,7 @@ import {
 } from '../src/engines/warehouse/warehouse.js';
 import { marts } from '../src/pipeline/marts.js';
 import { rawTableName } from '../src/pipeline/tables.js';
+import { tablesIn } from './catalog.js';
 
 export interface Snapshot {
   /** Puts the warehouse back as it was when the snapshot was taken. */
@@ -38,18 +39,6 @@ const duckdbSnapshot = (file: string): Snapshot => {
     drop: async () => rmSync(copy, { force: true }),
   };
 };
-
-const tablesIn = async (
-  c: WarehouseConnection,
-  schemas: readonly string[],
-): Promise<Array<{ schema: string; table: string }>> =>
-  (
-    await c.query<{ schemaname: string; tablename: string }>(
-      `select schemaname, tablename from pg_tables where schemaname in (${schemas.map((_, i) => `$${i + 1}`).join(', ')})
-        order by schemaname, tablename`,
-      [...schemas],
-    )
-  ).map((t) => ({ schema: t.schemaname, table: t.tablename }));
 
 /** Indexes of a table not backing a constraint: `{ name, definition }`. */
 const plainIndexes = async (

@@ -27,6 +27,7 @@ import { metaTables } from '../src/pipeline/meta.js';
 import { rawTableName, type SourceTableName } from '../src/pipeline/tables.js';
 import type { RunSummary } from '../src/runner/run-cycle.js';
 import { withoutAutovacuum } from './autovacuum.js';
+import { countRows, tablesIn } from './catalog.js';
 import { startCycleProcess, type CycleProcess } from './cycle-process.js';
 import { runPgloader } from './pgloader.js';
 import { settle, settleLine } from './settle.js';
@@ -139,12 +140,11 @@ const rawSizes = async (settings: Settings): Promise<Record<string, number>> => 
   try {
     return await withConnection(warehouse, async (c) => {
       const sizes: Record<string, number> = {};
-      for (const m of marts) {
-        const n = await c.query<{ n: number }>(
-          `select count(*) as n from ${warehouse.dialect.table(settings.schemas.raw, rawTableName(m.source))}`,
+      for (const m of marts)
+        sizes[m.source] = await countRows(
+          c,
+          warehouse.dialect.table(settings.schemas.raw, rawTableName(m.source)),
         );
-        sizes[m.source] = Number(n[0]?.n ?? 0);
-      }
       return sizes;
     });
   } finally {
@@ -163,10 +163,7 @@ const tableSizes = async (warehouse: Warehouse, settings: Settings): Promise<Rec
     const sizes: Record<string, number> = {};
     for (const { table_name } of tables) {
       if (!marts.some((m) => table_name === m.table || table_name.startsWith(`hist_${m.source}_`))) continue;
-      const n = await c.query<{ n: number }>(
-        `select count(*) as n from ${d.table(settings.schemas.mart, table_name)}`,
-      );
-      sizes[table_name] = Number(n[0]?.n ?? 0);
+      sizes[table_name] = await countRows(c, d.table(settings.schemas.mart, table_name));
     }
     return sizes;
   });
@@ -181,11 +178,8 @@ const vacuumAnalyzeAll = async (warehouse: Warehouse, settings: Settings): Promi
   withConnection(warehouse, async (c) => {
     const d = warehouse.dialect;
     const { raw, mart, meta } = settings.schemas;
-    const tables = await c.query<{ schemaname: string; tablename: string }>(
-      `select schemaname, tablename from pg_tables where schemaname in ($1, $2, $3)`,
-      [raw, mart, meta],
-    );
-    for (const t of tables) await c.execute(`vacuum (analyze) ${d.table(t.schemaname, t.tablename)}`);
+    for (const t of await tablesIn(c, [raw, mart, meta]))
+      await c.execute(`vacuum (analyze) ${d.table(t.schema, t.table)}`);
   });
 
 /** `DuckDB v1.5.6 (memory_limit …, threads 2)`, `PostgreSQL 15.20 (shared_buffers 128MB, work_mem 4MB)`. */
@@ -386,8 +380,11 @@ const runScale = async (
   first: boolean,
   publish: (partial: ScaleResult) => void,
 ): Promise<ScaleResult> => {
-  await reset(plan);
-  if (!first && plan.mysqlUrl) await dropSourceTables(plan.mysqlUrl);
+  // runBench emptied everything before the first SF (to check the disks against a clean slate).
+  if (!first) {
+    await reset(plan);
+    if (plan.mysqlUrl) await dropSourceTables(plan.mysqlUrl);
+  }
   const sqlitePath = join(plan.dir, 'source.sqlite');
   const writer: SourceWriter = await openSourceWriters(sqlitePath, plan.mysqlUrl);
   const [sqliteVersion, mysqlVersion] = await sourceVersions(sqlitePath, plan.mysqlUrl);
@@ -500,14 +497,8 @@ const runScale = async (
           schema,
           dir: plan.dir,
           countRows: () =>
-            withConnection(warehouse, async (c) =>
-              Number(
-                (
-                  await c.query<{ n: number }>(
-                    `select count(*) as n from ${warehouse.dialect.table(schema, 'uni_tracking_spath')}`,
-                  )
-                )[0]?.n ?? 0,
-              ),
+            withConnection(warehouse, (c) =>
+              countRows(c, warehouse.dialect.table(schema, 'uni_tracking_spath')),
             ),
         });
         await withConnection(warehouse, (c) =>
