@@ -58,6 +58,8 @@ const reps = (e: EngineResult | undefined, w: WorkloadName): WorkloadResult[] =>
   e?.workloads.filter((r) => r.workload === w) ?? [];
 const taskSeconds = (rs: readonly WorkloadResult[], task: string): number[] =>
   rs.flatMap((r) => r.tasks.filter((t) => t.task === task).map((t) => t.seconds));
+const taskRows = (rs: readonly WorkloadResult[], task: string): number[] =>
+  rs.flatMap((r) => r.tasks.filter((t) => t.task === task).map((t) => t.rows ?? 0));
 const variantOf = (rs: readonly WorkloadResult[], v: ReferenceVariant): VariantResult[] =>
   rs.flatMap((r) => r.reference?.variants.filter((x) => x.variant === v) ?? []);
 const refMarts = (rs: readonly WorkloadResult[], v: ReferenceVariant): number[] =>
@@ -326,6 +328,10 @@ const seriesOf = (r: BenchResult): Series[] => {
         add('marts', (rs) => rs.map((x) => x.martsSeconds));
         add('tests', (rs) => taskSeconds(rs, 'tests'));
       }
+      if (w === 'W1' || w === 'W2')
+        // The batch's work: its tracking updates move orders in flight, more of them in a larger
+        // history, so mart_uti and mart_ecs apply more rows per batch as SF grows.
+        for (const m of ['mart_uti', 'mart_ecs']) add(`${m} rows applied`, (rs) => taskRows(rs, m), int);
       add('whole run', (rs) => rs.map((x) => x.seconds));
       add('peak RSS', (rs) => rs.map((x) => x.peakRssMb), mb);
       if (w === 'W1' || w === 'W2') {

@@ -104,6 +104,26 @@ describe('the bench report', () => {
     expect(whole).toContain('1.8×');
   });
 
+  it('shows beside the times how many rows each batch applied to the order-driven marts', () => {
+    const applied = (rows: number) => (r: number) =>
+      workload('W1', r, 1, {
+        tasks: [
+          { task: 'mart_uti', state: 'success', seconds: 0.1, rows: rows + r },
+          { task: 'mart_uts', state: 'success', seconds: 0.3, rows: 60_000 },
+        ],
+      });
+    const lines = growthTable(
+      bench([
+        scale(0.1, [engine('postgres', [1, 2, 3].map(applied(2_300)))]),
+        scale(3, [engine('postgres', [1, 2, 3].map(applied(17_000)))]),
+      ]),
+    );
+    const uti = lines.find((l) => l.startsWith('| W1 mart_uti rows applied'));
+    expect(uti).toContain('2,302 (2,301–2,303)');
+    expect(uti).toContain('17,002 (17,001–17,003)');
+    expect(uti).toContain('7.4×');
+  });
+
   it('judges the targets: W1 growth, memory growth, W2 against both references and the floor', () => {
     const w1 = (sf: number, s: number) =>
       [1, 2, 3].map((r) => workload('W1', r, s, { peakRssMb: sf > 1 ? 300 : 200 }));
