@@ -101,12 +101,13 @@ export const planRevive = (d: Dialect, spec: MartSpec, f: MartFacts): Statement[
   const cols = names(d, f.columns);
   const revive = reviveTable(spec);
   // Driven from the batch's orders (few) into the hist tables by their order_id index, never a
-  // scan of the ever-growing hist tables.
+  // scan of the ever-growing hist tables. mart_uti is asked only of the hist rows found: asked of
+  // every batch order, PostgreSQL merge-joined the batch with the whole of mart_uti's index.
   const touched = `h.order_id in (
     select r.order_id from ${utiRaw} r
      where r._batch_id > $1 and r._batch_id <= $2 and r.order_id is not null
-       and exists (select 1 from ${utiMart} u where u.order_id = r.order_id)
-       and not exists (select 1 from ${mart} m where m.order_id = r.order_id))`;
+       and not exists (select 1 from ${mart} m where m.order_id = r.order_id))
+   and exists (select 1 from ${utiMart} u where u.order_id = h.order_id)`;
   const union = f.histTables
     .map((h) => `select ${names(d, f.columns, 'h')} from ${d.table(f.schemas.mart, h)} h where ${touched}`)
     .join('\nunion all\n');

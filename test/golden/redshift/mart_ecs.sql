@@ -116,8 +116,8 @@ create temporary table ot_revive_mart_ecs as
 select h."id", h."order_id", h."partner_id", h."add_time", h."_batch_id", h."_loaded_at" from "settlement_ods"."hist_ecs_order_info_2025_h2" h where h.order_id in (
     select r.order_id from "settlement_public"."uni_tracking_info_raw" r
      where r._batch_id > $1 and r._batch_id <= $2 and r.order_id is not null
-       and exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = r.order_id)
-       and not exists (select 1 from "settlement_ods"."mart_ecs_order_info" m where m.order_id = r.order_id));
+       and not exists (select 1 from "settlement_ods"."mart_ecs_order_info" m where m.order_id = r.order_id))
+   and exists (select 1 from "settlement_ods"."mart_uni_tracking_info" u where u.order_id = h.order_id);
 -- params: [39,42]
 
 insert into "settlement_ods"."mart_ecs_order_info" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at") select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_revive_mart_ecs order by "add_time";
