@@ -58,6 +58,7 @@ export const planStage = (
   const match = matchTable(spec);
   const stage = stageTable(spec);
   const leftJoin = d.capabilities.stageByLeftJoin;
+  const locator = d.capabilities.rowLocator;
   // Never NULL in a mart row (staging drops rows with a NULL key): NULL after the left join means no match.
   const first = d.quote(spec.key[0] ?? 'order_id');
   // A hist table's row for the key that the batch row is not newer than: the row stays out.
@@ -133,7 +134,7 @@ export const planStage = (
             'm',
           )
         : `create temporary table ${match} as
-select ${names(d, f.columns, 'm')} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
+select ${names(d, f.columns, 'm')}${locator ? `, x.${locator} as ot_row, ${martHolds} as ot_holds` : ''} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
     ),
     ...analyzeIfFilled(d, match),
     stmt(`drop table if exists ${stage}`),
@@ -151,8 +152,20 @@ select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
           // The delta, its losing rows deleted, becomes the stage; the match keeps the mart rows
           // the stage replaces. Rewriting millions of rows into a second table cost more than
           // both deletes (each a scan of the delta, and a key look-up per row lost).
+          // Where rows have a locator, the match has judged each pair as it joined them: the
+          // losers are deleted by locator, not found again by a scan of the whole delta.
+          ...(locator
+            ? [
+                stmt(
+                  `delete from ${delta} where ${locator} = any(array(select ot_row from ${match} where ot_holds))`,
+                ),
+                stmt(
+                  `delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from ${match} where ot_holds)`,
+                ),
+              ]
+            : []),
           ...[
-            `${match} m where ${keyMatch(d, spec, 'm', 'x')}\n   and ${martHolds}`,
+            ...(locator ? [] : [`${match} m where ${keyMatch(d, spec, 'm', 'x')}\n   and ${martHolds}`]),
             ...hists.map((h) => `${d.table(f.schemas.mart, h)} h where ${histHolds(h)}`),
           ].map((holds) =>
             stmt(`with lost as (

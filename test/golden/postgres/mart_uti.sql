@@ -23,19 +23,17 @@ analyze ot_delta_mart_uti;
 drop table if exists ot_match_mart_uti;
 
 create temporary table ot_match_mart_uti as
-select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at" from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id";
+select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", x.ctid as ot_row, (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))) as ot_holds from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id";
 
 analyze ot_match_mart_uti;
 -- only when the statement before changed 200000 rows or more
 
 drop table if exists ot_stage_mart_uti;
 
-with lost as (
-  delete from ot_delta_mart_uti as x using ot_match_mart_uti m where m."order_id" = x."order_id"
-   and (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null)))))
-  returning x."order_id")
-delete from ot_match_mart_uti where ("order_id") in (select "order_id" from lost);
+delete from ot_delta_mart_uti where ctid = any(array(select ot_row from ot_match_mart_uti where ot_holds));
+
+delete from ot_match_mart_uti where ("order_id") in (select "order_id" from ot_match_mart_uti where ot_holds);
 
 with lost as (
   delete from ot_delta_mart_uti as x using "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id" and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id"))

@@ -23,19 +23,17 @@ analyze ot_delta_mart_uts;
 drop table if exists ot_match_mart_uts;
 
 create temporary table ot_match_mart_uts as
-select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at" from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= (select min("pathtime") from ot_delta_mart_uts);
+select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", x.ctid as ot_row, (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
+       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))) as ot_holds from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= (select min("pathtime") from ot_delta_mart_uts);
 
 analyze ot_match_mart_uts;
 -- only when the statement before changed 200000 rows or more
 
 drop table if exists ot_stage_mart_uts;
 
-with lost as (
-  delete from ot_delta_mart_uts as x using ot_match_mart_uts m where m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
-   and (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
-       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null)))))
-  returning x."order_id", x."traceseq", x."pathtime")
-delete from ot_match_mart_uts where ("order_id", "traceseq", "pathtime") in (select "order_id", "traceseq", "pathtime" from lost);
+delete from ot_delta_mart_uts where ctid = any(array(select ot_row from ot_match_mart_uts where ot_holds));
+
+delete from ot_match_mart_uts where ("order_id", "traceseq", "pathtime") in (select "order_id", "traceseq", "pathtime" from ot_match_mart_uts where ot_holds);
 
 with lost as (
   delete from ot_delta_mart_uts as x using "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id"
