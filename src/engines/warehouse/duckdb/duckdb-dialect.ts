@@ -22,6 +22,7 @@ export const duckdbDialect: Dialect = {
     archiveStageFirst: true,
     maxDecimalPrecision,
     rowLocator: null,
+    probeByKey: false,
     rangeLiterals: false,
     sequences: true,
     deleteAlias: true,

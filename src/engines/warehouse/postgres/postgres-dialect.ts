@@ -55,6 +55,7 @@ export const postgresCapabilities: WarehouseCapabilities = {
   archiveStageFirst: false,
   maxDecimalPrecision,
   rowLocator: 'ctid',
+  probeByKey: true,
   rangeLiterals: false,
   sequences: true,
   deleteAlias: true,

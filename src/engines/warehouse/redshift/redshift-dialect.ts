@@ -68,6 +68,7 @@ export const redshiftCapabilities: WarehouseCapabilities = {
   archiveStageFirst: true,
   maxDecimalPrecision,
   rowLocator: null,
+  probeByKey: false,
   rangeLiterals: true,
   sequences: false,
   deleteAlias: false,

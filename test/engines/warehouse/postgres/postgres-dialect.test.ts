@@ -45,6 +45,7 @@ describe('postgresDialect', () => {
       archiveStageFirst: false,
       maxDecimalPrecision: 1000,
       rowLocator: 'ctid',
+      probeByKey: true,
       rangeLiterals: false,
       sequences: true,
       deleteAlias: true,
