@@ -47,12 +47,6 @@ export interface WarehouseCapabilities {
    */
   readonly rowLocator: 'ctid' | null;
   /**
-   * A batch's rows look their mart rows up by the mart's key index, one probe each, where the
-   * planner would hash the whole mart (PostgreSQL, at a few percent of the mart): the cost then
-   * follows the batch, not the history. Redshift has no such index; DuckDB stages by left join.
-   */
-  readonly probeByKey: boolean;
-  /**
    * Ids come from a sequence (`create sequence`, `nextval`); without one (Redshift) an id column is
    * an IDENTITY column of its table.
    */

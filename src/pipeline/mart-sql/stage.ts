@@ -134,13 +134,7 @@ export const planStage = (
             'm',
           )
         : `create temporary table ${match} as
-select ${names(d, f.columns, 'm')}${locator ? `, x.${locator} as ot_row, ${martHolds} as ot_holds` : ''} from ${delta} x ${
-            // `offset 0` keeps PostgreSQL from flattening the probe into a join that hashes the mart.
-            // Not in the initial load: its mart is empty and has no index yet.
-            d.capabilities.probeByKey && sinceDelta === '' && f.fromBatch > 0
-              ? `cross join lateral (select ${names(d, f.columns)} from ${mart} m where ${keyMatch(d, spec, 'm', 'x')} offset 0) m`
-              : `join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`
-          }`,
+select ${names(d, f.columns, 'm')}${locator ? `, x.${locator} as ot_row, ${martHolds} as ot_holds` : ''} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
     ),
     ...analyzeIfFilled(d, match),
     stmt(`drop table if exists ${stage}`),

@@ -24,7 +24,7 @@ drop table if exists ot_match_mart_ecs;
 
 create temporary table ot_match_mart_ecs as
 select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at", x.ctid as ot_row, (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-       or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null))))) as ot_holds from ot_delta_mart_ecs x cross join lateral (select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from "settlement_ods"."mart_ecs_order_info" m where m."order_id" = x."order_id" offset 0) m;
+       or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null))))) as ot_holds from ot_delta_mart_ecs x join "settlement_ods"."mart_ecs_order_info" m on m."order_id" = x."order_id";
 
 analyze ot_match_mart_ecs;
 -- only when the statement before changed 200000 rows or more

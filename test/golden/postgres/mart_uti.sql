@@ -24,7 +24,7 @@ drop table if exists ot_match_mart_uti;
 
 create temporary table ot_match_mart_uti as
 select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", x.ctid as ot_row, (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))) as ot_holds from ot_delta_mart_uti x cross join lateral (select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from "settlement_ods"."mart_uni_tracking_info" m where m."order_id" = x."order_id" offset 0) m;
+       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))) as ot_holds from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id";
 
 analyze ot_match_mart_uti;
 -- only when the statement before changed 200000 rows or more

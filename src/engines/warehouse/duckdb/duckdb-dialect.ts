@@ -22,7 +22,6 @@ export const duckdbDialect: Dialect = {
     archiveStageFirst: true,
     maxDecimalPrecision,
     rowLocator: null,
-    probeByKey: false,
     rangeLiterals: false,
     sequences: true,
     deleteAlias: true,

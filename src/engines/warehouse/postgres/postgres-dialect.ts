@@ -55,7 +55,6 @@ export const postgresCapabilities: WarehouseCapabilities = {
   archiveStageFirst: false,
   maxDecimalPrecision,
   rowLocator: 'ctid',
-  probeByKey: true,
   rangeLiterals: false,
   sequences: true,
   deleteAlias: true,

@@ -68,7 +68,6 @@ export const redshiftCapabilities: WarehouseCapabilities = {
   archiveStageFirst: true,
   maxDecimalPrecision,
   rowLocator: null,
-  probeByKey: false,
   rangeLiterals: true,
   sequences: false,
   deleteAlias: false,

@@ -45,7 +45,6 @@ describe('postgresDialect', () => {
       archiveStageFirst: false,
       maxDecimalPrecision: 1000,
       rowLocator: 'ctid',
-      probeByKey: true,
       rangeLiterals: false,
       sequences: true,
       deleteAlias: true,
