@@ -65,6 +65,12 @@ export const planStage = (
   const histHolds = (h: string): string =>
     `${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}${inBatchRange(d, spec, f, 'h')} and not ${newer(d, spec.version, 'x', 'h')}`;
   const hists = histTablesFor(spec, f);
+  // Deletes the delta's rows that `holds` keeps out, and their keys from the match.
+  const lostTo = (holds: string): Statement =>
+    stmt(`with lost as (
+  delete from ${delta} as x using ${holds}
+  returning ${quoted(d, spec.key, 'x')})
+delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from lost)`);
   // Likewise the mart's row: newer by version and load, or as new by version with the same values.
   const martHolds = `(not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
        or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')}))`;
@@ -163,16 +169,8 @@ select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
                   `delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from ${match} where ot_holds)`,
                 ),
               ]
-            : []),
-          ...[
-            ...(locator ? [] : [`${match} m where ${keyMatch(d, spec, 'm', 'x')}\n   and ${martHolds}`]),
-            ...hists.map((h) => `${d.table(f.schemas.mart, h)} h where ${histHolds(h)}`),
-          ].map((holds) =>
-            stmt(`with lost as (
-  delete from ${delta} as x using ${holds}
-  returning ${quoted(d, spec.key, 'x')})
-delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from lost)`),
-          ),
+            : [lostTo(`${match} m where ${keyMatch(d, spec, 'm', 'x')}\n   and ${martHolds}`)]),
+          ...hists.map((h) => lostTo(`${d.table(f.schemas.mart, h)} h where ${histHolds(h)}`)),
           stmt(`alter table ${delta} rename to ${stage}`),
         ]),
   ];
