@@ -162,6 +162,8 @@ const LATE_UPLOAD: readonly [number, number] = [1 * HOUR, 6 * HOUR];
 const FUTURE_SKEW: readonly [number, number] = [2 * DAY, 4 * DAY];
 const MIN_GAP = 60;
 const PARTNERS = 300;
+/** Draws for an order the window has not updated (extra updates); past that, a repeat is taken. */
+const FRESH_DRAWS = 32;
 
 class Timeline implements SourceGenerator {
   readonly start: number;
@@ -172,6 +174,8 @@ class Timeline implements SourceGenerator {
   private readonly queue = new EventQueue<Action>();
   /** Orders receiving updates (tracking started, not finished, not dormant). */
   private readonly live: Order[] = [];
+  /** During a window with a load target: the orders it has updated so far. */
+  private updated: Set<Order> | null = null;
   private readonly counters = emptySummary();
   private readonly chunk = new ChunkBuilder();
   private ordersInMemory = 0;
@@ -221,6 +225,7 @@ class Timeline implements SourceGenerator {
       );
     }
     this.busy = true;
+    this.updated = load !== undefined ? new Set() : null;
     try {
       const before = snapshotSummary(this.counters);
       if (load !== undefined) this.scheduleExtraLoad(Math.floor(t), load);
@@ -251,6 +256,7 @@ class Timeline implements SourceGenerator {
       throw error;
     } finally {
       this.busy = false;
+      this.updated = null;
     }
   }
 
@@ -415,6 +421,7 @@ class Timeline implements SourceGenerator {
       this.counters.orders.reactivated++;
       this.addLive(order);
     }
+    this.updated?.add(order);
     const status = this.statusOf(order);
     const site = random.int(0, LOCATIONS.length - 1);
     const location = LOCATIONS[site] as string;
@@ -508,10 +515,18 @@ class Timeline implements SourceGenerator {
     if (row.order_id === null) this.counters.nullOrderIds.uni_tracking_spath++;
   }
 
-  /** An extra in-transit update on a random in-flight order (production-rate top-up). */
+  /**
+   * An extra in-transit update on a random in-flight order (production-rate top-up), one the window
+   * has not updated yet where the draws find one: production's millions of orders in flight take a
+   * window's 20,000 updates one order each, so a window updates as many orders at every scale factor
+   * whose history has that many in flight.
+   */
   private extraUpdate(at: number, scansPerUpdate: number): void {
     if (this.live.length === 0) return;
-    const order = this.live[this.random.int(0, this.live.length - 1)] as Order;
+    let order = this.live[this.random.int(0, this.live.length - 1)] as Order;
+    for (let draw = 1; draw < FRESH_DRAWS && this.updated?.has(order) === true; draw++)
+      order = this.live[this.random.int(0, this.live.length - 1)] as Order;
+    this.updated?.add(order);
     const status = this.random.pick(MIDDLE_STATUSES);
     const site = this.random.int(0, LOCATIONS.length - 1);
     const time = this.stamp(at, 'uni_tracking_info');

@@ -69,6 +69,25 @@ describe('scale factor and production batches', () => {
     expect(scans / 8).toBeLessThan(PRODUCTION_RATE.scanEvents * 1.05);
   });
 
+  it("spreads a window's updates over as many orders in flight as it has, one update each", async () => {
+    const gen = createGenerator(scaleFactorOptions(0.05, JAN_2025));
+    await gen.advanceTo(new CountingWriter(), gen.start + 30 * DAY);
+    const known = gen.summary.inserted.uni_tracking_info;
+    let updates = 0;
+    const orders = new Set<string | null>();
+    const writer = new CountingWriter((chunk: WriteChunk) => {
+      for (const row of chunk.uni_tracking_info)
+        if (row.id <= known) {
+          updates++;
+          orders.add(row.order_id);
+        }
+    });
+    // 600 updates on about 1,000 orders in flight; drawn with repeats they reached about 420.
+    await productionBatch(gen, writer, { newOrders: 40, trackingUpdates: 600, scanEvents: 2_000 });
+    expect(updates).toBeGreaterThan(550);
+    expect(orders.size).toBeGreaterThan(updates * 0.97);
+  });
+
   it('is deterministic', async () => {
     const run = async () => {
       const gen = createGenerator(scaleFactorOptions(0.002, JAN_2025));
