@@ -5,7 +5,7 @@ import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
 import { stmt, type Statement } from '../statement.js';
 import { rawTableName } from '../tables.js';
 import type { MartFacts } from './facts.js';
-import { complete, exceptionColumns, exceptionIdentity, exceptionKey } from './fragments.js';
+import { badRowsTable, complete, exceptionColumns, exceptionIdentity, exceptionKey } from './fragments.js';
 
 /**
  * SPEC §5: one open exception per bad source row, never duplicated by re-extraction. A timestamp
@@ -21,37 +21,51 @@ export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement
     .map((k) => `, max(${d.quote(k)}) as ${d.quote(k)}`)
     .join('');
   const limit = f.now + FUTURE_TOLERANCE_SECONDS;
+  const bad = badRowsTable(spec);
+  // The batches are read once for every kind below (a 24-hour backlog is millions of rows, its bad
+  // ones a few thousand); each kind then reads this small table.
+  const scan = [
+    stmt(`drop table if exists ${bad}`),
+    stmt(
+      `create temporary table ${bad} as
+select * from ${raw}
+ where _batch_id > $1 and _batch_id <= $2
+   and (order_id is null or not (${complete(d, spec)}) or ${ts} > $3 or ${ts} < $4)`,
+      [f.fromBatch, f.toBatch, limit, f.floor],
+    ),
+  ];
   const missing = (type: 'NULL_ORDER_ID' | 'NULL_KEY', where: string, notes: string): Statement =>
     stmt(
       `insert into ${ledger} (${exceptionColumns})
 select ${type === 'NULL_ORDER_ID' ? 'null' : 'b.order_id'}, '${type}', '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, ${d.now}, ${notes}
-from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${raw}
-       where _batch_id > $1 and _batch_id <= $2 and ${where} group by id) b
+from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${bad}
+       where ${where} group by id) b
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = '${type}' and e.source_table = '${spec.source}' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts))`,
-      [f.fromBatch, f.toBatch],
+      [],
       `exceptions:${type}`,
     );
   // A time after the limit or before the floor, in one pass over the batch: a row's time is what
   // makes it one of these, so the same row with a new time is a new case.
-  const type = `case when ${ts} > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end`;
+  const type = `case when ${ts} > $1 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end`;
   const outOfRange = stmt(
     `insert into ${ledger} (${exceptionColumns})
 select b.order_id, b.exception_type, '${spec.source}', b.id, ${exceptionIdentity(d, spec, 'b')}, b.ts, ${d.now},
        case b.exception_type when 'FUTURE_TIMESTAMP' then '${spec.ts} more than 1 day after the run clock; folded in once it is no longer in the future'
                              else '${spec.ts} before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max(${ts}) as ts${extra}
-       from (select r.*, ${type} as exception_type from ${raw} r
-              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and (${ts} > $3 or ${ts} < $4)) t
+       from (select r.*, ${type} as exception_type from ${bad} r
+              where order_id is not null and (${ts} > $1 or ${ts} < $2)) t
        group by id, exception_type) b
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = b.exception_type and e.source_table = '${spec.source}' and e.source_id = b.id
                      and e.event_time = b.ts)`,
-    [f.fromBatch, f.toBatch, limit, f.floor],
+    [limit, f.floor],
     'exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR',
   );
   return [
+    ...scan,
     missing('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
     missing(
       'NULL_KEY',

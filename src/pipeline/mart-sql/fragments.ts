@@ -29,6 +29,7 @@ export const deltaTable = (spec: MartSpec): string => `ot_delta_${spec.name}`;
 export const stageTable = (spec: MartSpec): string => `ot_stage_${spec.name}`;
 export const matchTable = (spec: MartSpec): string => `ot_match_${spec.name}`;
 export const reviveTable = (spec: MartSpec): string => `ot_revive_${spec.name}`;
+export const badRowsTable = (spec: MartSpec): string => `ot_bad_${spec.name}`;
 
 /** The work tables a mart's plan creates, dropped inside its transaction. */
 export const workTables = (spec: MartSpec): readonly string[] => [
@@ -36,6 +37,7 @@ export const workTables = (spec: MartSpec): readonly string[] => [
   matchTable(spec),
   stageTable(spec),
   reviveTable(spec),
+  badRowsTable(spec),
 ];
 
 /** `a.x, a.y` (or `x, y` without an alias), every name quoted. */

@@ -31,24 +31,30 @@ delete from ot_match_mart_ecs where ("order_id") in (select "order_id" from ot_m
 
 alter table ot_delta_mart_ecs rename to ot_stage_mart_ecs;
 
+drop table if exists ot_bad_mart_ecs;
+
+create temporary table ot_bad_mart_ecs as
+select * from "settlement_public"."ecs_order_info_raw"
+ where _batch_id > $1 and _batch_id <= $2
+   and (order_id is null or not ("order_id" is not null and "add_time" is not null) or "add_time" > $3 or "add_time" < $4);
+-- params: [0,3,1780086400,946684800]
+
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
-from (select id, max(order_id) as order_id, max("add_time") as ts from "settlement_public"."ecs_order_info_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
+from (select id, max(order_id) as order_id, max("add_time") as ts from ot_bad_mart_ecs
+       where order_id is null group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_ORDER_ID' and e.source_table = 'ecs_order_info' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [0,3]
 -- counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'NULL_KEY', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'a key or timestamp column (order_id, add_time) is NULL in the source row'
-from (select id, max(order_id) as order_id, max("add_time") as ts from "settlement_public"."ecs_order_info_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "add_time" is not null) group by id) b
+from (select id, max(order_id) as order_id, max("add_time") as ts from ot_bad_mart_ecs
+       where order_id is not null and not ("order_id" is not null and "add_time" is not null) group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_KEY' and e.source_table = 'ecs_order_info' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [0,3]
 -- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
@@ -56,13 +62,13 @@ select b.order_id, b.exception_type, 'ecs_order_info', b.id, null, null, b.ts, c
        case b.exception_type when 'FUTURE_TIMESTAMP' then 'add_time more than 1 day after the run clock; folded in once it is no longer in the future'
                              else 'add_time before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max("add_time") as ts
-       from (select r.*, case when "add_time" > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from "settlement_public"."ecs_order_info_raw" r
-              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ("add_time" > $3 or "add_time" < $4)) t
+       from (select r.*, case when "add_time" > $1 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from ot_bad_mart_ecs r
+              where order_id is not null and ("add_time" > $1 or "add_time" < $2)) t
        group by id, exception_type) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = b.exception_type and e.source_table = 'ecs_order_info' and e.source_id = b.id
                      and e.event_time = b.ts);
--- params: [0,3,1780086400,946684800]
+-- params: [1780086400,946684800]
 -- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_timestamp
@@ -190,3 +196,5 @@ drop table if exists ot_match_mart_ecs;
 drop table if exists ot_stage_mart_ecs;
 
 drop table if exists ot_revive_mart_ecs;
+
+drop table if exists ot_bad_mart_ecs;

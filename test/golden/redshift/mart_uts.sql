@@ -59,24 +59,30 @@ select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_load
 analyze ot_stage_mart_uts;
 -- only when the statement before changed 200000 rows or more
 
+drop table if exists ot_bad_mart_uts;
+
+create temporary table ot_bad_mart_uts as
+select * from "settlement_public"."uni_tracking_spath_raw"
+ where _batch_id > $1 and _batch_id <= $2
+   and (order_id is null or not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) or "pathtime" > $3 or "pathtime" < $4);
+-- params: [40,43,1780086400,946684800]
+
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, sysdate, 'order_id is NULL in the source row'
-from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is null group by id) b
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from ot_bad_mart_uts
+       where order_id is null group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_ORDER_ID' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [40,43]
 -- counts: exceptions:NULL_ORDER_ID
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select b.order_id, 'NULL_KEY', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, sysdate, 'a key or timestamp column (order_id, traceseq, pathtime) is NULL in the source row'
-from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from "settlement_public"."uni_tracking_spath_raw"
-       where _batch_id > $1 and _batch_id <= $2 and order_id is not null and not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) group by id) b
+from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from ot_bad_mart_uts
+       where order_id is not null and not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) group by id) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = 'NULL_KEY' and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts));
--- params: [40,43]
 -- counts: exceptions:NULL_KEY
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
@@ -84,13 +90,13 @@ select b.order_id, b.exception_type, 'uni_tracking_spath', b.id, b."traceseq", b
        case b.exception_type when 'FUTURE_TIMESTAMP' then 'pathtime more than 1 day after the run clock; folded in once it is no longer in the future'
                              else 'pathtime before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime"
-       from (select r.*, case when "pathtime" > $3 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from "settlement_public"."uni_tracking_spath_raw" r
-              where _batch_id > $1 and _batch_id <= $2 and order_id is not null and ("pathtime" > $3 or "pathtime" < $4)) t
+       from (select r.*, case when "pathtime" > $1 then 'FUTURE_TIMESTAMP' else 'TIMESTAMP_BEFORE_FLOOR' end as exception_type from ot_bad_mart_uts r
+              where order_id is not null and ("pathtime" > $1 or "pathtime" < $2)) t
        group by id, exception_type) b
 where not exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
                    where e.exception_type = b.exception_type and e.source_table = 'uni_tracking_spath' and e.source_id = b.id
                      and e.event_time = b.ts);
--- params: [40,43,1780086400,946684800]
+-- params: [1780086400,946684800]
 -- counts: exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR
 
 update "settlement_ods"."order_tracking_exceptions" set resolved_at = sysdate
@@ -199,3 +205,5 @@ drop table if exists ot_match_mart_uts;
 drop table if exists ot_stage_mart_uts;
 
 drop table if exists ot_revive_mart_uts;
+
+drop table if exists ot_bad_mart_uts;
