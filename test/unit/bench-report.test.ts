@@ -125,8 +125,13 @@ describe('the bench report', () => {
   });
 
   it('judges the targets: W1 growth, memory growth, W2 against both references and the floor', () => {
-    const w1 = (sf: number, s: number) =>
-      [1, 2, 3].map((r) => workload('W1', r, s, { peakRssMb: sf > 1 ? 300 : 200 }));
+    const w1 = (sf: number, s: number, applied: number) =>
+      [1, 2, 3].map((r) =>
+        workload('W1', r, s, {
+          peakRssMb: sf > 1 ? 300 : 200,
+          tasks: [{ task: 'mart_uti', state: 'success', seconds: 0.1, rows: applied }],
+        }),
+      );
     const w2 = [1, 2, 3].map((r) =>
       workload('W2', r, 40, {
         martsSeconds: 10,
@@ -141,11 +146,18 @@ describe('the bench report', () => {
     );
     const lines = targetLines(
       bench([
-        scale(0.1, [engine('postgres', w1(0.1, 1))]),
-        scale(3, [engine('postgres', [...w1(3, 1.5), ...w2])]),
+        scale(0.1, [engine('postgres', w1(0.1, 1, 2_300))]),
+        scale(1, [engine('postgres', w1(1, 1.4, 19_000))]),
+        scale(3, [engine('postgres', [...w1(3, 1.5, 20_000), ...w2])]),
       ]),
     );
-    expect(lines).toContain('PostgreSQL W1 whole cycle SF 0.1 → 3: 1.50× (target ≤ 1.3×: NOT met)');
+    expect(lines).toContain(
+      'PostgreSQL W1 whole cycle SF 0.1 → 3: 1.50× (target ≤ 1.3×: NOT met); mart_uti applies 2,300 → 20,000 rows',
+    );
+    // SF 0.1's batch reaches fewer orders: the growth is also read from the first SF with the same batch.
+    expect(lines).toContain(
+      'PostgreSQL W1 whole cycle SF 1 → 3: 1.07× (target ≤ 1.3×: met); mart_uti applies 19,000 → 20,000 rows (the same batch)',
+    );
     expect(lines).toContain(
       'PostgreSQL W1 peak RSS SF 0.1 → 3: 200 MB → 300 MB, 1.50× (target ≤ 1.2×: NOT met)',
     );
