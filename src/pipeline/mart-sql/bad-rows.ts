@@ -22,6 +22,10 @@ export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement
     .join('');
   const limit = f.now + FUTURE_TOLERANCE_SECONDS;
   const bad = badRowsTable(spec);
+  // What makes a row bad, said once for the scan and for each kind: a key or time missing, or a
+  // time after the limit or before the floor (`lim` and `flo` name the statement's parameters).
+  const incomplete = `not (${complete(d, spec)})`;
+  const outside = (lim: string, flo: string): string => `${ts} > ${lim} or ${ts} < ${flo}`;
   // The batches are read once for every kind below (a 24-hour backlog is millions of rows, its bad
   // ones a few thousand); each kind then reads this small table.
   const scan = [
@@ -30,7 +34,7 @@ export const planBadRows = (d: Dialect, spec: MartSpec, f: MartFacts): Statement
       `create temporary table ${bad} as
 select * from ${raw}
  where _batch_id > $1 and _batch_id <= $2
-   and (order_id is null or not (${complete(d, spec)}) or ${ts} > $3 or ${ts} < $4)`,
+   and (order_id is null or ${incomplete} or ${outside('$3', '$4')})`,
       [f.fromBatch, f.toBatch, limit, f.floor],
     ),
   ];
@@ -43,7 +47,7 @@ from (select id, max(order_id) as order_id, max(${ts}) as ts${extra} from ${bad}
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = '${type}' and e.source_table = '${spec.source}' and e.source_id = b.id
                      and (e.resolved_at is null or e.event_time = b.ts))`,
-      [],
+      undefined,
       `exceptions:${type}`,
     );
   // A time after the limit or before the floor, in one pass over the batch: a row's time is what
@@ -56,7 +60,7 @@ select b.order_id, b.exception_type, '${spec.source}', b.id, ${exceptionIdentity
                              else '${spec.ts} before the timestampFloor setting; kept out of the marts' end
 from (select id, exception_type, max(order_id) as order_id, max(${ts}) as ts${extra}
        from (select r.*, ${type} as exception_type from ${bad} r
-              where order_id is not null and (${ts} > $1 or ${ts} < $2)) t
+              where order_id is not null and (${outside('$1', '$2')})) t
        group by id, exception_type) b
 where not exists (select 1 from ${ledger} e
                    where e.exception_type = b.exception_type and e.source_table = '${spec.source}' and e.source_id = b.id
@@ -69,7 +73,7 @@ where not exists (select 1 from ${ledger} e
     missing('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
     missing(
       'NULL_KEY',
-      `order_id is not null and not (${complete(d, spec)})`,
+      `order_id is not null and ${incomplete}`,
       `'a key or timestamp column (${[...new Set([...spec.key, spec.ts])].join(', ')}) is NULL in the source row'`,
     ),
     outOfRange,
