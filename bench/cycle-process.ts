@@ -8,8 +8,8 @@
  * The parent forks this file under tsx's loader and sends one request per cycle; the child runs
  * `init` (W3) and the cycle, and answers with the run summary, the statement timings and its
  * memory: the peak of its resident set during the request (the kernel's high-water mark, reset
- * before each request, and the highest 50 ms sample) and where that memory was at the highest
- * sample.
+ * before each request, and the highest 50 ms sample), where that memory was at the highest sample
+ * and which mart statements were running then.
  */
 import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { initWarehouse } from '../src/runner/init.js';
 import { monitorTasks } from '../src/pipeline/monitor/index.js';
 import { monitorSteps } from '../src/pipeline/monitor/steps.js';
 import { runCycle, runTasks, type RunSummary } from '../src/runner/run-cycle.js';
-import { sampleMemory, statementRecorder } from './probes.js';
+import { runningAt, sampleMemory, statementRecorder } from './probes.js';
 import type { MemoryAtPeak, StatementTiming, TaskTiming } from './results.js';
 
 export interface CycleRequest {
@@ -130,16 +130,16 @@ const serve = (request: CycleRequest): Promise<CycleReply> => {
       ? await runTasks('monitor', monitorTasks(monitorSteps), options)
       : await runCycle(options);
     return { init, summary };
-  }).then(({ value, startRssMb, peakRssMb, atPeak }) => ({
+  }).then(({ value, startRssMb, peakRssMb, atPeak, peakAt }) => ({
     init: value.init,
     // A failed task's cause stays here: it need not survive structured cloning.
     summary: { ...value.summary, tasks: value.summary.tasks.map(({ cause: _c, ...t }) => t) },
-    statements: recorder.statements,
+    statements: recorder.statements.map(({ endedAt: _e, ...s }) => s),
     seconds: (performance.now() - started) / 1000,
     startRssMb,
     // The kernel's mark catches what 50 ms samples miss.
     peakRssMb: Math.max(peakRssMb, highWaterMark() ?? 0),
-    memoryAtPeak: atPeak,
+    memoryAtPeak: { ...atPeak, during: runningAt(recorder.statements, peakAt) },
   }));
 };
 

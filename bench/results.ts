@@ -123,4 +123,9 @@ export interface MemoryAtPeak {
   readonly externalMb: number;
   /** RSS minus heap total and external: native allocations (DuckDB's buffer pool, SQLite, drivers). */
   readonly nativeMb: number;
+  /**
+   * The mart statements running at the highest sample (their first 100 characters); empty when
+   * none was (the extraction, the data tests, a commit or the time between statements).
+   */
+  readonly during?: readonly string[];
 }
