@@ -140,7 +140,7 @@ delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.
             'm',
           )
         : `create temporary table ${match} as
-select ${names(d, f.columns, 'm')}${locator ? `, x.${locator} as ot_row, ${martHolds} as ot_holds` : ''} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
+select ${names(d, f.columns, 'm')}${locator ? `, x.${locator} as ot_row, m.${locator} as ot_mart_row, ${martHolds} as ot_holds` : ''} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
     ),
     ...analyzeIfFilled(d, match),
     stmt(`drop table if exists ${stage}`),

@@ -17,7 +17,7 @@ analyze ot_delta_mart_ecs;
 drop table if exists ot_match_mart_ecs;
 
 create temporary table ot_match_mart_ecs as
-select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at", x.ctid as ot_row, (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at", x.ctid as ot_row, m.ctid as ot_mart_row, (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
        or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null))))) as ot_holds from ot_delta_mart_ecs x join "settlement_ods"."mart_ecs_order_info" m on m."order_id" = x."order_id";
 
 analyze ot_match_mart_ecs;
@@ -78,7 +78,7 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
 
 -- apply
 
-delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_ecs);
+delete from "settlement_ods"."mart_ecs_order_info" as t where t.ctid = any(array(select ot_mart_row from ot_match_mart_ecs));
 -- counts: replaced
 
 update "settlement_ods"."order_tracking_exceptions" as e set resolved_at = current_timestamp

@@ -23,7 +23,7 @@ analyze ot_delta_mart_uti;
 drop table if exists ot_match_mart_uti;
 
 create temporary table ot_match_mart_uti as
-select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", x.ctid as ot_row, (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", x.ctid as ot_row, m.ctid as ot_mart_row, (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
        or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))) as ot_holds from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id";
 
 analyze ot_match_mart_uti;
@@ -89,7 +89,7 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
 
 -- apply
 
-delete from "settlement_ods"."mart_uni_tracking_info" as t where (t."order_id") in (select "order_id" from ot_match_mart_uti);
+delete from "settlement_ods"."mart_uni_tracking_info" as t where t.ctid = any(array(select ot_mart_row from ot_match_mart_uti));
 -- counts: replaced
 
 delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists (select 1 from ot_stage_mart_uti s where s."order_id" = t."order_id");

@@ -29,7 +29,7 @@ analyze ot_delta_mart_uts;
 drop table if exists ot_match_mart_uts;
 
 create temporary table ot_match_mart_uts as
-select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", x.ctid as ot_row, (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
+select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", x.ctid as ot_row, m.ctid as ot_mart_row, (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
        or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))) as ot_holds from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= (select min("pathtime") from ot_delta_mart_uts);
 
 analyze ot_match_mart_uts;
@@ -95,7 +95,7 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
 
 -- apply
 
-delete from "settlement_ods"."mart_uni_tracking_spath" as t where (t."order_id", t."traceseq", t."pathtime") in (select "order_id", "traceseq", "pathtime" from ot_match_mart_uts);
+delete from "settlement_ods"."mart_uni_tracking_spath" as t where t.ctid = any(array(select ot_mart_row from ot_match_mart_uts));
 -- counts: replaced
 
 delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);
