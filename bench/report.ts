@@ -4,7 +4,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SESSION_WORK_MEM } from '../src/engines/warehouse/postgres/postgres-warehouse.js';
+import {
+  SESSION_RANDOM_PAGE_COST,
+  SESSION_WORK_MEM,
+} from '../src/engines/warehouse/postgres/postgres-warehouse.js';
 import type { ModelTiming, ReferenceVariant, VariantResult } from './reference.js';
 import type {
   BenchResult,
@@ -173,7 +176,7 @@ const detailLines = (s: ScaleResult): string[] => {
       lines.push(
         '',
         `The seed's dbt-style SQL (bench/reference/*.sql) on copies of the marts, same raw batches, its sessions at`,
-        `work_mem ${e.workloads.find((r) => r.reference)?.reference?.workMem}; ours and the floor on the product's sessions (work_mem ${SESSION_WORK_MEM}).`,
+        `work_mem ${e.workloads.find((r) => r.reference)?.reference?.workMem}; it, ours and the floor run on the product's sessions (work_mem ${SESSION_WORK_MEM}, random_page_cost ${SESSION_RANDOM_PAGE_COST}).`,
         `Rows: rows changed; tests: failing rows. Index-less: as dbt-postgres creates the tables; indexed: a PostgreSQL user's indexes.`,
       );
       const ref: string[][] = [];

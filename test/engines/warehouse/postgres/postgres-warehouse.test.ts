@@ -310,6 +310,30 @@ describe.skipIf(!pgUp && process.env.CI !== 'true')('PostgreSQL warehouse', () =
       expect(await execute('insert into counted select generate_series(1, $1::int)', [7])).toBe(7);
       expect(await execute('update counted set id = id + 1 where id > $1', [5])).toBe(2);
     });
+
+    it('matches a batch against a large mart by probing its key index, not by hashing every row of the mart', async () => {
+      // mart_uti's shape at SF 1: 300 k orders under a unique order_id index; a 15-minute batch
+      // updates 20 k of them, in a work table the cycle does not ANALYZE.
+      await execute(
+        'create table plan_mart (id bigint, order_id varchar(64), status varchar(32), location varchar(255), update_time integer)',
+      );
+      await execute(
+        `insert into plan_mart select g, 'ORD' || lpad(g::text, 12, '0'), 'IN_TRANSIT', repeat('x', 40), g
+           from generate_series(1, 300000) g`,
+      );
+      await execute('create unique index plan_mart_order_id on plan_mart (order_id)');
+      await execute('analyze plan_mart');
+      const plan = await withConnection(warehouse, async (c) => {
+        await c.execute('create temporary table plan_batch as select * from plan_mart where id % 15 = 0');
+        const rows = await c.query<{ 'QUERY PLAN': string }>(
+          'explain select m.*, m.ctid as ot_mart_row from plan_batch x join plan_mart m on m.order_id = x.order_id',
+        );
+        await c.execute('drop table plan_batch');
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toMatch(/Index Scan using plan_mart_order_id on plan_mart m/);
+      expect(plan).not.toMatch(/Seq Scan on plan_mart/);
+    });
   });
 
   describe('introspection', () => {
