@@ -12,6 +12,7 @@ import {
   inBatchRange,
   exceptionKey,
   keyMatch,
+  matchLocator,
   matchTable,
   names,
   periodFilter,
@@ -50,13 +51,13 @@ export const planApply = (
   const [replacing, replacingWhere] = d.capabilities.stageByLeftJoin
     ? [stage, ' where ot_replaces']
     : [matchTable(spec), ''];
-  const locator = d.capabilities.stageByLeftJoin ? null : d.capabilities.rowLocator;
+  const locator = matchLocator(d);
   return [
     stmt(
-      // By the locators the match read them at (this transaction is the mart's one writer): a key
-      // look-up per replaced row cost a 15-minute batch's mart_uti more than the rows' removal.
-      // Else an uncorrelated IN: DuckDB plans the correlated EXISTS with this filter as a
-      // semi-join that first groups every key of the mart. An EXISTS where IN takes one column (Redshift).
+      // Where the match recorded them, by the mart rows' locators (this transaction is the mart's
+      // one writer): no key look-up per replaced row. Else an uncorrelated IN: DuckDB plans the
+      // correlated EXISTS with this filter as a semi-join that first groups every key of the mart.
+      // An EXISTS where IN takes one column (Redshift).
       locator
         ? `${replaced.head} where ${replaced.ref}.${locator} = any(array(select ot_mart_row from ${replacing}))`
         : spec.key.length === 1 || d.capabilities.rowValueIn

@@ -25,6 +25,14 @@ export const analyzeIfFilled = (d: Dialect, table: string): Statement[] => {
   return sql ? [{ ...stmt(sql), onlyFrom: ANALYZE_MIN_ROWS }] : [];
 };
 
+/**
+ * The row locator the match records beside each pair it joins (`ot_row` the delta's, `ot_mart_row`
+ * the mart's), or null: only where rows have one and the match is a join of delta and mart rather
+ * than the newest mart row per key (`stageByLeftJoin`).
+ */
+export const matchLocator = (d: Dialect): Dialect['capabilities']['rowLocator'] =>
+  d.capabilities.stageByLeftJoin ? null : d.capabilities.rowLocator;
+
 export const deltaTable = (spec: MartSpec): string => `ot_delta_${spec.name}`;
 export const stageTable = (spec: MartSpec): string => `ot_stage_${spec.name}`;
 export const matchTable = (spec: MartSpec): string => `ot_match_${spec.name}`;

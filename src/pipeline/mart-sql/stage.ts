@@ -12,6 +12,7 @@ import {
   inBatchRange,
   deltaTable,
   keyMatch,
+  matchLocator,
   matchTable,
   names,
   newer,
@@ -58,7 +59,7 @@ export const planStage = (
   const match = matchTable(spec);
   const stage = stageTable(spec);
   const leftJoin = d.capabilities.stageByLeftJoin;
-  const locator = d.capabilities.rowLocator;
+  const locator = matchLocator(d);
   // Never NULL in a mart row (staging drops rows with a NULL key): NULL after the left join means no match.
   const first = d.quote(spec.key[0] ?? 'order_id');
   // A hist table's row for the key that the batch row is not newer than: the row stays out.
