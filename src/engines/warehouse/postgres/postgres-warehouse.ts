@@ -40,9 +40,8 @@ const connectTimeoutMs = 5_000;
 export const SESSION_WORK_MEM = '256MB';
 
 /**
- * `random_page_cost` 1.1 for our sessions, where the server's stock 4 prices every index probe as a
- * disk seek: between 15-minute cycles a mart's key index is in cache, and priced as seeks,
- * PostgreSQL matched a batch of 20 k orders by hashing every row of mart_uti, a cost that follows
+ * `random_page_cost` 1.1 for our sessions: a mart's key index stays cached between cycles, and
+ * priced as disk seeks (the stock 4) its probes lose to hashing the whole mart, a cost that follows
  * the history rather than the batch.
  */
 export const SESSION_RANDOM_PAGE_COST = '1.1';
