@@ -116,6 +116,7 @@ const offlinePlan = async (d: Dialect, settings: Settings, task: string, now: nu
     histTables: [],
     frozen: settings.frozenPeriods,
     futureBatches: [],
+    held: 'idle',
     ...(layout ? { histLayout: layout } : {}),
     ...(spec.retention === 'order' ? { fromUtiBatch: range.from, toUtiBatch: range.to } : {}),
   };

@@ -82,6 +82,13 @@ export const sourceTable = (name: SourceTableName): SourceTableSpec => {
 export const rawTableName = (name: SourceTableName): string => `${name}_raw`;
 
 /**
+ * Beside raw: a copy of the landed rows held back as FUTURE_TIMESTAMP, kept by the mart cycle
+ * (SPEC §5), so that a row coming due is read from a few rows rather than from the batch that
+ * landed it, the whole history for an initial load. Raw keeps the row too; this is only its copy.
+ */
+export const heldTableName = (name: SourceTableName): string => `${name}_held`;
+
+/**
  * The source's columns as the pipeline keeps them: a required integer column (or the cursor
  * column) that arrives as `decimal(p,0)` with p ≤ 20, as MySQL's `BIGINT UNSIGNED` does, stays a
  * bigint, so the keys and cursors of an `id BIGINT UNSIGNED` source keep their type; a value past

@@ -1,9 +1,10 @@
 /**
- * Rows held back as FUTURE_TIMESTAMP (SPEC §5): a row more than a day in the future waits in raw
- * under an open exception and reaches its mart in the first run after it is due, even when no
- * later window re-reads it, one batch for DuckDB + SQLite and PostgreSQL + MariaDB. The revival
- * reads only the batches whose window holds a due row when the cursor is the id or the timestamp,
- * and all of raw when a batch was read by any other cursor column: both are run here.
+ * Rows held back as FUTURE_TIMESTAMP (SPEC §5): a row more than a day in the future waits in raw,
+ * copied beside it, under an open exception and reaches its mart in the first run after it is due,
+ * even when no later window re-reads it, one batch for DuckDB + SQLite and PostgreSQL + MariaDB. A
+ * due row is read from its copy; one the copy lacks (a warehouse an older release kept, a schema
+ * change) from raw, by the batches whose window holds it when the cursor is the id or the
+ * timestamp, and all of raw when a batch was read by any other cursor column: both are run here.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,30 +75,83 @@ for (const pair of [...pairs, redshiftPair])
           )
         ).map((r) => Number(r.source_id));
 
-      it('brings each held scan into mart_uts once due, from the batch that landed it', async () => {
+      const copied = async () =>
+        (await p.warehouse('select id from settlement_public.uni_tracking_spath_held order by id')).map((r) =>
+          Number(r.id),
+        );
+
+      it('brings each held scan into mart_uts once due, from its copy beside raw', async () => {
         await scan(1, NOW - HOUR);
         await scan(2, NOW + 3 * DAY);
         await run(NOW);
         expect(await inMart()).toEqual([1]);
         expect(await openHeld()).toEqual([2]);
+        expect(await copied()).toEqual([2]);
 
         await scan(3, NOW + 5 * DAY);
         await scan(4, NOW);
         await run(NOW + HOUR);
         expect(await inMart()).toEqual([1, 4]);
         expect(await openHeld()).toEqual([2, 3]);
+        // The copy outlives the cycle that made it: a later cycle adds to it, never starts it again.
+        expect(await copied()).toEqual([2, 3]);
 
         // Scan 2 is due (within a day of the clock), scan 3 not yet; the windows read only new ids.
         await scan(5, NOW + 2 * DAY);
         await run(NOW + 2 * DAY + HOUR);
         expect(await inMart()).toEqual([1, 2, 4, 5]);
         expect(await openHeld()).toEqual([3]);
+        expect(await copied()).toEqual([3]);
 
         await run(NOW + 4 * DAY + HOUR);
         expect(await inMart()).toEqual([1, 2, 3, 4, 5]);
         expect(await openHeld()).toEqual([]);
+        expect(await copied()).toEqual([]);
         const raw = await p.warehouse('select id from settlement_public.uni_tracking_spath_raw order by id');
         expect(raw.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      it('brings a held scan in from raw when its copy is gone, as in a warehouse an older release kept', async () => {
+        await scan(1, NOW - HOUR);
+        await scan(2, NOW + 3 * DAY);
+        await run(NOW);
+        await p.warehouse('drop table settlement_public.uni_tracking_spath_held');
+
+        await scan(3, NOW + 5 * DAY);
+        await run(NOW + HOUR);
+        expect(await copied()).toEqual([3]);
+
+        await run(NOW + 2 * DAY + HOUR);
+        expect(await inMart()).toEqual([1, 2]);
+        expect(await openHeld()).toEqual([3]);
+        await run(NOW + 4 * DAY + HOUR);
+        expect(await inMart()).toEqual([1, 2, 3]);
+        expect(await openHeld()).toEqual([]);
+      });
+
+      it('brings a held scan in after a new source column reshaped the tables that hold it', async () => {
+        await scan(1, NOW - HOUR);
+        await scan(2, NOW + 3 * DAY);
+        await run(NOW);
+        await p.source('alter table uni_tracking_spath add column courier varchar(20)');
+        await p.source(
+          'insert into uni_tracking_spath (id, order_id, traceSeq, pathTime, scan_site, scan_type, remark, courier) values (?, ?, ?, ?, ?, ?, ?, ?)',
+          [3, 'OT3', 1003, NOW + 5 * DAY, 'Lyon', 'ARRIVE', null, 'DHL'],
+        );
+        await run(NOW + HOUR);
+        expect(await copied()).toEqual([3]);
+
+        await run(NOW + 2 * DAY + HOUR);
+        await run(NOW + 4 * DAY + HOUR);
+        const rows = await p.warehouse(
+          'select id, courier from settlement_ods.mart_uni_tracking_spath order by id',
+        );
+        expect(rows.map((r) => [Number(r.id), r.courier])).toEqual([
+          [1, null],
+          [2, null],
+          [3, 'DHL'],
+        ]);
+        expect(await openHeld()).toEqual([]);
       });
     });
   }

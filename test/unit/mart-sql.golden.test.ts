@@ -80,6 +80,7 @@ for (const dialect of [duckdbDialect, postgresDialect, redshiftDialect]) {
         fromUtiBatch: 39,
         toUtiBatch: 42,
         futureBatches: [3, 41],
+        held: 'due',
       };
       it(`pins ${spec.name}: a cycle into a mart with history, one period frozen`, async () => {
         const text = await renderPlan(planMart(dialect, spec, cycle), answers);
@@ -105,6 +106,7 @@ for (const dialect of [duckdbDialect, postgresDialect, redshiftDialect]) {
           frozen: [],
           ...(spec.retention === 'order' ? { fromUtiBatch: 0, toUtiBatch: 1 } : {}),
           futureBatches: [],
+          held: 'create',
         };
         const text = await renderPlan(planMart(dialect, spec, facts), answers);
         await expect(text).toMatchFileSnapshot(`../golden/${dialect.name}/${spec.name}.initial.sql`);

@@ -3,9 +3,17 @@ import type { MartSpec } from '../marts.js';
 import { exceptionsTable } from '../meta.js';
 import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
 import { stmt, type Statement } from '../statement.js';
-import { rawTableName } from '../tables.js';
+import { createTable } from '../ddl.js';
+import { heldTableName, rawTableName } from '../tables.js';
 import type { MartFacts } from './facts.js';
-import { badRowsTable, complete, exceptionColumns, exceptionIdentity, exceptionKey } from './fragments.js';
+import {
+  badRowsTable,
+  complete,
+  exceptionColumns,
+  exceptionIdentity,
+  exceptionKey,
+  names,
+} from './fragments.js';
 
 /**
  * SPEC §5: one open exception per bad source row, never duplicated by re-extraction. A timestamp
@@ -68,8 +76,22 @@ where not exists (select 1 from ${ledger} e
     [limit, f.floor],
     'exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR',
   );
+  // The held rows' copy (`heldTableName`): each complete future row the batch landed goes in, and
+  // those now due, folded in by the stage and resolved below, go out.
+  const held = { schema: f.schemas.raw, name: heldTableName(spec.source), columns: f.columns };
+  const heldTable = d.table(held.schema, held.name);
+  const cols = names(d, f.columns);
+  const hold = [
+    ...(f.held === 'create' ? [stmt(`drop table if exists ${heldTable}`), stmt(createTable(d, held))] : []),
+    stmt(
+      `insert into ${heldTable} (${cols})
+select ${cols} from ${bad} where ${complete(d, spec)} and ${ts} > $1`,
+      [limit],
+    ),
+  ];
   return [
     ...scan,
+    ...hold,
     missing('NULL_ORDER_ID', 'order_id is null', `'order_id is NULL in the source row'`),
     missing(
       'NULL_KEY',
@@ -83,5 +105,6 @@ where not exists (select 1 from ${ledger} e
       [limit],
       'resolved:FUTURE_TIMESTAMP',
     ),
+    ...(f.held === 'due' ? [stmt(`delete from ${heldTable} where ${ts} <= $1`, [limit])] : []),
   ];
 };

@@ -29,10 +29,17 @@ export interface MartFacts {
   readonly frozen: readonly string[];
   /**
    * The raw batches holding rows of open FUTURE_TIMESTAMP exceptions of this table that are now
-   * due (`planFutureBatches`): those rows join the batch. Empty when none is due; `all` when a
-   * batch read by a cursor other than the id or the timestamp may hold one (raw is searched whole).
+   * due and not in its held table (`planFutureBatches`): those rows join the batch. Empty when
+   * none is due; `all` when a batch read by a cursor other than the id or the timestamp may hold
+   * one (raw is searched whole).
    */
   readonly futureBatches: readonly number[] | 'all';
+  /**
+   * The source's held table (`heldTableName`): `create` where it is missing or its columns are not
+   * the mart's (an older release, a schema change), and the plan creates it empty, every due row
+   * then read from raw by `futureBatches`; `due` where a row in it is now due; else `idle`.
+   */
+  readonly held: 'create' | 'due' | 'idle';
   /**
    * The batch's event times, oldest and newest, where the engine prunes by literal ranges only
    * (`rangeLiterals`) and the mart's key holds the time: read from the deduplicated batch, then

@@ -12,7 +12,7 @@ import { histTableName, mart as martSpec, type MartSpec } from '../marts.js';
 import { periodsBetween, retentionCutoff } from '../periods.js';
 import { exceptionsTable, metaTables } from '../meta.js';
 import { stmt, type Statement } from '../statement.js';
-import { rawTableName } from '../tables.js';
+import { heldTableName, rawTableName } from '../tables.js';
 import { planApply, planMark, planRevive } from './apply.js';
 import { archivesStageFirst, planApplyMaxTs, planArchive, planNewestTs, planOldestAged } from './archive.js';
 import { planBadRows } from './bad-rows.js';
@@ -111,6 +111,7 @@ const planLock = (d: Dialect, spec: MartSpec, f: MartFacts): Phase[] => {
     ...f.histTables.map((h) => [f.schemas.mart, h]),
     [e.schema, e.name],
     [state.schema, state.name],
+    ...(f.held === 'create' ? [] : [[f.schemas.raw, heldTableName(spec.source)]]),
   ]
     .map(([schema, table]) => d.table(schema ?? '', table ?? ''))
     .sort();

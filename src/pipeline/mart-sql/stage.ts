@@ -3,7 +3,7 @@ import type { MartSpec } from '../marts.js';
 import { exceptionsTable, metaTables } from '../meta.js';
 import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
 import { stmt, type Statement } from '../statement.js';
-import { rawTableName } from '../tables.js';
+import { heldTableName, rawTableName } from '../tables.js';
 import type { MartFacts } from './facts.js';
 import {
   analyzeIfFilled,
@@ -102,15 +102,27 @@ delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.
                     where ${held})`
     : `exists (select 1 from ${d.table(e.schema, e.name)} e
                     where e.source_id = r.id and e.event_time = r.${ts} and ${held})`;
-  const due =
+  // Rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5): from their copy,
+  // and from raw those the copy lacks (held before it existed, or before a schema change).
+  const fromHeld =
+    f.held === 'due'
+      ? `
+    union all
+    -- held rows now due, from their copy beside raw
+    select ${names(d, f.columns, 'r')} from ${d.table(f.schemas.raw, heldTableName(spec.source))} r
+     where r.${ts} <= $3 and r.${ts} >= $4
+       and ${heldRow}${quarantined}`
+      : '';
+  const fromRaw =
     f.futureBatches === 'all' || f.futureBatches.length > 0
       ? `
     union all
-    -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
+    -- held rows now due that their copy lacks, from the raw batches that landed them
     select ${names(d, f.columns, 'r')} from ${raw} r
      where ${heldIn}${complete(d, spec, 'r')} and r.${ts} <= $3 and r.${ts} >= $4
        and ${heldRow}${quarantined}`
       : '';
+  const due = fromHeld + fromRaw;
   const deltaPart = [
     stmt(`drop table if exists ${delta}`),
     stmt(
@@ -182,17 +194,25 @@ select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
  * The validated raw batches that hold this table's held-back future rows now due (`MartFacts.
  * futureBatches`), one row `b` each: a batch read by id or by the row's own timestamp holds the
  * rows whose id or timestamp lies in its window; one read by any other cursor column (`exact`
- * false) may hold any. Cursor names compare without case, as the source's column names do.
+ * false) may hold any. Cursor names compare without case, as the source's column names do. With
+ * `inHeld`, the rows the held table has a copy of are left to it.
  */
 export const planFutureBatches = (
   d: Dialect,
   spec: MartSpec,
   f: Pick<MartFacts, 'schemas' | 'now'>,
+  inHeld = false,
 ): Statement => {
   const e = exceptionsTable(f.schemas);
   const batches = metaTables(f.schemas).batches;
   const cursor = `lower(b.cursor_column)`;
   const value = `case ${cursor} when 'id' then e.source_id else e.event_time end`;
+  const ts = d.quote(spec.ts);
+  const copied = inHeld
+    ? `
+  and not exists (select 1 from ${d.table(f.schemas.raw, heldTableName(spec.source))} h
+                   where h.id = e.source_id and h.${ts} = e.event_time)`
+    : '';
   return stmt(
     `select distinct b.batch_id as b, ${cursor} in ('id', '${spec.ts}') as exact
 from ${d.table(batches.schema, batches.name)} b
@@ -200,11 +220,20 @@ from ${d.table(batches.schema, batches.name)} b
 where b.table_name = '${spec.source}' and b.state = 'validated'
   and e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.event_time <= $1
   and (${cursor} not in ('id', '${spec.ts}')
-       or (${value} <= b.window_to and (b.window_from is null or ${value} > b.window_from)))
+       or (${value} <= b.window_to and (b.window_from is null or ${value} > b.window_from)))${copied}
 order by b.batch_id`,
     [f.now + FUTURE_TOLERANCE_SECONDS],
   );
 };
+
+/** One row when the held table (`heldTableName`) holds a row now due (`MartFacts.held`), else none. */
+export const planHeldDue = (d: Dialect, spec: MartSpec, f: Pick<MartFacts, 'schemas' | 'now'>): Statement =>
+  stmt(
+    `select 1 as b from ${d.table(f.schemas.raw, heldTableName(spec.source))}
+where ${d.quote(spec.ts)} <= $1
+limit 1`,
+    [f.now + FUTURE_TOLERANCE_SECONDS],
+  );
 
 /** One row when the mart's source table has an open BAD_VALUE (`MartFacts.badValues`), else none. */
 export const planHasOpenBadValues = (

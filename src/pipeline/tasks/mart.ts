@@ -1,3 +1,4 @@
+import type { Column } from '../../engines/types.js';
 import type { TableLayout, WarehouseConnection } from '../../engines/warehouse/warehouse.js';
 import type { RunContext, TaskOutcome } from '../../runner/context.js';
 import { faultPoint } from '../../runner/faults.js';
@@ -7,9 +8,10 @@ import { listHistTables } from '../hist.js';
 import { layoutOf } from '../layouts.js';
 import type { MartFacts } from '../mart-sql/facts.js';
 import { planMart } from '../mart-sql/plan.js';
-import { planFutureBatches, planHasOpenBadValues } from '../mart-sql/stage.js';
+import { planFutureBatches, planHasOpenBadValues, planHeldDue } from '../mart-sql/stage.js';
 import { mart as martSpec, type MartSpec } from '../marts.js';
 import { metaTables } from '../meta.js';
+import { heldTableName } from '../tables.js';
 
 const markOf = async (
   c: WarehouseConnection,
@@ -52,13 +54,21 @@ export const gatherMartFacts = async (
       `${spec.name}: ${settings.schemas.mart}.${spec.table} does not exist: run \`order-tracking init\``,
     );
   const uti = martSpec('mart_uti');
-  const due = planFutureBatches(d, spec, { schemas: settings.schemas, now: ctx.now });
+  const clock = { schemas: settings.schemas, now: ctx.now };
+  // The held rows' copy serves only while its columns are the mart's, type for type.
+  const heldColumns = await warehouse.describeTable(settings.schemas.raw, heldTableName(spec.source));
+  const shape = (cs: readonly Column[]): string =>
+    cs.map((col) => `${col.name} ${d.columnType(col.type)}`).join(',');
+  const heldReady = heldColumns !== null && shape(heldColumns) === shape(columns);
+  const heldDue = planHeldDue(d, spec, clock);
+  const due = planFutureBatches(d, spec, clock, heldReady);
   const dueBatches = await c.query<{ b: number; exact: boolean }>(due.sql, due.params);
   const badValues = planHasOpenBadValues(d, spec, settings.schemas);
   return {
     floor: settings.timestampFloor,
     badValues: (await c.query(badValues.sql, badValues.params)).length > 0,
     futureBatches: dueBatches.every((r) => r.exact) ? dueBatches.map((r) => Number(r.b)) : 'all',
+    held: !heldReady ? 'create' : (await c.query(heldDue.sql, heldDue.params)).length > 0 ? 'due' : 'idle',
     schemas: settings.schemas,
     columns,
     fromBatch: await markOf(c, ctx, spec.name, spec.source),

@@ -9,7 +9,13 @@ select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" fro
     select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from "settlement_public"."ecs_order_info_raw"
      where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "add_time" is not null and "add_time" <= $3 and "add_time" >= $4
     union all
-    -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
+    -- held rows now due, from their copy beside raw
+    select r."id", r."order_id", r."partner_id", r."add_time", r."_batch_id", r."_loaded_at" from "settlement_public"."ecs_order_info_held" r
+     where r."add_time" <= $3 and r."add_time" >= $4
+       and (r.id, r."add_time") in (select e.source_id, e.event_time from "settlement_ods"."order_tracking_exceptions" e
+                    where e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = 'ecs_order_info')
+    union all
+    -- held rows now due that their copy lacks, from the raw batches that landed them
     select r."id", r."order_id", r."partner_id", r."add_time", r."_batch_id", r."_loaded_at" from "settlement_public"."ecs_order_info_raw" r
      where r._batch_id in (3, 41) and r."order_id" is not null and r."add_time" is not null and r."add_time" <= $3 and r."add_time" >= $4
        and (r.id, r."add_time") in (select e.source_id, e.event_time from "settlement_ods"."order_tracking_exceptions" e
@@ -44,6 +50,10 @@ select * from "settlement_public"."ecs_order_info_raw"
  where _batch_id > $1 and _batch_id <= $2
    and (order_id is null or not ("order_id" is not null and "add_time" is not null) or "add_time" > $3 or "add_time" < $4);
 -- params: [40,43,1780086400,946684800]
+
+insert into "settlement_public"."ecs_order_info_held" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at")
+select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_bad_mart_ecs where "order_id" is not null and "add_time" is not null and "add_time" > $1;
+-- params: [1780086400]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
@@ -81,6 +91,9 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = current_ti
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'ecs_order_info' and event_time <= $1;
 -- params: [1780086400]
 -- counts: resolved:FUTURE_TIMESTAMP
+
+delete from "settlement_public"."ecs_order_info_held" where "add_time" <= $1;
+-- params: [1780086400]
 
 -- apply
 

@@ -39,6 +39,21 @@ select * from "settlement_public"."ecs_order_info_raw"
    and (order_id is null or not ("order_id" is not null and "add_time" is not null) or "add_time" > $3 or "add_time" < $4);
 -- params: [0,3,1780086400,946684800]
 
+drop table if exists "settlement_public"."ecs_order_info_held";
+
+create table if not exists "settlement_public"."ecs_order_info_held" (
+  "id" bigint,
+  "order_id" varchar(64),
+  "partner_id" integer,
+  "add_time" integer,
+  "_batch_id" bigint,
+  "_loaded_at" timestamp
+);
+
+insert into "settlement_public"."ecs_order_info_held" ("id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at")
+select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from ot_bad_mart_ecs where "order_id" is not null and "add_time" is not null and "add_time" > $1;
+-- params: [1780086400]
+
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'ecs_order_info', b.id, null, null, b.ts, current_timestamp, 'order_id is NULL in the source row'
 from (select id, max(order_id) as order_id, max("add_time") as ts from ot_bad_mart_ecs

@@ -39,6 +39,21 @@ select * from "settlement_public"."uni_tracking_spath_raw"
    and (order_id is null or not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) or "pathtime" > $3 or "pathtime" < $4);
 -- params: [0,3,1780086400,946684800]
 
+drop table if exists "settlement_public"."uni_tracking_spath_held";
+
+create table if not exists "settlement_public"."uni_tracking_spath_held" (
+  "id" bigint,
+  "order_id" varchar(64),
+  "traceseq" integer,
+  "pathtime" integer,
+  "_batch_id" bigint,
+  "_loaded_at" timestamp
+);
+
+insert into "settlement_public"."uni_tracking_spath_held" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at")
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_bad_mart_uts where "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" > $1;
+-- params: [1780086400]
+
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, current_timestamp, 'order_id is NULL in the source row'
 from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from ot_bad_mart_uts

@@ -51,6 +51,21 @@ select * from "settlement_public"."uni_tracking_info_raw"
    and (order_id is null or not ("order_id" is not null and "update_time" is not null) or "update_time" > $3 or "update_time" < $4);
 -- params: [0,3,1780086400,946684800]
 
+drop table if exists "settlement_public"."uni_tracking_info_held";
+
+create table if not exists "settlement_public"."uni_tracking_info_held" (
+  "id" bigint,
+  "order_id" varchar(256),
+  "status" varchar(128),
+  "update_time" integer,
+  "_batch_id" bigint,
+  "_loaded_at" timestamp
+);
+
+insert into "settlement_public"."uni_tracking_info_held" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at")
+select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_bad_mart_uti where "order_id" is not null and "update_time" is not null and "update_time" > $1;
+-- params: [1780086400]
+
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_info', b.id, null, null, b.ts, sysdate, 'order_id is NULL in the source row'
 from (select id, max(order_id) as order_id, max("update_time") as ts from ot_bad_mart_uti

@@ -1,6 +1,6 @@
 -- lock
 
-lock "order_tracking_meta"."mart_state", "settlement_ods"."hist_uni_tracking_spath_2025_h2", "settlement_ods"."mart_uni_tracking_spath", "settlement_ods"."order_tracking_exceptions";
+lock "order_tracking_meta"."mart_state", "settlement_ods"."hist_uni_tracking_spath_2025_h2", "settlement_ods"."mart_uni_tracking_spath", "settlement_ods"."order_tracking_exceptions", "settlement_public"."uni_tracking_spath_held";
 
 -- batch
 
@@ -13,7 +13,13 @@ select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from 
     select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_public"."uni_tracking_spath_raw"
      where _batch_id > $1 and _batch_id <= $2 and "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" <= $3 and "pathtime" >= $4
     union all
-    -- rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5)
+    -- held rows now due, from their copy beside raw
+    select r."id", r."order_id", r."traceseq", r."pathtime", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_spath_held" r
+     where r."pathtime" <= $3 and r."pathtime" >= $4
+       and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
+                    where e.source_id = r.id and e.event_time = r."pathtime" and e.exception_type = 'FUTURE_TIMESTAMP' and e.resolved_at is null and e.source_table = 'uni_tracking_spath')
+    union all
+    -- held rows now due that their copy lacks, from the raw batches that landed them
     select r."id", r."order_id", r."traceseq", r."pathtime", r."_batch_id", r."_loaded_at" from "settlement_public"."uni_tracking_spath_raw" r
      where r._batch_id in (3, 41) and r."order_id" is not null and r."traceseq" is not null and r."pathtime" is not null and r."pathtime" <= $3 and r."pathtime" >= $4
        and exists (select 1 from "settlement_ods"."order_tracking_exceptions" e
@@ -67,6 +73,10 @@ select * from "settlement_public"."uni_tracking_spath_raw"
    and (order_id is null or not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) or "pathtime" > $3 or "pathtime" < $4);
 -- params: [40,43,1780086400,946684800]
 
+insert into "settlement_public"."uni_tracking_spath_held" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at")
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_bad_mart_uts where "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" > $1;
+-- params: [1780086400]
+
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
 select null, 'NULL_ORDER_ID', 'uni_tracking_spath', b.id, b."traceseq", b."pathtime", b.ts, sysdate, 'order_id is NULL in the source row'
 from (select id, max(order_id) as order_id, max("pathtime") as ts, max("traceseq") as "traceseq", max("pathtime") as "pathtime" from ot_bad_mart_uts
@@ -103,6 +113,9 @@ update "settlement_ods"."order_tracking_exceptions" set resolved_at = sysdate
  where exception_type = 'FUTURE_TIMESTAMP' and resolved_at is null and source_table = 'uni_tracking_spath' and event_time <= $1;
 -- params: [1780086400]
 -- counts: resolved:FUTURE_TIMESTAMP
+
+delete from "settlement_public"."uni_tracking_spath_held" where "pathtime" <= $1;
+-- params: [1780086400]
 
 -- look-up: cutoff after the apply
 select max(m) as m from (select max("pathtime") as m from "settlement_ods"."mart_uni_tracking_spath" union all select max("pathtime") as m from ot_stage_mart_uts) x;
