@@ -4,10 +4,10 @@
  * size. Before the first repetition the bench keeps the warehouse's state; before each next one it
  * puts it back, and the cycle extracts the same backlog again from the restored watermarks.
  * - DuckDB: a copy of the file (the cycle process closes it after each cycle).
- * - PostgreSQL: the data of every mart-schema and meta table copied to a schema of its own; a
- *   restore truncates each live table and loads it back with its indexes rebuilt in bulk (their
- *   definitions and names unchanged), drops tables the workload created, deletes the raw batches
- *   it landed, and VACUUM ANALYZEs, as the state before had been.
+ * - PostgreSQL: the data of every mart-schema and meta table, and of the held rows' copies beside
+ *   raw, copied to a schema of its own; a restore truncates each live table and loads it back with
+ *   its indexes rebuilt in bulk (their definitions and names unchanged), drops tables the workload
+ *   created, deletes the raw batches it landed, and VACUUM ANALYZEs, as the state before had been.
  */
 import { copyFileSync, rmSync } from 'node:fs';
 import type { Settings } from '../src/config/settings.js';
@@ -18,7 +18,7 @@ import {
   type WarehouseConnection,
 } from '../src/engines/warehouse/warehouse.js';
 import { marts } from '../src/pipeline/marts.js';
-import { rawTableName } from '../src/pipeline/tables.js';
+import { heldTableName, rawTableName } from '../src/pipeline/tables.js';
 import { tablesIn } from './catalog.js';
 
 export interface Snapshot {
@@ -62,12 +62,18 @@ type Opened = <T>(fn: (w: Warehouse) => Promise<T>) => Promise<T>;
 const postgresSnapshot = async (opened: Opened, settings: Settings, keep: string): Promise<Snapshot> => {
   const { raw, mart, meta } = settings.schemas;
   const copyName = (t: { schema: string; table: string }): string => `${t.schema}__${t.table}`;
+  // The mart-schema and meta tables, and the copies of held rows beside raw.
+  const held = new Set(marts.map((m) => heldTableName(m.source)));
+  const keptTables = async (c: WarehouseConnection): Promise<Array<{ schema: string; table: string }>> => [
+    ...(await tablesIn(c, [mart, meta])),
+    ...(await tablesIn(c, [raw])).filter((t) => held.has(t.table)),
+  ];
   const { kept, lastBatch } = await opened((w) =>
     withConnection(w, async (c) => {
       const d = w.dialect;
       await c.execute(`drop schema if exists ${d.quote(keep)} cascade`);
       await c.execute(`create schema ${d.quote(keep)}`);
-      const tables = await tablesIn(c, [mart, meta]);
+      const tables = await keptTables(c);
       for (const t of tables)
         await c.execute(
           `create table ${d.table(keep, copyName(t))} as select * from ${d.table(t.schema, t.table)}`,
@@ -88,7 +94,7 @@ const postgresSnapshot = async (opened: Opened, settings: Settings, keep: string
         withConnection(w, async (c) => {
           const d = w.dialect;
           const keptNames = new Set(kept.map(copyName));
-          for (const t of await tablesIn(c, [mart, meta]))
+          for (const t of await keptTables(c))
             if (!keptNames.has(copyName(t))) await c.execute(`drop table ${d.table(t.schema, t.table)}`);
           for (const t of kept) {
             const live = d.table(t.schema, t.table);

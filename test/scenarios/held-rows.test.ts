@@ -111,6 +111,29 @@ for (const pair of [...pairs, redshiftPair])
         expect(raw.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5]);
       });
 
+      it('keeps one copy of a held scan that later windows read again, its newest landing', async () => {
+        writeFileSync(config, JSON.stringify({ tables: { uni_tracking_spath: { ...cursor, overlap: 10 } } }));
+        await scan(1, NOW - HOUR);
+        await scan(2, NOW + 3 * DAY);
+        await run(NOW);
+        await p.source(`update uni_tracking_spath set remark = 'left at the depot' where id = 2`);
+        await scan(3, NOW);
+        await run(NOW + HOUR);
+        await run(NOW + 2 * HOUR);
+        expect(await copied()).toEqual([2]);
+
+        await run(NOW + 2 * DAY + HOUR);
+        const rows = await p.warehouse(
+          'select id, remark from settlement_ods.mart_uni_tracking_spath order by id',
+        );
+        expect(rows.map((r) => [Number(r.id), r.remark])).toEqual([
+          [1, null],
+          [2, 'left at the depot'],
+          [3, null],
+        ]);
+        expect(await copied()).toEqual([]);
+      });
+
       it('brings a held scan in from raw when its copy is gone, as in a warehouse an older release kept', async () => {
         await scan(1, NOW - HOUR);
         await scan(2, NOW + 3 * DAY);

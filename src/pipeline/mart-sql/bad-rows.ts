@@ -3,12 +3,12 @@ import type { MartSpec } from '../marts.js';
 import { exceptionsTable } from '../meta.js';
 import { FUTURE_TOLERANCE_SECONDS } from '../periods.js';
 import { stmt, type Statement } from '../statement.js';
-import { createTable } from '../ddl.js';
 import { heldTableName, rawTableName } from '../tables.js';
 import type { MartFacts } from './facts.js';
 import {
   badRowsTable,
   complete,
+  deleteFrom,
   exceptionColumns,
   exceptionIdentity,
   exceptionKey,
@@ -77,17 +77,28 @@ where not exists (select 1 from ${ledger} e
     'exceptions:FUTURE_TIMESTAMP|TIMESTAMP_BEFORE_FLOOR',
   );
   // The held rows' copy (`heldTableName`): each complete future row the batch landed goes in, and
-  // those now due, folded in by the stage and resolved below, go out.
-  const held = { schema: f.schemas.raw, name: heldTableName(spec.source), columns: f.columns };
-  const heldTable = d.table(held.schema, held.name);
+  // those now due, folded in by the stage and resolved below, go out. A row landed again (the
+  // windows' overlap) replaces its copy: one per row and time, its newest landing, as raw's newest
+  // batch would win the stage. Made from the mart, so its columns are the mart's, type for type.
+  const heldTable = d.table(f.schemas.raw, heldTableName(spec.source));
   const cols = names(d, f.columns);
+  const future = (row: string): string => `${complete(d, spec, row)} and ${row}.${ts} > $1`;
+  const copy = deleteFrom(d, heldTable, 'h');
   const hold = [
-    ...(f.held === 'create' ? [stmt(`drop table if exists ${heldTable}`), stmt(createTable(d, held))] : []),
-    stmt(
-      `insert into ${heldTable} (${cols})
-select ${cols} from ${bad} where ${complete(d, spec)} and ${ts} > $1`,
-      [limit],
-    ),
+    ...(f.held === 'create'
+      ? [
+          stmt(`drop table if exists ${heldTable}`),
+          stmt(
+            `create table ${heldTable} as select ${cols} from ${d.table(f.schemas.mart, spec.table)} where 1 = 0`,
+          ),
+        ]
+      : [
+          stmt(
+            `${copy.head} where exists (select 1 from ${bad} b where b.id = ${copy.ref}.id and b.${ts} = ${copy.ref}.${ts} and ${future('b')})`,
+            [limit],
+          ),
+        ]),
+    stmt(`insert into ${heldTable} (${cols})\nselect ${cols} from ${bad} b where ${future('b')}`, [limit]),
   ];
   return [
     ...scan,

@@ -51,8 +51,11 @@ select * from "settlement_public"."uni_tracking_spath_raw"
    and (order_id is null or not ("order_id" is not null and "traceseq" is not null and "pathtime" is not null) or "pathtime" > $3 or "pathtime" < $4);
 -- params: [40,43,1780086400,946684800]
 
+delete from "settlement_public"."uni_tracking_spath_held" as h where exists (select 1 from ot_bad_mart_uts b where b.id = h.id and b."pathtime" = h."pathtime" and b."order_id" is not null and b."traceseq" is not null and b."pathtime" is not null and b."pathtime" > $1);
+-- params: [1780086400]
+
 insert into "settlement_public"."uni_tracking_spath_held" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at")
-select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_bad_mart_uts where "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" > $1;
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_bad_mart_uts b where b."order_id" is not null and b."traceseq" is not null and b."pathtime" is not null and b."pathtime" > $1;
 -- params: [1780086400]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)

@@ -41,17 +41,10 @@ select * from "settlement_public"."uni_tracking_info_raw"
 
 drop table if exists "settlement_public"."uni_tracking_info_held";
 
-create table if not exists "settlement_public"."uni_tracking_info_held" (
-  "id" bigint,
-  "order_id" varchar(64),
-  "status" varchar(32),
-  "update_time" integer,
-  "_batch_id" bigint,
-  "_loaded_at" timestamp
-);
+create table "settlement_public"."uni_tracking_info_held" as select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from "settlement_ods"."mart_uni_tracking_info" where 1 = 0;
 
 insert into "settlement_public"."uni_tracking_info_held" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at")
-select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_bad_mart_uti where "order_id" is not null and "update_time" is not null and "update_time" > $1;
+select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_bad_mart_uti b where b."order_id" is not null and b."update_time" is not null and b."update_time" > $1;
 -- params: [1780086400]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)

@@ -56,8 +56,11 @@ select * from "settlement_public"."uni_tracking_info_raw"
    and (order_id is null or not ("order_id" is not null and "update_time" is not null) or "update_time" > $3 or "update_time" < $4);
 -- params: [40,43,1780086400,946684800]
 
+delete from "settlement_public"."uni_tracking_info_held" as h where exists (select 1 from ot_bad_mart_uti b where b.id = h.id and b."update_time" = h."update_time" and b."order_id" is not null and b."update_time" is not null and b."update_time" > $1);
+-- params: [1780086400]
+
 insert into "settlement_public"."uni_tracking_info_held" ("id", "order_id", "status", "update_time", "_batch_id", "_loaded_at")
-select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_bad_mart_uti where "order_id" is not null and "update_time" is not null and "update_time" > $1;
+select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from ot_bad_mart_uti b where b."order_id" is not null and b."update_time" is not null and b."update_time" > $1;
 -- params: [1780086400]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)

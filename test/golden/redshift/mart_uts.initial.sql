@@ -63,17 +63,10 @@ select * from "settlement_public"."uni_tracking_spath_raw"
 
 drop table if exists "settlement_public"."uni_tracking_spath_held";
 
-create table if not exists "settlement_public"."uni_tracking_spath_held" (
-  "id" bigint,
-  "order_id" varchar(256),
-  "traceseq" integer,
-  "pathtime" integer,
-  "_batch_id" bigint,
-  "_loaded_at" timestamp
-);
+create table "settlement_public"."uni_tracking_spath_held" as select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from "settlement_ods"."mart_uni_tracking_spath" where 1 = 0;
 
 insert into "settlement_public"."uni_tracking_spath_held" ("id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at")
-select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_bad_mart_uts where "order_id" is not null and "traceseq" is not null and "pathtime" is not null and "pathtime" > $1;
+select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from ot_bad_mart_uts b where b."order_id" is not null and b."traceseq" is not null and b."pathtime" is not null and b."pathtime" > $1;
 -- params: [1780086400]
 
 insert into "settlement_ods"."order_tracking_exceptions" (order_id, exception_type, source_table, source_id, traceseq, pathtime, event_time, detected_at, notes)
