@@ -261,7 +261,10 @@ describe.skipIf(await redshiftPair.skip())('the Redshift engine on its test doub
         expect(copy).toMatch(
           /^copy "settlement_public"\."\w+_raw" \(.*\)\n {2}from 's3:\/\/ot-staging\/order-tracking\/run-\d+\/batch-\d+\/\w+_raw\/'/,
         );
-      expect(double(p).received.some((s) => /^insert into "settlement_public"/.test(s))).toBe(false);
+      // Raw is loaded by the COPYs alone (the held rows' copy beside it is filled from the warehouse).
+      expect(double(p).received.some((s) => /^insert into "settlement_public"\."\w+_raw"/.test(s))).toBe(
+        false,
+      );
       expect(await staged(s3)).toEqual([]);
       expect(await checkInvariants(p, FIRST + 120)).toEqual([]);
     });
