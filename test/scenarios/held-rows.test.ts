@@ -75,6 +75,11 @@ for (const pair of [...pairs, redshiftPair])
           )
         ).map((r) => Number(r.source_id));
 
+      // Each mart_uts row's id and the value of one of its columns.
+      const inMartWith = async (column: string) =>
+        (
+          await p.warehouse(`select id, ${column} from settlement_ods.mart_uni_tracking_spath order by id`)
+        ).map((r) => [Number(r.id), r[column]]);
       const copied = async () =>
         (await p.warehouse('select id from settlement_public.uni_tracking_spath_held order by id')).map((r) =>
           Number(r.id),
@@ -123,10 +128,7 @@ for (const pair of [...pairs, redshiftPair])
         expect(await copied()).toEqual([2]);
 
         await run(NOW + 2 * DAY + HOUR);
-        const rows = await p.warehouse(
-          'select id, remark from settlement_ods.mart_uni_tracking_spath order by id',
-        );
-        expect(rows.map((r) => [Number(r.id), r.remark])).toEqual([
+        expect(await inMartWith('remark')).toEqual([
           [1, null],
           [2, 'left at the depot'],
           [3, null],
@@ -166,10 +168,7 @@ for (const pair of [...pairs, redshiftPair])
 
         await run(NOW + 2 * DAY + HOUR);
         await run(NOW + 4 * DAY + HOUR);
-        const rows = await p.warehouse(
-          'select id, courier from settlement_ods.mart_uni_tracking_spath order by id',
-        );
-        expect(rows.map((r) => [Number(r.id), r.courier])).toEqual([
+        expect(await inMartWith('courier')).toEqual([
           [1, null],
           [2, null],
           [3, 'DHL'],

@@ -104,25 +104,27 @@ delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.
                     where e.source_id = r.id and e.event_time = r.${ts} and ${held})`;
   // Rows held back as FUTURE_TIMESTAMP that are no longer in the future (SPEC §5): from their copy,
   // and from raw those the copy lacks (held before it existed, or before a schema change).
-  const fromHeld =
-    f.held === 'due'
-      ? `
+  const dueFrom = (why: string, table: string, where: string): string => `
     union all
-    -- held rows now due, from their copy beside raw
-    select ${names(d, f.columns, 'r')} from ${d.table(f.schemas.raw, heldTableName(spec.source))} r
-     where r.${ts} <= $3 and r.${ts} >= $4
-       and ${heldRow}${quarantined}`
-      : '';
-  const fromRaw =
-    f.futureBatches === 'all' || f.futureBatches.length > 0
-      ? `
-    union all
-    -- held rows now due that their copy lacks, from the raw batches that landed them
-    select ${names(d, f.columns, 'r')} from ${raw} r
-     where ${heldIn}${complete(d, spec, 'r')} and r.${ts} <= $3 and r.${ts} >= $4
-       and ${heldRow}${quarantined}`
-      : '';
-  const due = fromHeld + fromRaw;
+    -- ${why}
+    select ${names(d, f.columns, 'r')} from ${table} r
+     where ${where}r.${ts} <= $3 and r.${ts} >= $4
+       and ${heldRow}${quarantined}`;
+  const due =
+    (f.held === 'due'
+      ? dueFrom(
+          'held rows now due, from their copy beside raw',
+          d.table(f.schemas.raw, heldTableName(spec.source)),
+          '',
+        )
+      : '') +
+    (f.futureBatches === 'all' || f.futureBatches.length > 0
+      ? dueFrom(
+          'held rows now due that their copy lacks, from the raw batches that landed them',
+          raw,
+          `${heldIn}${complete(d, spec, 'r')} and `,
+        )
+      : '');
   const deltaPart = [
     stmt(`drop table if exists ${delta}`),
     stmt(
