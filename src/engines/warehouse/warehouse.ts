@@ -16,12 +16,23 @@ export interface WarehouseCapabilities {
    */
   readonly zoneMaps: boolean;
   /**
-   * Staging keeps a batch row against its key's newest mart row by a left join, not `NOT EXISTS`.
-   * DuckDB plans a `NOT EXISTS` with a residual condition as a delim join, several times slower
-   * than the left join. PostgreSQL instead deletes the losing rows from the deduplicated batch, which leaves the
-   * rest in the order its mart insert relies on.
+   * Staging keeps a batch row against its key's newest mart row by a left join into a new table,
+   * where rows have no id (`rowId`) to delete the losers by (Redshift). Elsewhere the losing rows are
+   * deleted from the deduplicated batch, which becomes the stage: no second copy of a backlog's
+   * millions of rows to write, and PostgreSQL's rows stay in the order its insert relies on.
    */
   readonly stageByLeftJoin: boolean;
+  /**
+   * A column naming a row of a table for the length of a transaction (PostgreSQL's `ctid`, DuckDB's
+   * `rowid`): the match records the batch's and the mart's rows by it, and the few losing or
+   * replaced rows are deleted by it, not found again by key.
+   */
+  readonly rowId: 'ctid' | 'rowid' | null;
+  /**
+   * A data-modifying statement inside `with` (`with lost as (delete … returning …) delete …`):
+   * PostgreSQL's; DuckDB and Redshift take one DML statement at a time.
+   */
+  readonly dmlInWith: boolean;
   /**
    * `select distinct on (key) … order by key, version desc` keeps the first row per key. PostgreSQL
    * then drops each key's losers while reading its sort, where `row_number()` first buffers every

@@ -26,12 +26,21 @@ export const analyzeIfFilled = (d: Dialect, table: string): Statement[] => {
 };
 
 /**
- * The row locator the match records beside each pair it joins (`ot_row` the delta's, `ot_mart_row`
- * the mart's), or null: only where rows have one and the match is a join of delta and mart rather
- * than the newest mart row per key (`stageByLeftJoin`).
+ * The row id the match records beside each pair it joins (`ot_row` the delta's, `ot_mart_row` the
+ * mart's), or null: only where rows have one and the match is a join of delta and mart rather than
+ * the newest mart row per key (`stageByLeftJoin`).
  */
-export const matchLocator = (d: Dialect): Dialect['capabilities']['rowLocator'] =>
-  d.capabilities.stageByLeftJoin ? null : d.capabilities.rowLocator;
+export const matchLocator = (d: Dialect): Dialect['capabilities']['rowId'] =>
+  d.capabilities.stageByLeftJoin ? null : d.capabilities.rowId;
+
+/**
+ * `<id> = any(array(<ids>))`: the rows (of `alias`) whose id (`matchLocator`) the query selects.
+ * PostgreSQL reads each by its `ctid`, a TID scan rather than a join; DuckDB semi-joins its `rowid`.
+ */
+export const byRowId = (d: Dialect, ids: string, alias?: string): string => {
+  const id = `${alias ? `${alias}.` : ''}${d.capabilities.rowId ?? 'rowid'}`;
+  return d.capabilities.rowId === 'ctid' ? `${id} = any(array(${ids}))` : `${id} in (${ids})`;
+};
 
 export const deltaTable = (spec: MartSpec): string => `ot_delta_${spec.name}`;
 export const stageTable = (spec: MartSpec): string => `ot_stage_${spec.name}`;

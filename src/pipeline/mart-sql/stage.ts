@@ -7,6 +7,7 @@ import { heldTableName, rawTableName } from '../tables.js';
 import type { MartFacts } from './facts.js';
 import {
   analyzeIfFilled,
+  byRowId,
   complete,
   histTablesFor,
   inBatchRange,
@@ -32,11 +33,12 @@ import {
  *
  * The mart is read once, for the rows sharing a key with the batch (`ot_match_*`: in a 15-minute
  * cycle only the overlap re-read and genuine updates, a few thousand). Staging, and later the
- * delete of the replaced rows, join that small table instead of the whole mart. PostgreSQL deletes
- * the losing rows from the delta, which becomes the stage, and the match keeps only the mart rows
- * the stage replaces.
+ * delete of the replaced rows, join that small table instead of the whole mart. The match records
+ * each pair's row ids (`rowId`) and whether the mart's row holds; the losing rows are deleted from
+ * the delta, which becomes the stage (no second copy of a backlog's millions of rows), and the
+ * match keeps only the mart rows the stage replaces.
  *
- * Where the dialect stages by left join (`stageByLeftJoin`: DuckDB), the stage is a new table that
+ * Where the dialect stages by left join (`stageByLeftJoin`: Redshift), the stage is a new table that
  * flags `ot_replaces` on a row whose key the mart holds, and the match keeps only the newest mart
  * row per key, so the join cannot repeat a batch row. The condition is `NOT EXISTS`'s own, negated
  * with `coalesce(…, false)` so that an unknown (a NULL) keeps the row as `NOT EXISTS` does. One
@@ -66,12 +68,22 @@ export const planStage = (
   const histHolds = (h: string): string =>
     `${keyMatch(d, spec, 'h', 'x')}${periodFilter(d, spec, h, 'x')}${inBatchRange(d, spec, f, 'h')} and not ${newer(d, spec.version, 'x', 'h')}`;
   const hists = histTablesFor(spec, f);
-  // Deletes the delta's rows that `holds` keeps out, and their keys from the match.
-  const lostTo = (holds: string): Statement =>
-    stmt(`with lost as (
+  // Deletes the delta's rows that `holds` keeps out, and their keys from the match: in one statement
+  // where a DELETE can sit in a `with`, else the keys first, while the delta still holds them.
+  const lostTo = (holds: string): Statement[] =>
+    d.capabilities.dmlInWith
+      ? [
+          stmt(`with lost as (
   delete from ${delta} as x using ${holds}
   returning ${quoted(d, spec.key, 'x')})
-delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from lost)`);
+delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from lost)`),
+        ]
+      : [
+          stmt(
+            `delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key, 'x')} from ${delta} x, ${holds})`,
+          ),
+          stmt(`delete from ${delta} as x using ${holds}`),
+        ];
   // Likewise the mart's row: newer by version and load, or as new by version with the same values.
   const martHolds = `(not ${newer(d, [...spec.version, '_batch_id'], 'x', 'm')}
        or (not ${newer(d, spec.version, 'x', 'm')} and ${sameValues(d, payload(spec, f.columns), 'x', 'm')}))`;
@@ -172,20 +184,21 @@ select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
       : [
           // The delta, its losing rows deleted, becomes the stage; the match keeps the mart rows
           // the stage replaces. Rewriting millions of rows into a second table cost more than
-          // both deletes (each a scan of the delta, and a key look-up per row lost).
+          // both deletes (each a scan of the delta, and a key look-up per row lost), on
+          // PostgreSQL and on DuckDB alike.
           // Where rows have a locator, the match has judged each pair as it joined them: the
           // losers are deleted by locator, not found again by a scan of the whole delta.
           ...(locator
             ? [
                 stmt(
-                  `delete from ${delta} where ${locator} = any(array(select ot_row from ${match} where ot_holds))`,
+                  `delete from ${delta} where ${byRowId(d, `select ot_row from ${match} where ot_holds`)}`,
                 ),
                 stmt(
                   `delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from ${match} where ot_holds)`,
                 ),
               ]
-            : [lostTo(`${match} m where ${keyMatch(d, spec, 'm', 'x')}\n   and ${martHolds}`)]),
-          ...hists.map((h) => lostTo(`${d.table(f.schemas.mart, h)} h where ${histHolds(h)}`)),
+            : lostTo(`${match} m where ${keyMatch(d, spec, 'm', 'x')}\n   and ${martHolds}`)),
+          ...hists.flatMap((h) => lostTo(`${d.table(f.schemas.mart, h)} h where ${histHolds(h)}`)),
           stmt(`alter table ${delta} rename to ${stage}`),
         ]),
   ];

@@ -28,20 +28,20 @@ where ot_rank = 1;
 drop table if exists ot_match_mart_ecs;
 
 create temporary table ot_match_mart_ecs as
-select "id", "order_id", "partner_id", "add_time", "_batch_id", "_loaded_at" from (
-  select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at", row_number() over (partition by m."order_id" order by m."add_time" desc, m."id" desc, m."_batch_id" desc) as ot_rank
-  from ot_delta_mart_ecs x join "settlement_ods"."mart_ecs_order_info" m on m."order_id" = x."order_id"
-) ranked
-where ot_rank = 1;
+select m."id", m."order_id", m."partner_id", m."add_time", m."_batch_id", m."_loaded_at", x.rowid as ot_row, m.rowid as ot_mart_row, (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null))))) as ot_holds from ot_delta_mart_ecs x join "settlement_ods"."mart_ecs_order_info" m on m."order_id" = x."order_id";
 
 drop table if exists ot_stage_mart_ecs;
 
-create temporary table ot_stage_mart_ecs as
-select x."id", x."order_id", x."partner_id", x."add_time", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
-  from ot_delta_mart_ecs x left join ot_match_mart_ecs m on m."order_id" = x."order_id"
- where (m."order_id" is null or not coalesce((not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-       or (not (x."add_time" > m."add_time" or (x."add_time" = m."add_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."partner_id" = m."partner_id" or (x."partner_id" is null and m."partner_id" is null)) and (x."add_time" = m."add_time" or (x."add_time" is null and m."add_time" is null))))), false))
-   and not exists (select 1 from "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id" and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id")));
+delete from ot_delta_mart_ecs where rowid in (select ot_row from ot_match_mart_ecs where ot_holds);
+
+delete from ot_match_mart_ecs where ("order_id") in (select "order_id" from ot_match_mart_ecs where ot_holds);
+
+delete from ot_match_mart_ecs where ("order_id") in (select x."order_id" from ot_delta_mart_ecs x, "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id" and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id")));
+
+delete from ot_delta_mart_ecs as x using "settlement_ods"."hist_ecs_order_info_2025_h2" h where h."order_id" = x."order_id" and not (x."add_time" > h."add_time" or (x."add_time" = h."add_time" and x."id" > h."id"));
+
+alter table ot_delta_mart_ecs rename to ot_stage_mart_ecs;
 
 drop table if exists ot_bad_mart_ecs;
 
@@ -100,7 +100,7 @@ delete from "settlement_public"."ecs_order_info_held" where "add_time" <= $1;
 
 -- apply
 
-delete from "settlement_ods"."mart_ecs_order_info" as t where (t."order_id") in (select "order_id" from ot_stage_mart_ecs where ot_replaces);
+delete from "settlement_ods"."mart_ecs_order_info" as t where t.rowid in (select ot_mart_row from ot_match_mart_ecs);
 -- counts: replaced
 
 delete from "settlement_ods"."hist_ecs_order_info_2025_h2" as t where exists (select 1 from ot_stage_mart_ecs s where s."order_id" = t."order_id");

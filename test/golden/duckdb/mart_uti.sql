@@ -28,20 +28,20 @@ where ot_rank = 1;
 drop table if exists ot_match_mart_uti;
 
 create temporary table ot_match_mart_uti as
-select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from (
-  select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", row_number() over (partition by m."order_id" order by m."update_time" desc, m."id" desc, m."_batch_id" desc) as ot_rank
-  from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id"
-) ranked
-where ot_rank = 1;
+select m."id", m."order_id", m."status", m."update_time", m."_batch_id", m."_loaded_at", x.rowid as ot_row, m.rowid as ot_mart_row, (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
+       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))) as ot_holds from ot_delta_mart_uti x join "settlement_ods"."mart_uni_tracking_info" m on m."order_id" = x."order_id";
 
 drop table if exists ot_stage_mart_uti;
 
-create temporary table ot_stage_mart_uti as
-select x."id", x."order_id", x."status", x."update_time", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
-  from ot_delta_mart_uti x left join ot_match_mart_uti m on m."order_id" = x."order_id"
- where (m."order_id" is null or not coalesce((not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))))
-       or (not (x."update_time" > m."update_time" or (x."update_time" = m."update_time" and x."id" > m."id")) and ((x."id" = m."id" or (x."id" is null and m."id" is null)) and (x."status" = m."status" or (x."status" is null and m."status" is null)) and (x."update_time" = m."update_time" or (x."update_time" is null and m."update_time" is null))))), false))
-   and not exists (select 1 from "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id" and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id")));
+delete from ot_delta_mart_uti where rowid in (select ot_row from ot_match_mart_uti where ot_holds);
+
+delete from ot_match_mart_uti where ("order_id") in (select "order_id" from ot_match_mart_uti where ot_holds);
+
+delete from ot_match_mart_uti where ("order_id") in (select x."order_id" from ot_delta_mart_uti x, "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id" and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id")));
+
+delete from ot_delta_mart_uti as x using "settlement_ods"."hist_uni_tracking_info_2025_h2" h where h."order_id" = x."order_id" and not (x."update_time" > h."update_time" or (x."update_time" = h."update_time" and x."id" > h."id"));
+
+alter table ot_delta_mart_uti rename to ot_stage_mart_uti;
 
 drop table if exists ot_bad_mart_uti;
 
@@ -112,7 +112,7 @@ where m."update_time" >= $1 and m."update_time" < $2
 
 -- apply
 
-delete from "settlement_ods"."mart_uni_tracking_info" as t where (t."order_id") in (select "order_id" from ot_stage_mart_uti where ot_replaces);
+delete from "settlement_ods"."mart_uni_tracking_info" as t where t.rowid in (select ot_mart_row from ot_match_mart_uti);
 -- counts: replaced
 
 delete from "settlement_ods"."hist_uni_tracking_info_2025_h2" as t where exists (select 1 from ot_stage_mart_uti s where s."order_id" = t."order_id");

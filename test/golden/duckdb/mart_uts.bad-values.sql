@@ -37,20 +37,20 @@ where ot_rank = 1;
 drop table if exists ot_match_mart_uts;
 
 create temporary table ot_match_mart_uts as
-select "id", "order_id", "traceseq", "pathtime", "_batch_id", "_loaded_at" from (
-  select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", row_number() over (partition by m."pathtime", m."order_id", m."traceseq" order by m."id" desc, m."_batch_id" desc) as ot_rank
-  from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
-) ranked
-where ot_rank = 1;
+select m."id", m."order_id", m."traceseq", m."pathtime", m."_batch_id", m."_loaded_at", x.rowid as ot_row, m.rowid as ot_mart_row, (not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
+       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))) as ot_holds from ot_delta_mart_uts x join "settlement_ods"."mart_uni_tracking_spath" m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime" and m."pathtime" >= (select min("pathtime") from ot_delta_mart_uts);
 
 drop table if exists ot_stage_mart_uts;
 
-create temporary table ot_stage_mart_uts as
-select x."id", x."order_id", x."traceseq", x."pathtime", x."_batch_id", x."_loaded_at", m."order_id" is not null as ot_replaces
-  from ot_delta_mart_uts x left join ot_match_mart_uts m on m."order_id" = x."order_id" and m."traceseq" = x."traceseq" and m."pathtime" = x."pathtime"
- where (m."order_id" is null or not coalesce((not (x."id" > m."id" or (x."id" = m."id" and x."_batch_id" > m."_batch_id"))
-       or (not x."id" > m."id" and ((x."id" = m."id" or (x."id" is null and m."id" is null))))), false))
-   and not exists (select 1 from "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id");
+delete from ot_delta_mart_uts where rowid in (select ot_row from ot_match_mart_uts where ot_holds);
+
+delete from ot_match_mart_uts where ("order_id", "traceseq", "pathtime") in (select "order_id", "traceseq", "pathtime" from ot_match_mart_uts where ot_holds);
+
+delete from ot_match_mart_uts where ("order_id", "traceseq", "pathtime") in (select x."order_id", x."traceseq", x."pathtime" from ot_delta_mart_uts x, "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id");
+
+delete from ot_delta_mart_uts as x using "settlement_ods"."hist_uni_tracking_spath_2025_h2" h where h."order_id" = x."order_id" and h."traceseq" = x."traceseq" and h."pathtime" = x."pathtime" and x."pathtime" >= 1751328000 and x."pathtime" < 1767225600 and not x."id" > h."id";
+
+alter table ot_delta_mart_uts rename to ot_stage_mart_uts;
 
 drop table if exists ot_bad_mart_uts;
 
@@ -121,7 +121,7 @@ where m."pathtime" >= $1 and m."pathtime" < $2
 
 -- apply
 
-delete from "settlement_ods"."mart_uni_tracking_spath" as t where (t."order_id", t."traceseq", t."pathtime") in (select "order_id", "traceseq", "pathtime" from ot_stage_mart_uts where ot_replaces);
+delete from "settlement_ods"."mart_uni_tracking_spath" as t where t.rowid in (select ot_mart_row from ot_match_mart_uts);
 -- counts: replaced
 
 delete from "settlement_ods"."hist_uni_tracking_spath_2025_h2" as t where exists (select 1 from ot_stage_mart_uts s where s."order_id" = t."order_id" and s."traceseq" = t."traceseq" and s."pathtime" = t."pathtime" and s."pathtime" >= 1751328000 and s."pathtime" < 1767225600);

@@ -51,6 +51,8 @@ export const postgresCapabilities: WarehouseCapabilities = {
   varcharCounts: 'chars',
   zoneMaps: false,
   stageByLeftJoin: false,
+  rowId: 'ctid',
+  dmlInWith: true,
   distinctOn: true,
   archiveStageFirst: false,
   maxDecimalPrecision,

@@ -64,6 +64,8 @@ export const redshiftCapabilities: WarehouseCapabilities = {
   varcharCounts: 'bytes',
   zoneMaps: true,
   stageByLeftJoin: true,
+  rowId: null,
+  dmlInWith: false,
   distinctOn: false,
   archiveStageFirst: true,
   maxDecimalPrecision,

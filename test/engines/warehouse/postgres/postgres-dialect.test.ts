@@ -41,6 +41,8 @@ describe('postgresDialect', () => {
       varcharCounts: 'chars',
       zoneMaps: false,
       stageByLeftJoin: false,
+      rowId: 'ctid',
+      dmlInWith: true,
       distinctOn: true,
       archiveStageFirst: false,
       maxDecimalPrecision: 1000,
