@@ -52,9 +52,9 @@ export interface WarehouseCapabilities {
   readonly maxDecimalPrecision: number;
   /**
    * The column that locates a row physically, so a large delete can go in bounded chunks of it
-   * (PostgreSQL's `ctid`: each chunk a TID range scan, no lock held for long), and a staged batch's
-   * few losing rows are deleted by where they are, not by a scan of the batch; `null` where one
-   * statement per batch is fine (DuckDB: one writer, no row locks others wait on).
+   * (PostgreSQL's `ctid`: each chunk a TID range scan, no lock held for long); `null` where one
+   * statement per batch is fine (DuckDB: one writer, no row locks others wait on). A staged
+   * batch's losing rows are deleted by `rowId`.
    */
   readonly rowLocator: 'ctid' | null;
   /**

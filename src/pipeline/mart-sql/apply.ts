@@ -60,7 +60,7 @@ export const planApply = (
       // correlated EXISTS with this filter as a semi-join that first groups every key of the mart.
       // An EXISTS where IN takes one column (Redshift).
       locator
-        ? `${replaced.head} where ${byRowId(d, `select ot_mart_row from ${replacing}`, replaced.ref)}`
+        ? `${replaced.head} where ${byRowId(locator, `select ot_mart_row from ${replacing}`, replaced.ref)}`
         : spec.key.length === 1 || d.capabilities.rowValueIn
           ? `${replaced.head} where (${quoted(d, spec.key, replaced.ref)}) in (select ${quoted(d, spec.key)} from ${replacing}${replacingWhere})`
           : `${replaced.head} where exists (select 1 from ${replacing} s where ${keyMatch(d, spec, 's', replaced.ref)}${replacingWhere ? ' and s.ot_replaces' : ''})${inBatchRange(d, spec, f, replaced.ref)}`,

@@ -34,12 +34,12 @@ export const matchLocator = (d: Dialect): Dialect['capabilities']['rowId'] =>
   d.capabilities.stageByLeftJoin ? null : d.capabilities.rowId;
 
 /**
- * `<id> = any(array(<ids>))`: the rows (of `alias`) whose id (`matchLocator`) the query selects.
+ * `<id> = any(array(<ids>))`: the rows (of `alias`) whose row id (`matchLocator`) the query selects.
  * PostgreSQL reads each by its `ctid`, a TID scan rather than a join; DuckDB semi-joins its `rowid`.
  */
-export const byRowId = (d: Dialect, ids: string, alias?: string): string => {
-  const id = `${alias ? `${alias}.` : ''}${d.capabilities.rowId ?? 'rowid'}`;
-  return d.capabilities.rowId === 'ctid' ? `${id} = any(array(${ids}))` : `${id} in (${ids})`;
+export const byRowId = (id: 'ctid' | 'rowid', ids: string, alias?: string): string => {
+  const ref = `${alias ? `${alias}.` : ''}${id}`;
+  return id === 'ctid' ? `${ref} = any(array(${ids}))` : `${ref} in (${ids})`;
 };
 
 export const deltaTable = (spec: MartSpec): string => `ot_delta_${spec.name}`;

@@ -191,7 +191,7 @@ select ${names(d, f.columns, 'x')}, m.${first} is not null as ot_replaces
           ...(locator
             ? [
                 stmt(
-                  `delete from ${delta} where ${byRowId(d, `select ot_row from ${match} where ot_holds`)}`,
+                  `delete from ${delta} where ${byRowId(locator, `select ot_row from ${match} where ot_holds`)}`,
                 ),
                 stmt(
                   `delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.key)} from ${match} where ot_holds)`,
