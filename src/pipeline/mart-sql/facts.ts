@@ -14,6 +14,11 @@ export interface MartFacts {
   /** The run's clock, epoch seconds. */
   readonly now: number;
   /**
+   * The mart holds no row and has no consumption mark yet (the initial load): the batch has no key
+   * to look up in it, and the match is planned empty.
+   */
+  readonly martEmpty?: boolean;
+  /**
    * Event times before this (epoch seconds, `Settings.timestampFloor`) are no real event: such rows
    * stay out of the mart under a TIMESTAMP_BEFORE_FLOOR, and never make a hist table (SPEC §5).
    */

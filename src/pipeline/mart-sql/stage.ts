@@ -154,6 +154,9 @@ delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.
     ),
     ...analyzeIfFilled(d, delta),
   ];
+  // Nothing to match in an empty mart: said outright, as no engine's plan knows it. DuckDB built
+  // its hash table over the whole initial load's delta to probe the empty mart with it.
+  const joined = `${keyMatch(d, spec, 'm', 'x')}${f.martEmpty ? ' and false' : ''}`;
   const rest = [
     stmt(`drop table if exists ${match}`),
     stmt(
@@ -163,11 +166,11 @@ delete from ${match} where (${quoted(d, spec.key)}) in (select ${quoted(d, spec.
             spec,
             match,
             f.columns,
-            `${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${inBatchRange(d, spec, f, 'm')}`,
+            `${delta} x join ${mart} m on ${joined}${inBatchRange(d, spec, f, 'm')}`,
             'm',
           )
         : `create temporary table ${match} as
-select ${names(d, f.columns, 'm')}${locator ? `, x.${locator} as ot_row, m.${locator} as ot_mart_row, ${martHolds} as ot_holds` : ''} from ${delta} x join ${mart} m on ${keyMatch(d, spec, 'm', 'x')}${sinceDelta}`,
+select ${names(d, f.columns, 'm')}${locator ? `, x.${locator} as ot_row, m.${locator} as ot_mart_row, ${martHolds} as ot_holds` : ''} from ${delta} x join ${mart} m on ${joined}${sinceDelta}`,
     ),
     ...analyzeIfFilled(d, match),
     stmt(`drop table if exists ${stage}`),

@@ -64,6 +64,10 @@ export const gatherMartFacts = async (
   const due = planFutureBatches(d, spec, clock, heldReady);
   const dueBatches = await c.query<{ b: number; exact: boolean }>(due.sql, due.params);
   const badValues = planHasOpenBadValues(d, spec, settings.schemas);
+  const fromBatch = await markOf(c, ctx, spec.name, spec.source);
+  const martEmpty =
+    fromBatch === 0 &&
+    (await c.query(`select 1 as b from ${d.table(settings.schemas.mart, spec.table)} limit 1`)).length === 0;
   return {
     floor: settings.timestampFloor,
     badValues: (await c.query(badValues.sql, badValues.params)).length > 0,
@@ -71,9 +75,10 @@ export const gatherMartFacts = async (
     held: !heldReady ? 'create' : (await c.query(heldDue.sql, heldDue.params)).length > 0 ? 'due' : 'idle',
     schemas: settings.schemas,
     columns,
-    fromBatch: await markOf(c, ctx, spec.name, spec.source),
+    fromBatch,
     toBatch: Number(last?.m ?? 0),
     now: ctx.now,
+    ...(martEmpty ? { martEmpty } : {}),
     histTables: await listHistTables(c, settings.schemas.mart, spec),
     frozen: settings.frozenPeriods,
     ...layoutField(layoutOf(settings.redshift.tables, `hist_${spec.source}`)),
