@@ -253,6 +253,10 @@ limit 1`,
     [f.now + FUTURE_TOLERANCE_SECONDS],
   );
 
+/** One row when the mart holds any row, else none (`MartFacts.martEmpty`). */
+export const planMartHoldsRow = (d: Dialect, spec: MartSpec, schemas: MartFacts['schemas']): Statement =>
+  stmt(`select 1 as b from ${d.table(schemas.mart, spec.table)}\nlimit 1`);
+
 /** One row when the mart's source table has an open BAD_VALUE (`MartFacts.badValues`), else none. */
 export const planHasOpenBadValues = (
   d: Dialect,

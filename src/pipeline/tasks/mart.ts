@@ -8,7 +8,7 @@ import { listHistTables } from '../hist.js';
 import { layoutOf } from '../layouts.js';
 import type { MartFacts } from '../mart-sql/facts.js';
 import { planMart } from '../mart-sql/plan.js';
-import { planFutureBatches, planHasOpenBadValues, planHeldDue } from '../mart-sql/stage.js';
+import { planFutureBatches, planHasOpenBadValues, planHeldDue, planMartHoldsRow } from '../mart-sql/stage.js';
 import { mart as martSpec, type MartSpec } from '../marts.js';
 import { metaTables } from '../meta.js';
 import { heldTableName } from '../tables.js';
@@ -65,9 +65,8 @@ export const gatherMartFacts = async (
   const dueBatches = await c.query<{ b: number; exact: boolean }>(due.sql, due.params);
   const badValues = planHasOpenBadValues(d, spec, settings.schemas);
   const fromBatch = await markOf(c, ctx, spec.name, spec.source);
-  const martEmpty =
-    fromBatch === 0 &&
-    (await c.query(`select 1 as b from ${d.table(settings.schemas.mart, spec.table)} limit 1`)).length === 0;
+  const holdsRow = planMartHoldsRow(d, spec, settings.schemas);
+  const martEmpty = fromBatch === 0 && (await c.query(holdsRow.sql, holdsRow.params)).length === 0;
   return {
     floor: settings.timestampFloor,
     badValues: (await c.query(badValues.sql, badValues.params)).length > 0,
