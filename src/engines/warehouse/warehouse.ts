@@ -5,6 +5,12 @@ import type { Column, CopyTextBatch, LogicalType, QuarantinedValue, Row, Value }
 export interface WarehouseCapabilities {
   /** DDL inside a transaction rolls back with it. */
   readonly transactionalDdl: boolean;
+  /**
+   * The planner counts a table by its committed rows only: one created in the open transaction is
+   * planned as empty (DuckDB), so a join builds its hash table on it whatever its size. A mart's
+   * batch (its delta, a temporary table) is then built and committed before the mart's transaction.
+   */
+  readonly estimatesCommittedRowsOnly: boolean;
   /** Text columns cannot hold U+0000 (PostgreSQL, Redshift): such a value is quarantined by name. */
   readonly rejectsNulInText: boolean;
   /** How `varchar(n)` counts: characters (PostgreSQL), bytes (Redshift), or not enforced (DuckDB). */

@@ -24,6 +24,11 @@ import { planStage } from './stage.js';
 export interface StatementsPhase {
   readonly name: string;
   readonly statements: readonly Statement[];
+  /**
+   * Runs and commits before the mart's transaction opens: only the plan's first phases, and only
+   * statements that write the session's own temporary tables (`estimatesCommittedRowsOnly`).
+   */
+  readonly beforeTransaction?: true;
 }
 
 /**
@@ -40,6 +45,14 @@ export interface LookupPhase {
 export type Phase = StatementsPhase | LookupPhase;
 
 export const isLookup = (phase: Phase): phase is LookupPhase => 'lookup' in phase;
+
+/** A plan's leading phases that run before the mart's transaction, and the phases inside it. */
+export const splitAtTransaction = (
+  phases: readonly Phase[],
+): { readonly before: readonly Phase[]; readonly inside: readonly Phase[] } => {
+  const n = phases.findIndex((p) => isLookup(p) || !p.beforeTransaction);
+  return n < 0 ? { before: phases, inside: [] } : { before: phases.slice(0, n), inside: phases.slice(n) };
+};
 
 /** The look-up names, for callers that answer them (`sql`, goldens). */
 export const lookups = {
@@ -123,12 +136,25 @@ const planLock = (d: Dialect, spec: MartSpec, f: MartFacts): Phase[] => {
  * Stage the batch and open exceptions for its bad rows; apply it (on an `archiveStageFirst` engine,
  * moving its already aged rows from the stage to hist first); bring back reactivated orders' rows;
  * archive what aged out; move the consumption marks; drop the work tables. All of it runs in one
- * transaction (SPEC §3: a mart's apply commits atomically).
+ * transaction (SPEC §3: a mart's apply commits atomically), but for the batch's temporary table on
+ * an engine that plans by committed rows only: it is built just before (`beforeTransaction`).
  */
 export const planMart = (d: Dialect, spec: MartSpec, f: MartFacts): readonly Phase[] => {
   const lock = planLock(d, spec, f);
+  // The batch, deduplicated: committed first where the engine plans by committed rows only, so that
+  // the match and the apply are planned with its size.
+  const ahead = d.capabilities.estimatesCommittedRowsOnly;
+  const batch: StatementsPhase = {
+    name: 'batch',
+    statements: planStage(d, spec, f, 'delta'),
+    ...(ahead ? { beforeTransaction: true as const } : {}),
+  };
+  const withBatch = (after: readonly Phase[]): readonly Phase[] =>
+    ahead ? [batch, ...lock, ...after] : [...lock, batch, ...after];
   if (!d.capabilities.rangeLiterals || !spec.key.includes(spec.ts))
-    return [...lock, ...planFromStage(d, spec, f, planStage(d, spec, f))];
+    return ahead
+      ? withBatch(planFromStage(d, spec, f, planStage(d, spec, f, 'rest')))
+      : [...lock, ...planFromStage(d, spec, f, planStage(d, spec, f))];
   // The batch's time range, for the statements after the deduplicated batch (`batchRange`); an
   // empty batch gets an empty range.
   const ts = d.quote(spec.ts);
@@ -139,9 +165,7 @@ export const planMart = (d: Dialect, spec: MartSpec, f: MartFacts): readonly Pha
       `select ${agg}(${ts}) as m from ${d.table(f.schemas.raw, rawTableName(spec.source))}\nwhere _batch_id > $1 and _batch_id <= $2 and ${complete(d, spec)}`,
       [f.fromBatch, f.toBatch],
     );
-  return [
-    ...lock,
-    { name: 'batch', statements: planStage(d, spec, f, 'delta') },
+  return withBatch([
     {
       name: lookups.batchOldest,
       lookup: batchTs('min'),
@@ -158,7 +182,7 @@ export const planMart = (d: Dialect, spec: MartSpec, f: MartFacts): readonly Pha
         },
       ],
     },
-  ];
+  ]);
 };
 
 /**

@@ -37,7 +37,8 @@ export const renderPlan = async (
         );
         await walk(phase.then(a.value));
       } else if (phase.statements.length > 0) {
-        out.push(`-- ${phase.name}`, ...phase.statements.map(renderStatement));
+        const when = phase.beforeTransaction ? ', committed before the transaction' : '';
+        out.push(`-- ${phase.name}${when}`, ...phase.statements.map(renderStatement));
       }
     }
   };

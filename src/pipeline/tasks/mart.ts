@@ -7,7 +7,7 @@ import { queryOne, type Task } from '../../runner/task.js';
 import { listHistTables } from '../hist.js';
 import { layoutOf } from '../layouts.js';
 import type { MartFacts } from '../mart-sql/facts.js';
-import { planMart } from '../mart-sql/plan.js';
+import { planMart, splitAtTransaction } from '../mart-sql/plan.js';
 import { planFutureBatches, planHasOpenBadValues, planHeldDue, planMartHoldsRow } from '../mart-sql/stage.js';
 import { mart as martSpec, type MartSpec } from '../marts.js';
 import { metaTables } from '../meta.js';
@@ -90,7 +90,10 @@ export const gatherMartFacts = async (
   };
 };
 
-/** Plans and applies one mart in one transaction: stage, bad rows, apply, revive, archive, mark. */
+/**
+ * Plans and applies one mart in one transaction: stage, bad rows, apply, revive, archive, mark (the
+ * batch's temporary table built just before it where the engine plans by committed rows only).
+ */
 export const martTask = (spec: MartSpec): Task => ({
   name: spec.name,
   after: ['validate', ...spec.after],
@@ -100,8 +103,10 @@ export const martTask = (spec: MartSpec): Task => ({
     return scope.withConnection(async (c) => {
       const facts = await gatherMartFacts(c, ctx, spec);
       const counts: Counts = {};
+      const { before, inside } = splitAtTransaction(planMart(d, spec, facts));
+      await runPlan(c, before, counts, ctx.log);
       await c.transaction(async () => {
-        await runPlan(c, planMart(d, spec, facts), counts, ctx.log);
+        await runPlan(c, inside, counts, ctx.log);
         faultPoint(`during:${spec.name}`);
       });
       ctx.state.martCounts = { ...(ctx.state.martCounts ?? {}), [spec.name]: counts };

@@ -1,4 +1,4 @@
--- stage
+-- batch, committed before the transaction
 
 drop table if exists ot_delta_mart_uti;
 
@@ -12,6 +12,8 @@ select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from
 ) ranked
 where ot_rank = 1;
 -- params: [0,3,1780086400,946684800]
+
+-- stage
 
 drop table if exists ot_match_mart_uti;
 

@@ -1,4 +1,4 @@
--- stage
+-- batch, committed before the transaction
 
 drop table if exists ot_delta_mart_uti;
 
@@ -24,6 +24,8 @@ select "id", "order_id", "status", "update_time", "_batch_id", "_loaded_at" from
 ) ranked
 where ot_rank = 1;
 -- params: [40,43,1780086400,946684800]
+
+-- stage
 
 drop table if exists ot_match_mart_uti;
 

@@ -14,6 +14,7 @@ export const duckdbDialect: Dialect = {
   name: 'duckdb',
   capabilities: {
     transactionalDdl: true,
+    estimatesCommittedRowsOnly: true,
     rejectsNulInText: false,
     varcharCounts: 'none',
     zoneMaps: true,

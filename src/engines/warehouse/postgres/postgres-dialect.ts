@@ -47,6 +47,7 @@ export const postgresColumnType = (type: LogicalType): string => {
  */
 export const postgresCapabilities: WarehouseCapabilities = {
   transactionalDdl: true,
+  estimatesCommittedRowsOnly: false,
   rejectsNulInText: true,
   varcharCounts: 'chars',
   zoneMaps: false,

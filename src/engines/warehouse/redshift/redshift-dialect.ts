@@ -60,6 +60,7 @@ export const redshiftTableOptions = (layout: TableLayout | undefined): string =>
  */
 export const redshiftCapabilities: WarehouseCapabilities = {
   transactionalDdl: true,
+  estimatesCommittedRowsOnly: false,
   rejectsNulInText: true,
   varcharCounts: 'bytes',
   zoneMaps: true,

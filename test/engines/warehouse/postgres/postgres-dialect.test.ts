@@ -37,6 +37,7 @@ describe('postgresDialect', () => {
     expect(postgresDialect.name).toBe('postgres');
     expect(postgresDialect.capabilities).toEqual({
       transactionalDdl: true,
+      estimatesCommittedRowsOnly: false,
       rejectsNulInText: true,
       varcharCounts: 'chars',
       zoneMaps: false,
