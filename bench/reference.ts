@@ -34,6 +34,7 @@ import { periodAt, RETENTION_SECONDS, type Period } from '../src/pipeline/period
 import { rawTableName, sourceTable, type SourceTableName } from '../src/pipeline/tables.js';
 import { withoutAutovacuum } from './autovacuum.js';
 import { countRows } from './catalog.js';
+import { tableBytes, onConnections, type BulkJob } from './parallel.js';
 
 /** The reference's session setting: at the stock 4 MB its NOT IN guards fall back to per-row subplans. */
 export const REFERENCE_WORK_MEM = '256MB';
@@ -175,10 +176,13 @@ export const prepareReference = async (
   warehouse: Warehouse,
   settings: Settings,
   schemas: ReferenceSchemas,
-): Promise<Period> =>
-  withConnection(warehouse, async (c) => {
-    const d = warehouse.dialect;
-    const ods = settings.schemas.mart;
+): Promise<Period> => {
+  const d = warehouse.dialect;
+  const ods = settings.schemas.mart;
+  const e = exceptionsTable(settings.schemas);
+  // Each copy is one job: the table, its indexes, then VACUUM too (a fresh copy is what autovacuum
+  // visits next, possibly inside a measured run); the jobs share the connections of `onConnections`.
+  const { period, jobs } = await withConnection(warehouse, async (c) => {
     for (const s of [schemas.plain, schemas.indexed, schemas.floor, schemas.audit]) {
       await c.execute(`drop schema if exists ${d.quote(s)} cascade`);
       await c.execute(`create schema ${d.quote(s)}`);
@@ -188,43 +192,57 @@ export const prepareReference = async (
       `select max(update_time) as m from ${d.table(ods, uti.table)}`,
     );
     const period = periodAt(Number(max[0]?.m ?? 0) - RETENTION_SECONDS);
-    const copies: string[] = [];
-    const copy = async (schema: string, table: string, from: string): Promise<void> => {
-      await c.execute(`create table ${d.table(schema, table)} as select * from ${from}`);
-      copies.push(d.table(schema, table));
+    const jobs: BulkJob[] = [];
+    /** `from.empty`: the table's columns and no rows (a hist period not archived yet). */
+    const copy = async (
+      schema: string,
+      table: string,
+      from: { table: string; empty?: true },
+      indexes: readonly string[],
+    ): Promise<void> => {
+      const target = d.table(schema, table);
+      const bytes = from.empty ? 0 : await tableBytes(c, from.table);
+      jobs.push({
+        weight: bytes * (1 + indexes.length),
+        run: async (j) => {
+          await j.execute(
+            `create table ${target} as select * from ${from.table}${from.empty ? ' where false' : ''}`,
+          );
+          for (const sql of indexes) await j.execute(sql);
+          await j.execute(`vacuum (analyze) ${target}`);
+        },
+      });
     };
-    const index = async (schema: string, table: string, columns: readonly string[]): Promise<void> => {
-      const sql = d.createIndex(schema, table, columns);
-      if (sql) await c.execute(sql);
-    };
-    const e = exceptionsTable(settings.schemas);
+    const wanted = (schema: string, table: string, columns: readonly (readonly string[])[]): string[] =>
+      columns.map((cols) => d.createIndex(schema, table, cols)).filter((sql): sql is string => !!sql);
     for (const spec of marts) {
       const hist = histTableName(spec, period.name);
       const ours = await warehouse.describeTable(ods, hist);
-      for (const schema of [schemas.plain, schemas.indexed]) {
-        await copy(schema, spec.table, d.table(ods, spec.table));
-        await copy(schema, hist, ours ? d.table(ods, hist) : `${d.table(ods, spec.table)} where false`);
-      }
-      const wanted = referenceIndexes(spec);
-      for (const columns of wanted.mart) await index(schemas.indexed, spec.table, columns);
-      for (const columns of wanted.hist) await index(schemas.indexed, hist, columns);
-      await copy(schemas.floor, spec.table, d.table(ods, spec.table));
+      const martFrom = { table: d.table(ods, spec.table) };
+      const histFrom = ours ? { table: d.table(ods, hist) } : { ...martFrom, empty: true as const };
+      const { mart, hist: histIndexes } = referenceIndexes(spec);
+      await copy(schemas.plain, spec.table, martFrom, []);
+      await copy(schemas.plain, hist, histFrom, []);
+      await copy(schemas.indexed, spec.table, martFrom, wanted(schemas.indexed, spec.table, mart));
+      await copy(schemas.indexed, hist, histFrom, wanted(schemas.indexed, hist, histIndexes));
       const indexes = await c.query<{ indexdef: string }>(
         `select indexdef from pg_indexes where schemaname = $1 and tablename = $2`,
         [ods, spec.table],
       );
-      for (const { indexdef } of indexes) {
+      const floorIndexes = indexes.flatMap(({ indexdef }) => {
         const using = /\sUSING\s.*$/i.exec(indexdef)?.[0];
-        if (using) await c.execute(`create index on ${d.table(schemas.floor, spec.table)}${using}`);
-      }
+        return using ? [`create index on ${d.table(schemas.floor, spec.table)}${using}`] : [];
+      });
+      await copy(schemas.floor, spec.table, martFrom, floorIndexes);
     }
-    for (const schema of [schemas.plain, schemas.indexed])
-      await copy(schema, e.name, d.table(e.schema, e.name));
-    await index(schemas.indexed, e.name, ['order_id']);
-    // VACUUM too: a fresh copy is what autovacuum visits next, possibly inside a measured run.
-    for (const table of copies) await c.execute(`vacuum (analyze) ${table}`);
-    return period;
+    const exceptions = { table: d.table(e.schema, e.name) };
+    await copy(schemas.plain, e.name, exceptions, []);
+    await copy(schemas.indexed, e.name, exceptions, wanted(schemas.indexed, e.name, [['order_id']]));
+    return { period, jobs };
   });
+  await onConnections(warehouse, jobs);
+  return period;
+};
 
 /** Runs each variant's models and tests, then the floor, on the copies `prepareReference` made. */
 export const runReference = async (

@@ -8,6 +8,7 @@ import {
   SESSION_RANDOM_PAGE_COST,
   SESSION_WORK_MEM,
 } from '../src/engines/warehouse/postgres/postgres-warehouse.js';
+import { PHASE_TITLES } from './phases.js';
 import type { ModelTiming, ReferenceVariant, VariantResult } from './reference.js';
 import type {
   BenchResult,
@@ -451,6 +452,20 @@ export const targetLines = (r: BenchResult): string[] => {
   return lines;
 };
 
+const minutes = (seconds: number): string => `${(seconds / 60).toFixed(1)} min`;
+
+/** Where an SF's wall time went, largest phase first; null for results written before phases were kept. */
+export const phasesLine = (s: ScaleResult): string | null => {
+  if (!s.phases) return null;
+  const phases = Object.entries(s.phases) as Array<[keyof typeof PHASE_TITLES, number]>;
+  const total = phases.reduce((n, [, seconds]) => n + seconds, 0);
+  const parts = phases
+    .filter(([, seconds]) => seconds >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([phase, seconds]) => `${PHASE_TITLES[phase]} ${minutes(seconds)}`);
+  return `this SF took ${minutes(total)}: ${parts.join(', ')}`;
+};
+
 const scaleLines = (r: BenchResult, s: ScaleResult): string[] => [
   '',
   `## SF ${s.sf}: ${r.reps} repetition${r.reps === 1 ? '' : 's'} each, median (min–max), seconds`,
@@ -461,6 +476,7 @@ const scaleLines = (r: BenchResult, s: ScaleResult): string[] => [
   ...detailLines(s),
   ...pgloaderLines(s),
   settlingLine(s.settling),
+  ...[phasesLine(s)].filter((line): line is string => line !== null),
 ];
 
 /** The printed report. */
@@ -477,6 +493,15 @@ export const formatReport = (r: BenchResult): string => {
     lines.push('', '## Growth with history (medians (min–max), seconds)', '', ...growthTable(r));
   const targets = targetLines(r);
   if (targets.length) lines.push('', '## Targets (issue 22)', ...targets.map((t) => `- ${t}`));
+  const timed = r.scales.filter((s) => s.phases);
+  if (timed.length > 0) {
+    const took = (s: ScaleResult): number => Object.values(s.phases ?? {}).reduce((n, x) => n + x, 0);
+    const total = timed.reduce((n, s) => n + took(s), 0);
+    lines.push(
+      '',
+      `the run took ${minutes(total)} (${timed.map((s) => `SF ${s.sf} ${minutes(took(s))}`).join(', ')}); where each SF's time went is under its table`,
+    );
+  }
   lines.push(
     '',
     `peak RSS of the bench process (generation; each engine's cycles run in a process of their own): ${mb(r.processMaxRssMb)}`,

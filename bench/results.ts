@@ -1,4 +1,5 @@
 /** What the benchmark measures, as data: printed by report.ts, written as JSON. */
+import type { BenchPhase } from './phases.js';
 import type { PgloaderResult } from './pgloader.js';
 import type { ReferenceResult } from './reference.js';
 
@@ -83,6 +84,8 @@ export interface ScaleResult {
   readonly postgresBytes?: number;
   /** The DuckDB file and the SQLite source at the last checkpoint, bytes. */
   readonly embeddedBytes: number;
+  /** Where this SF's wall time went, seconds per phase (`phases.ts`); absent in results before 2026-12-07. */
+  readonly phases?: Readonly<Record<BenchPhase | 'other', number>>;
 }
 
 export interface BenchResult {

@@ -20,6 +20,7 @@ import {
 import { marts } from '../src/pipeline/marts.js';
 import { heldTableName, rawTableName } from '../src/pipeline/tables.js';
 import { tablesIn } from './catalog.js';
+import { tableBytes, onConnections, type BulkJob } from './parallel.js';
 
 export interface Snapshot {
   /** Puts the warehouse back as it was when the snapshot was taken. */
@@ -68,16 +69,20 @@ const postgresSnapshot = async (opened: Opened, settings: Settings, keep: string
     ...(await tablesIn(c, [mart, meta])),
     ...(await tablesIn(c, [raw])).filter((t) => held.has(t.table)),
   ];
-  const { kept, lastBatch } = await opened((w) =>
-    withConnection(w, async (c) => {
-      const d = w.dialect;
+  const { kept, lastBatch } = await opened(async (w) => {
+    const d = w.dialect;
+    const { tables, last, jobs } = await withConnection(w, async (c) => {
       await c.execute(`drop schema if exists ${d.quote(keep)} cascade`);
       await c.execute(`create schema ${d.quote(keep)}`);
       const tables = await keptTables(c);
-      for (const t of tables)
-        await c.execute(
-          `create table ${d.table(keep, copyName(t))} as select * from ${d.table(t.schema, t.table)}`,
-        );
+      const jobs: BulkJob[] = [];
+      for (const t of tables) {
+        const live = d.table(t.schema, t.table);
+        jobs.push({
+          weight: await tableBytes(c, live),
+          run: (j) => j.execute(`create table ${d.table(keep, copyName(t))} as select * from ${live}`),
+        });
+      }
       const last = new Map<string, number>();
       for (const m of marts) {
         const rows = await c.query<{ b: number | null }>(
@@ -85,33 +90,51 @@ const postgresSnapshot = async (opened: Opened, settings: Settings, keep: string
         );
         last.set(rawTableName(m.source), Number(rows[0]?.b ?? 0));
       }
-      return { kept: tables, lastBatch: last };
-    }),
-  );
+      return { tables, last, jobs };
+    });
+    await onConnections(w, jobs);
+    return { kept: tables, lastBatch: last };
+  });
   return {
     restore: () =>
-      opened((w) =>
-        withConnection(w, async (c) => {
-          const d = w.dialect;
+      opened(async (w) => {
+        const d = w.dialect;
+        const jobs = await withConnection(w, async (c) => {
           const keptNames = new Set(kept.map(copyName));
           for (const t of await keptTables(c))
             if (!keptNames.has(copyName(t))) await c.execute(`drop table ${d.table(t.schema, t.table)}`);
+          const jobs: BulkJob[] = [];
           for (const t of kept) {
             const live = d.table(t.schema, t.table);
+            const copy = d.table(keep, copyName(t));
             const indexes = await plainIndexes(c, t.schema, t.table);
-            await c.transaction(async () => {
-              await c.execute(`truncate ${live}`);
-              for (const i of indexes) await c.execute(`drop index ${d.table(t.schema, i.name)}`);
-              await c.execute(`insert into ${live} select * from ${d.table(keep, copyName(t))}`);
-              for (const i of indexes) await c.execute(i.definition);
+            jobs.push({
+              weight: (await tableBytes(c, copy)) * (1 + indexes.length),
+              run: async (j) => {
+                await j.transaction(async () => {
+                  await j.execute(`truncate ${live}`);
+                  for (const i of indexes) await j.execute(`drop index ${d.table(t.schema, i.name)}`);
+                  await j.execute(`insert into ${live} select * from ${copy}`);
+                  for (const i of indexes) await j.execute(i.definition);
+                });
+                await j.execute(`vacuum (analyze) ${live}`);
+              },
             });
           }
-          for (const [table, batch] of lastBatch)
-            await c.execute(`delete from ${d.table(raw, table)} where _batch_id > $1`, [batch]);
-          for (const t of [...kept, ...[...lastBatch.keys()].map((table) => ({ schema: raw, table }))])
-            await c.execute(`vacuum (analyze) ${d.table(t.schema, t.table)}`);
-        }),
-      ),
+          for (const [table, batch] of lastBatch) {
+            const live = d.table(raw, table);
+            jobs.push({
+              weight: await tableBytes(c, live),
+              run: async (j) => {
+                await j.execute(`delete from ${live} where _batch_id > $1`, [batch]);
+                await j.execute(`vacuum (analyze) ${live}`);
+              },
+            });
+          }
+          return jobs;
+        });
+        await onConnections(w, jobs);
+      }),
     drop: () =>
       opened((w) =>
         withConnection(w, (c) => c.execute(`drop schema if exists ${w.dialect.quote(keep)} cascade`)),

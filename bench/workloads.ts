@@ -20,7 +20,6 @@ import {
   scaleFactorOptions,
   SCALE_FACTOR_DAYS,
   type SourceGenerator,
-  type SourceWriter,
 } from '../src/generator/index.js';
 import { marts } from '../src/pipeline/marts.js';
 import { metaTables } from '../src/pipeline/meta.js';
@@ -32,6 +31,8 @@ import { startCycleProcess, type CycleProcess } from './cycle-process.js';
 import { runPgloader } from './pgloader.js';
 import { settle, settleLine } from './settle.js';
 import { takeSnapshot } from './snapshot.js';
+import { onConnections, tableBytes, type BulkJob } from './parallel.js';
+import { phaseClock, type PhaseClock } from './phases.js';
 import { prepareReference, runReference, type BatchWindow, type ReferenceSchemas } from './reference.js';
 import type {
   BenchResult,
@@ -174,13 +175,24 @@ const tableSizes = async (warehouse: Warehouse, settings: Settings): Promise<Rec
  * steady state: plans made with statistics, and no cycle sharing the machine with autovacuum's
  * first pass over millions of fresh rows.
  */
-const vacuumAnalyzeAll = async (warehouse: Warehouse, settings: Settings): Promise<void> =>
-  withConnection(warehouse, async (c) => {
+const vacuumAnalyzeAll = async (settings: Settings): Promise<void> => {
+  const warehouse = await openWarehouse(settings.warehouse);
+  try {
     const d = warehouse.dialect;
     const { raw, mart, meta } = settings.schemas;
-    for (const t of await tablesIn(c, [raw, mart, meta]))
-      await c.execute(`vacuum (analyze) ${d.table(t.schema, t.table)}`);
-  });
+    const jobs = await withConnection(warehouse, async (c) => {
+      const jobs: BulkJob[] = [];
+      for (const t of await tablesIn(c, [raw, mart, meta])) {
+        const table = d.table(t.schema, t.table);
+        jobs.push({ weight: await tableBytes(c, table), run: (j) => j.execute(`vacuum (analyze) ${table}`) });
+      }
+      return jobs;
+    });
+    await onConnections(warehouse, jobs);
+  } finally {
+    await warehouse.close();
+  }
+};
 
 /** `DuckDB v1.5.6 (memory_limit …, threads 2)`, `PostgreSQL 15.20 (shared_buffers 128MB, work_mem 4MB)`. */
 const engineVersion = async (warehouse: Warehouse): Promise<string> =>
@@ -203,23 +215,26 @@ const measure = async (
   cycles: CycleProcess,
   progress: (line: string) => void,
   settleDown: (before: string) => Promise<void>,
+  clock: PhaseClock,
 ): Promise<WorkloadResult> => {
-  const { settings } = target;
+  const { settings, reference: schemas } = target;
   const label = `${target.engine} ${workload} #${rep}`;
   const warehouse = target.engine === 'postgres' ? await openWarehouse(settings.warehouse) : null;
   try {
     const period =
-      warehouse && target.reference && workload !== 'W3' && workload !== 'W4'
-        ? await prepareReference(warehouse, settings, target.reference)
+      warehouse && schemas && workload !== 'W3' && workload !== 'W4'
+        ? await clock.time('copies', () => prepareReference(warehouse, settings, schemas))
         : null;
     await settleDown(label);
     progress(`${label}: ${WORKLOAD_TITLES[workload]}`);
     const rawBefore = workload === 'W4' ? await rawSizes(settings) : undefined;
     const request = { settings, now, init: workload === 'W3', monitor: workload === 'W4' };
     const { raw, mart, meta } = settings.schemas;
-    const cycle = warehouse
-      ? await withoutAutovacuum(warehouse, [raw, mart, meta], () => cycles.run(request))
-      : await cycles.run(request);
+    const cycle = await clock.time('cycles', () =>
+      warehouse
+        ? withoutAutovacuum(warehouse, [raw, mart, meta], () => cycles.run(request))
+        : cycles.run(request),
+    );
     const rawRows = rawBefore ? { before: rawBefore, after: await rawSizes(settings) } : undefined;
     const { summary, seconds: total } = cycle;
     const martNames: readonly string[] = marts.map((m) => m.name);
@@ -274,11 +289,10 @@ const measure = async (
       `${label}: ${total.toFixed(1)} s; extract ${Math.round(result.extractRowsPerSecond)} rows/s; ` +
         `marts ${martsSeconds.toFixed(1)} s; peak RSS ${Math.round(cycle.peakRssMb)} MB`,
     );
-    if (warehouse && workload === 'W3') await vacuumAnalyzeAll(warehouse, settings);
-    if (!warehouse || !target.reference || !period) return result;
+    if (!warehouse || !schemas || !period) return result;
     progress(`${label}: dbt-style reference (index-less, indexed) and floor on copies of the marts`);
-    const reference = await runReference(warehouse, settings, target.reference, period, window, (step) =>
-      settleDown(`${label} ${step}`),
+    const reference = await clock.time('reference', () =>
+      runReference(warehouse, settings, schemas, period, window, (step) => settleDown(`${label} ${step}`)),
     );
     progress(
       `${label}: reference marts + tests ${reference.variants
@@ -380,13 +394,15 @@ const runScale = async (
   first: boolean,
   publish: (partial: ScaleResult) => void,
 ): Promise<ScaleResult> => {
+  const clock = phaseClock();
   // runBench emptied everything before the first SF (to check the disks against a clean slate).
-  if (!first) {
-    await reset(plan);
-    if (plan.mysqlUrl) await dropSourceTables(plan.mysqlUrl);
-  }
+  if (!first)
+    await clock.time('copies', async () => {
+      await reset(plan);
+      if (plan.mysqlUrl) await dropSourceTables(plan.mysqlUrl);
+    });
   const sqlitePath = join(plan.dir, 'source.sqlite');
-  const writer: SourceWriter = await openSourceWriters(sqlitePath, plan.mysqlUrl);
+  const writer = await openSourceWriters(sqlitePath, plan.mysqlUrl);
   const [sqliteVersion, mysqlVersion] = await sourceVersions(sqlitePath, plan.mysqlUrl);
   const generation: GenerationResult[] = [];
   const engines = new Map<EngineTarget, Omit<EngineResult, 'workloads'>>();
@@ -409,13 +425,14 @@ const runScale = async (
     settling,
     ...(postgresBytes !== undefined ? { postgresBytes } : {}),
     embeddedBytes: embeddedBytes(plan.dir),
+    phases: clock.seconds(),
   });
 
   const generate = async (step: string, fn: () => Promise<unknown>): Promise<Record<string, number>> => {
     progress(`generating ${step} into ${sources}`);
     const before = snapshot(generator);
     const started = performance.now();
-    await fn();
+    await clock.time('generation', fn);
     const rows = writtenSince(generator, before);
     generation.push({ step, seconds: seconds(started), rows: sumRows(rows) });
     return rows;
@@ -425,7 +442,7 @@ const runScale = async (
     const opened: Warehouse[] = [];
     try {
       for (const t of servers) opened.push(await openWarehouse(t.settings.warehouse));
-      const record = await settle(`SF ${sf} ${before}`, opened);
+      const record = await clock.time('settling', () => settle(`SF ${sf} ${before}`, opened));
       settling.push(record);
       const line = settleLine(record);
       if (line) plan.progress(line);
@@ -442,7 +459,9 @@ const runScale = async (
     const cycles = processes.get(target);
     if (!cycles) throw new Error(`bench: no cycle process for ${target.engine}`);
     const now = generator.now + CLOCK_LAG;
-    results.get(target)?.push(await measure(target, workload, rep, now, rows, cycles, progress, settleDown));
+    results
+      .get(target)
+      ?.push(await measure(target, workload, rep, now, rows, cycles, progress, settleDown, clock));
     if (target.engine === 'postgres')
       postgresBytes = Math.max(postgresBytes ?? 0, await databaseBytes(target));
     publish(snapshotResult());
@@ -470,9 +489,11 @@ const runScale = async (
       }
       // The initial load again on an empty warehouse, from the same source and clock.
       for (let rep = 1; rep <= plan.reps; rep++) {
-        if (rep > 1) await dropWarehouse(target);
+        if (rep > 1) await clock.time('copies', () => dropWarehouse(target));
         await run(target, 'W3', rep, history);
       }
+      // Only the last load stays for W1 and W2.
+      if (target.engine === 'postgres') await clock.time('copies', () => vacuumAnalyzeAll(target.settings));
       const warehouseAfter = await openWarehouse(target.settings.warehouse);
       try {
         const info = engines.get(target);
@@ -484,23 +505,26 @@ const runScale = async (
     }
 
     const server = plan.targets.find((t) => t.engine === 'postgres');
-    if (server?.pgloaderSchema && plan.mysqlUrl) {
+    const mysqlUrl = plan.mysqlUrl;
+    if (server?.pgloaderSchema && mysqlUrl) {
       await settleDown('pgloader');
       progress('pgloader: uni_tracking_spath MySQL → PostgreSQL');
       const schema = server.pgloaderSchema;
       const warehouse = await openWarehouse(server.settings.warehouse);
       try {
-        const loaded = await runPgloader({
-          mysqlUrl: plan.mysqlUrl,
-          postgresUrl: server.settings.warehouse.url,
-          table: 'uni_tracking_spath',
-          schema,
-          dir: plan.dir,
-          countRows: () =>
-            withConnection(warehouse, (c) =>
-              countRows(c, warehouse.dialect.table(schema, 'uni_tracking_spath')),
-            ),
-        });
+        const loaded = await clock.time('pgloader', () =>
+          runPgloader({
+            mysqlUrl,
+            postgresUrl: server.settings.warehouse.url,
+            table: 'uni_tracking_spath',
+            schema,
+            dir: plan.dir,
+            countRows: () =>
+              withConnection(warehouse, (c) =>
+                countRows(c, warehouse.dialect.table(schema, 'uni_tracking_spath')),
+              ),
+          }),
+        );
         await withConnection(warehouse, (c) =>
           c.execute(`drop schema if exists ${warehouse.dialect.quote(schema)} cascade`),
         );
@@ -543,17 +567,19 @@ const runScale = async (
           continue;
         }
         progress(`${target.engine} W2: keeping the warehouse's state for the repetitions`);
-        const kept = await takeSnapshot(target.settings, target.snapshotSchema ?? 'bench_snapshot');
+        const kept = await clock.time('copies', () =>
+          takeSnapshot(target.settings, target.snapshotSchema ?? 'bench_snapshot'),
+        );
         try {
           for (let rep = 1; rep <= plan.reps; rep++) {
             if (rep > 1) {
               progress(`${target.engine} W2: putting the warehouse back for #${rep}`);
-              await kept.restore();
+              await clock.time('copies', () => kept.restore());
             }
             await run(target, 'W2', rep, rows);
           }
         } finally {
-          await kept.drop();
+          await clock.time('copies', () => kept.drop());
         }
       }
     }

@@ -1,0 +1,139 @@
+/**
+ * Before each W1 and W2 repetition the bench copies the marts for the dbt-style reference and the
+ * floor (bench/reference.ts), several copies at once (bench/parallel.ts): each copy must hold the
+ * marts' rows with the indexes its variant is meant to have, analyzed, or the reference measures
+ * other tables than ours. And a failed copy must stop the others and say why.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { onConnections } from '../../bench/parallel.js';
+import { prepareReference, referenceIndexes, type ReferenceSchemas } from '../../bench/reference.js';
+import { resolveSettings } from '../../src/config/settings.js';
+import { openWarehouse } from '../../src/engines/warehouse/open.js';
+import type { WarehouseConnection } from '../../src/engines/warehouse/warehouse.js';
+import { histTableName, marts } from '../../src/pipeline/marts.js';
+import { exceptionsTable } from '../../src/pipeline/meta.js';
+import { cli } from '../support/cli.js';
+import { serverPair, skipServers, type EnginePair } from '../support/engines.js';
+import { openFeed, SPECIAL_CASE_RATES } from '../support/feed.js';
+
+const DAY = 86_400;
+const START = 1_760_000_000;
+const FIRST = START + 200 * DAY;
+
+const opened: EnginePair[] = [];
+afterEach(async () => {
+  for (let p = opened.pop(); p !== undefined; p = opened.pop()) await p.close();
+});
+
+const schemas: ReferenceSchemas = {
+  plain: 'bench_ref_plain',
+  indexed: 'bench_ref_indexed',
+  floor: 'bench_ref_floor',
+  audit: 'bench_ref_audit',
+};
+
+const count = async (p: EnginePair, schema: string, table: string): Promise<number> =>
+  Number((await p.warehouse(`select count(*) as n from "${schema}"."${table}"`))[0]?.n);
+
+const indexCount = async (p: EnginePair, schema: string, table: string): Promise<number> =>
+  Number(
+    (
+      await p.warehouse(`select count(*) as n from pg_indexes where schemaname = $1 and tablename = $2`, [
+        schema,
+        table,
+      ])
+    )[0]?.n,
+  );
+
+describe('bench reference copies on postgres+mariadb', () => {
+  it('copies every mart, hist and ledger table whole, with each variant’s indexes, vacuumed and analyzed', async (ctx) => {
+    if (await skipServers()) ctx.skip();
+    const p = await serverPair();
+    opened.push(p);
+    const feed = await openFeed(p, {
+      seed: 5,
+      start: START,
+      days: 240,
+      ordersPerDay: 40,
+      rates: SPECIAL_CASE_RATES,
+    });
+    await feed.advanceTo(FIRST);
+    await feed.close();
+    const env = { ORDER_TRACKING_WAREHOUSE: p.warehouseUrl, ORDER_TRACKING_SOURCE: p.sourceUrl };
+    expect((await cli(['init'], { ...env, ORDER_TRACKING_NOW: String(FIRST) })).code).toBe(0);
+    const run = await cli(['run'], { ...env, ORDER_TRACKING_NOW: String(FIRST + 120) });
+    expect(run.code, run.stderr).toBe(0);
+
+    const settings = resolveSettings({ warehouse: p.warehouseUrl, source: p.sourceUrl }, {});
+    const warehouse = await openWarehouse(settings.warehouse);
+    try {
+      // Twice: a repetition's copies replace the last one's.
+      await prepareReference(warehouse, settings, schemas);
+      const period = await prepareReference(warehouse, settings, schemas);
+      const ods = settings.schemas.mart;
+      for (const spec of marts) {
+        const rows = await count(p, ods, spec.table);
+        expect(rows, spec.table).toBeGreaterThan(0);
+        for (const schema of [schemas.plain, schemas.indexed, schemas.floor])
+          expect(await count(p, schema, spec.table), `${schema}.${spec.table}`).toBe(rows);
+        const hist = histTableName(spec, period.name);
+        const archived = await p.warehouse(
+          `select 1 from information_schema.tables where table_schema = $1 and table_name = $2`,
+          [ods, hist],
+        );
+        const histRows = archived.length > 0 ? await count(p, ods, hist) : 0;
+        for (const schema of [schemas.plain, schemas.indexed])
+          expect(await count(p, schema, hist), `${schema}.${hist}`).toBe(histRows);
+        const wanted = referenceIndexes(spec);
+        expect(await indexCount(p, schemas.plain, spec.table)).toBe(0);
+        expect(await indexCount(p, schemas.indexed, spec.table)).toBe(wanted.mart.length);
+        expect(await indexCount(p, schemas.indexed, hist)).toBe(wanted.hist.length);
+        expect(await indexCount(p, schemas.floor, spec.table)).toBe(await indexCount(p, ods, spec.table));
+      }
+      const ledger = exceptionsTable(settings.schemas);
+      const ledgerRows = await count(p, ledger.schema, ledger.name);
+      for (const schema of [schemas.plain, schemas.indexed])
+        expect(await count(p, schema, ledger.name)).toBe(ledgerRows);
+      expect(await indexCount(p, schemas.indexed, ledger.name)).toBe(1);
+      const stale = await p.warehouse(
+        `select schemaname, relname from pg_stat_user_tables
+          where schemaname in ($1, $2, $3) and (last_vacuum is null or last_analyze is null)`,
+        [schemas.plain, schemas.indexed, schemas.floor],
+      );
+      expect(stale).toEqual([]);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  it('stops starting jobs after one fails, lets the running one finish, and throws its error', async (ctx) => {
+    if (await skipServers()) ctx.skip();
+    const p = await serverPair();
+    opened.push(p);
+    await p.warehouse('create table ran (job text)');
+    const warehouse = await openWarehouse(resolveSettings({ warehouse: p.warehouseUrl }, {}).warehouse);
+    try {
+      const job = (name: string, weight: number, sql: string) => ({
+        weight,
+        run: async (c: WarehouseConnection) => {
+          await c.execute(sql);
+          await c.execute(`insert into ran values ('${name}')`);
+        },
+      });
+      await expect(
+        onConnections(
+          warehouse,
+          [
+            job('small', 1, 'select 1'),
+            job('slow', 3, 'select pg_sleep(0.3)'),
+            job('broken', 2, 'select * from no_such_table'),
+          ],
+          2,
+        ),
+      ).rejects.toThrow(/no_such_table/);
+      expect(await p.warehouse('select job from ran order by job')).toEqual([{ job: 'slow' }]);
+    } finally {
+      await warehouse.close();
+    }
+  });
+});
