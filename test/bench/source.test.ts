@@ -20,22 +20,12 @@ import {
   SOURCE_TABLE_NAMES,
   type WriteChunk,
 } from '../../src/generator/index.js';
+import { MYSQL_SERVER, skipMysql } from '../support/mysql-server.js';
 
-const SERVER = process.env.ORDER_TRACKING_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306';
 const END = Date.UTC(2026, 2, 1) / 1000;
 
-async function reachable(): Promise<boolean> {
-  try {
-    const conn = await createConnection({ uri: SERVER, connectTimeout: 2_000 });
-    await conn.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Outside CI a missing MariaDB skips the suite; in CI it must fail.
-const skip = process.env.CI !== 'true' && !(await reachable());
+const SERVER = MYSQL_SERVER;
+const skip = await skipMysql();
 
 /** SF 0.01 in 5,000-row chunks: dozens of chunks, so the queue to the thread fills and drains. */
 const generator = () => createGenerator(scaleFactorOptions(0.01, END, { seed: 3, chunkRows: 5_000 }));

@@ -15,21 +15,10 @@ import {
   type SourceWriter,
 } from '../../src/generator/index.js';
 import { JAN_2025 } from './recording-writer.js';
+import { MYSQL_SERVER, skipMysql } from '../support/mysql-server.js';
 
-const SERVER = process.env.ORDER_TRACKING_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306';
-
-async function reachable(): Promise<boolean> {
-  try {
-    const conn = await createConnection({ uri: SERVER, connectTimeout: 2_000 });
-    await conn.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Outside CI a missing MariaDB skips the suite; in CI it must fail.
-const skip = process.env.CI !== 'true' && !(await reachable());
+const SERVER = MYSQL_SERVER;
+const skip = await skipMysql();
 
 const options: GeneratorOptions = { seed: 11, start: JAN_2025, days: 60, ordersPerDay: 40 };
 
