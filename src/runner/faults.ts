@@ -13,9 +13,19 @@ import type { RunContext } from './context.js';
 export const faultPoint = (point: string): void => {
   const fault = process.env.ORDER_TRACKING_FAULT;
   if (fault === point) process.kill(process.pid, 'SIGKILL');
-  else if (fault === `term:${point}`) process.kill(process.pid, 'SIGTERM');
-  else if (fault === `int:${point}`) process.kill(process.pid, 'SIGINT');
+  else if (fault === `term:${point}`) signalHere('SIGTERM');
+  else if (fault === `int:${point}`) signalHere('SIGINT');
   else if (fault === `pause:${point}`) pause();
+};
+
+/**
+ * The process's own handlers run at this very point, as if the signal had arrived here: a signal a
+ * process sends itself reaches its handler on a later turn of the event loop, which after a task
+ * may already be inside the next one. With no handler installed, the signal itself.
+ */
+const signalHere = (signal: 'SIGTERM' | 'SIGINT'): void => {
+  if (process.listenerCount(signal) > 0) process.emit(signal, signal);
+  else process.kill(process.pid, signal);
 };
 
 /** The longest a paused run waits, so a test that dies never leaves a run holding the lease. */
