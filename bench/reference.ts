@@ -33,7 +33,7 @@ import { exceptionsTable } from '../src/pipeline/meta.js';
 import { periodAt, RETENTION_SECONDS, type Period } from '../src/pipeline/periods.js';
 import { rawTableName, sourceTable, type SourceTableName } from '../src/pipeline/tables.js';
 import { withoutAutovacuum } from './autovacuum.js';
-import { countRows } from './catalog.js';
+import { countRows, tablesIn } from './catalog.js';
 import { tableBytes, onConnections, type BulkJob } from './parallel.js';
 
 /** The reference's session setting: at the stock 4 MB its NOT IN guards fall back to per-row subplans. */
@@ -90,6 +90,8 @@ export interface ReferenceProblems {
 
 export interface VariantResult {
   readonly variant: ReferenceVariant;
+  /** Rows per mart after its cycle (where the next W1 repetition's copies start). */
+  readonly martRows: Readonly<Record<string, number>>;
   /** mart_uti, mart_ecs, mart_uts. */
   readonly models: readonly ModelTiming[];
   /** Wall clock of mart_uti, then mart_ecs ∥ mart_uts. */
@@ -244,6 +246,32 @@ export const prepareReference = async (
   return period;
 };
 
+/**
+ * W1's copies are kept from one repetition to the next, as a deployed reference keeps its own marts
+ * (ours carry on too): what they and ours held before this cycle, so `rowsOverOurs` stays one
+ * cycle's. Without it the copies were just made from ours.
+ */
+export interface KeptCopies {
+  readonly ours: Readonly<Record<string, number>>;
+  readonly reference: ReadonlyMap<ReferenceVariant, Readonly<Record<string, number>>>;
+}
+
+/**
+ * Between W1's repetitions: VACUUM ANALYZE of the copies the reference and the floor wrote, as the
+ * daily monitor maintains ours (W4), so no autovacuum pass over them lands in a measured step.
+ */
+export const maintainReference = async (warehouse: Warehouse, schemas: ReferenceSchemas): Promise<void> => {
+  const jobs = await withConnection(warehouse, async (c) => {
+    const jobs: BulkJob[] = [];
+    for (const t of await tablesIn(c, [schemas.plain, schemas.indexed, schemas.floor])) {
+      const table = warehouse.dialect.table(t.schema, t.table);
+      jobs.push({ weight: await tableBytes(c, table), run: (j) => j.execute(`vacuum (analyze) ${table}`) });
+    }
+    return jobs;
+  });
+  await onConnections(warehouse, jobs);
+};
+
 /** Runs each variant's models and tests, then the floor, on the copies `prepareReference` made. */
 export const runReference = async (
   warehouse: Warehouse,
@@ -253,6 +281,7 @@ export const runReference = async (
   window: BatchWindow,
   /** Runs before each variant's marts and before the floor, as it ran before ours. */
   settleDown: (step: string) => Promise<void>,
+  kept?: KeptCopies,
 ): Promise<ReferenceResult> => {
   const d = warehouse.dialect;
   const raw = (spec: MartSpec): string => d.table(settings.schemas.raw, rawTableName(spec.source));
@@ -340,15 +369,24 @@ export const runReference = async (
           ),
         );
         const tests: ModelTiming = { model: 'tests', seconds: seconds(testsStarted), steps: testTimings };
-        const rowsOverOurs = await withConnection(warehouse, async (c) => {
-          const over: Record<string, number> = {};
-          for (const spec of marts)
-            over[spec.name] = (await countRows(c, ref(spec.table))) - (oursRows[spec.name] ?? 0);
-          return over;
+        const martRows = await withConnection(warehouse, async (c) => {
+          const n: Record<string, number> = {};
+          for (const spec of marts) n[spec.name] = await countRows(c, ref(spec.table));
+          return n;
         });
+        const rowsOverOurs = Object.fromEntries(
+          marts.map((spec) => {
+            // Kept copies may already differ from ours by the cycles before: only this one's counts.
+            const before = kept
+              ? (kept.reference.get(name)?.[spec.name] ?? 0) - (kept.ours[spec.name] ?? 0)
+              : 0;
+            return [spec.name, (martRows[spec.name] ?? 0) - (oursRows[spec.name] ?? 0) - before];
+          }),
+        );
         const testFailures = Object.fromEntries(testTimings.map((t) => [t.step, t.rows]));
         return {
           variant: name,
+          martRows,
           models: [uti, ecs, uts],
           martsSeconds,
           tests,

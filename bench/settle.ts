@@ -14,9 +14,12 @@ import type { SettleRecord } from './results.js';
 
 /** Below this share of busy CPU time (iowait included) over one sample, the machine counts as quiet. */
 export const QUIET_BUSY_SHARE = 0.15;
-const SAMPLE_MS = 1000;
+// Half-second samples: a quiet second is as telling as two, and the bench settles some 80 times.
+const SAMPLE_MS = 500;
 /** Consecutive quiet samples needed. */
 const QUIET_SAMPLES = 2;
+/** The quiet span every settle waits at least. */
+const QUIET_SECONDS = (SAMPLE_MS * QUIET_SAMPLES) / 1000;
 /**
  * Never wait longer than this: a machine that stays busy is measured busy, and the results say so
  * (`quiet: false`). It also bounds what `--sf 0.02` can lose on a busy desktop.
@@ -85,7 +88,7 @@ const checkpoint = async (servers: readonly Warehouse[]): Promise<SettleRecord['
 
 /**
  * Writes what earlier steps left dirty to disk (the page cache with `sync`, PostgreSQL's buffers
- * with CHECKPOINT), then waits until the CPUs are quiet for `QUIET_SAMPLES` seconds in a row and
+ * with CHECKPOINT), then waits until the CPUs are quiet for `QUIET_SAMPLES` samples (`QUIET_SECONDS`) in a row and
  * no autovacuum worker runs, at most `MAX_WAIT_MS`. Where /proc/stat cannot be read, only the
  * autovacuum wait applies and `quiet` is null.
  */
@@ -126,7 +129,7 @@ export const settleLine = (r: SettleRecord): string | null => {
   const notes: string[] = [];
   if (r.quiet === false)
     notes.push(`the machine stayed busy for ${r.waitedSeconds} s before ${r.before}; measuring anyway`);
-  else if (r.waitedSeconds > QUIET_SAMPLES + 1)
+  else if (r.waitedSeconds > QUIET_SECONDS + 1)
     notes.push(`waited ${r.waitedSeconds.toFixed(0)} s for the machine to go quiet before ${r.before}`);
   if (r.checkpoint === 'denied')
     notes.push(`CHECKPOINT before ${r.before} was denied (needs a superuser or pg_checkpoint)`);

@@ -6,7 +6,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { onConnections } from '../../bench/parallel.js';
-import { prepareReference, referenceIndexes, type ReferenceSchemas } from '../../bench/reference.js';
+import {
+  maintainReference,
+  prepareReference,
+  referenceIndexes,
+  runReference,
+  type ReferenceSchemas,
+} from '../../bench/reference.js';
+import { landed } from '../../bench/workloads.js';
 import { resolveSettings } from '../../src/config/settings.js';
 import { openWarehouse } from '../../src/engines/warehouse/open.js';
 import type { WarehouseConnection } from '../../src/engines/warehouse/warehouse.js';
@@ -102,6 +109,84 @@ describe('bench reference copies on postgres+mariadb', () => {
       );
       expect(stale).toEqual([]);
     } finally {
+      await warehouse.close();
+    }
+  });
+
+  it("keeps W1's copies from one cycle to the next, and still tells what the reference got wrong in each", async (ctx) => {
+    if (await skipServers()) ctx.skip();
+    const p = await serverPair();
+    opened.push(p);
+    const feed = await openFeed(p, {
+      seed: 6,
+      start: START,
+      days: 240,
+      ordersPerDay: 40,
+      rates: SPECIAL_CASE_RATES,
+    });
+    const env = { ORDER_TRACKING_WAREHOUSE: p.warehouseUrl, ORDER_TRACKING_SOURCE: p.sourceUrl };
+    const cycle = async (at: number): Promise<number> => {
+      await feed.advanceTo(at);
+      const run = await cli(['run'], { ...env, ORDER_TRACKING_NOW: String(at + 120) });
+      expect(run.code, run.stderr).toBe(0);
+      return Number(/^run (\d+)/m.exec(run.stdout)?.[1]);
+    };
+    await feed.advanceTo(FIRST);
+    expect((await cli(['init'], { ...env, ORDER_TRACKING_NOW: String(FIRST) })).code).toBe(0);
+    await cycle(FIRST);
+
+    const settings = resolveSettings({ warehouse: p.warehouseUrl, source: p.sourceUrl }, {});
+    const warehouse = await openWarehouse(settings.warehouse);
+    try {
+      const ods = settings.schemas.mart;
+      const oursNow = async (): Promise<Record<string, number>> =>
+        Object.fromEntries(await Promise.all(marts.map(async (m) => [m.name, await count(p, ods, m.table)])));
+      const noSettling = async (): Promise<void> => undefined;
+      const period = await prepareReference(warehouse, settings, schemas);
+      const second = await cycle(FIRST + DAY);
+      const one = await runReference(
+        warehouse,
+        settings,
+        schemas,
+        period,
+        (await landed(warehouse, settings, second)).window,
+        noSettling,
+      );
+      await maintainReference(warehouse, schemas);
+      const kept = {
+        ours: await oursNow(),
+        reference: new Map(one.variants.map((v) => [v.variant, v.martRows])),
+      };
+      const third = await cycle(FIRST + 2 * DAY);
+      const two = await runReference(
+        warehouse,
+        settings,
+        schemas,
+        period,
+        (await landed(warehouse, settings, third)).window,
+        noSettling,
+        kept,
+      );
+
+      // The copies started as ours: each cycle's rows over ours add up to where they stand now.
+      const ours = await oursNow();
+      let wrong = 0;
+      for (const v of two.variants) {
+        const before = one.variants.find((x) => x.variant === v.variant);
+        const schema = v.variant === 'plain' ? schemas.plain : schemas.indexed;
+        for (const m of marts) {
+          const now = (await count(p, schema, m.table)) - (ours[m.name] ?? 0);
+          expect(v.martRows[m.name], `${v.variant} ${m.name}`).toBe(await count(p, schema, m.table));
+          expect(
+            (before?.problems.rowsOverOurs[m.name] ?? NaN) + (v.problems.rowsOverOurs[m.name] ?? NaN),
+          ).toBe(now);
+          wrong += Math.abs(v.problems.rowsOverOurs[m.name] ?? 0);
+        }
+      }
+      // Else the sums above would hold with every count at zero.
+      expect(wrong).toBeGreaterThan(0);
+    } finally {
+      await feed.close();
       await warehouse.close();
     }
   });

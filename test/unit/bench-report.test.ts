@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diskNeeds, diskShortfall } from '../../bench/disk.js';
-import { growthTable, median, spread, targetLines } from '../../bench/report.js';
+import { formatReport, growthTable, median, spread, targetLines } from '../../bench/report.js';
 import type { BenchResult, EngineResult, ScaleResult, WorkloadResult } from '../../bench/results.js';
 import type { VariantResult } from '../../bench/reference.js';
 import { parseReps, parseScaleFactors } from '../../src/cli/bench.js';
@@ -34,6 +34,7 @@ const workload = (
 
 const variant = (name: VariantResult['variant'], marts: number, tests: number): VariantResult => ({
   variant: name,
+  martRows: {},
   models: [],
   martsSeconds: marts,
   tests: { model: 'tests', seconds: tests, steps: [{ step: 'unique_mart_uts', seconds: tests, rows: 9975 }] },
@@ -122,6 +123,29 @@ describe('the bench report', () => {
     expect(uti).toContain('2,302 (2,301–2,303)');
     expect(uti).toContain('17,002 (17,001–17,003)');
     expect(uti).toContain('7.4×');
+  });
+
+  it("prints what the reference got wrong in one cycle, though W1's kept copies carry the cycles before", () => {
+    const w1 = [1, 2, 3].map((r) =>
+      workload('W1', r, 1, {
+        reference: {
+          workMem: '256MB',
+          period: '2025_h2',
+          variants: [
+            {
+              ...variant('plain', 1, 1),
+              // Duplicates stay in the copies the next repetition starts from; rows over ours are per cycle.
+              problems: { testFailures: { unique_mart_uts: 9975 * r }, rowsOverOurs: { mart_uts: -62_388 } },
+            },
+          ],
+          floor: { model: 'floor', seconds: 0.4, steps: [] },
+        },
+      }),
+    );
+    const report = formatReport(bench([scale(1, [engine('postgres', w1.reverse())])]));
+    expect(report).toContain(
+      'reference index-less W1, what it got wrong in one cycle: unique_mart_uts 9,975; mart_uts -62,388 rows against ours',
+    );
   });
 
   it('judges the targets: W1 growth, memory growth, W2 against both references and the floor', () => {

@@ -21,18 +21,22 @@ describe('the bench settling the machine before a measured step', () => {
   });
 
   it('says when a step started on a busy machine or without a checkpoint, and stays quiet otherwise', () => {
-    const calm = { before: 'duckdb W1', waitedSeconds: 2.1, quiet: true, checkpoint: 'done' } as const;
+    // The least a settle waits: two quiet half-second samples.
+    const calm = { before: 'duckdb W1', waitedSeconds: 1.1, quiet: true, checkpoint: 'done' } as const;
     expect(settleLine(calm)).toBeNull();
+    expect(settleLine({ ...calm, waitedSeconds: 4.5 })).toBe(
+      'waited 5 s for the machine to go quiet before duckdb W1',
+    );
     expect(settleLine({ ...calm, quiet: false, waitedSeconds: 30 })).toBe(
       'the machine stayed busy for 30 s before duckdb W1; measuring anyway',
     );
     expect(settleLine({ ...calm, checkpoint: 'denied' })).toMatch(/CHECKPOINT before duckdb W1 was denied/);
     expect(settlingLine([calm, { ...calm, before: 'pgloader', quiet: false, waitedSeconds: 30 }])).toBe(
-      'settled before 2 measured steps (sync, CHECKPOINT, idle CPUs and no autovacuum): 32 s of waiting; still busy before pgloader',
+      'settled before 2 measured steps (sync, CHECKPOINT, idle CPUs and no autovacuum): 31 s of waiting; still busy before pgloader',
     );
     const embedded = { ...calm, checkpoint: 'none' } as const;
     expect(settlingLine([embedded])).toBe(
-      'settled before 1 measured step (sync and idle CPUs): 2 s of waiting',
+      'settled before 1 measured step (sync and idle CPUs): 1 s of waiting',
     );
   });
 });
