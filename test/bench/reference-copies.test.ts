@@ -1,8 +1,9 @@
 /**
- * Before each W1 and W2 repetition the bench copies the marts for the dbt-style reference and the
- * floor (bench/reference.ts), several copies at once (bench/parallel.ts): each copy must hold the
- * marts' rows with the indexes its variant is meant to have, analyzed, or the reference measures
- * other tables than ours. And a failed copy must stop the others and say why.
+ * Before W1's first repetition and each W2 repetition the bench copies the marts for the dbt-style
+ * reference and the floor (bench/reference.ts), several copies at once (bench/parallel.ts): each copy
+ * must hold the marts' rows with the indexes its variant is meant to have, analyzed, or the reference
+ * measures other tables than ours. W1's copies carry on from one repetition to the next, and what the
+ * reference got wrong must still be one cycle's. And a failed copy must stop the others and say why.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { onConnections } from '../../bench/parallel.js';
