@@ -34,6 +34,7 @@ import { periodAt, RETENTION_SECONDS, type Period } from '../src/pipeline/period
 import { rawTableName, sourceTable, type SourceTableName } from '../src/pipeline/tables.js';
 import { withoutAutovacuum } from './autovacuum.js';
 import { countRows, tablesIn } from './catalog.js';
+import type { WorkloadName } from './results.js';
 import { tableBytes, onConnections, type BulkJob } from './parallel.js';
 
 /** The reference's session setting: at the stock 4 MB its NOT IN guards fall back to per-row subplans. */
@@ -254,6 +255,39 @@ export const prepareReference = async (
 export interface KeptCopies {
   readonly ours: Readonly<Record<string, number>>;
   readonly reference: ReadonlyMap<ReferenceVariant, Readonly<Record<string, number>>>;
+}
+
+/** W1's copies as a repetition leaves them: their hist period, and each variant's rows per mart. */
+export interface KeptState {
+  readonly period: Period;
+  readonly rows: KeptCopies['reference'];
+}
+
+/**
+ * The copies W1 keeps between its repetitions, per engine: made before the first, then carried on
+ * by the reference as ours are by our cycles (a copy of the SF 1 marts takes about a minute). The
+ * daily monitor (W4) between two repetitions leaves them be; W2, which makes fresh ones before every
+ * repetition (it starts from the same state each time), ends them.
+ */
+export class ReferenceCopies<Target> {
+  readonly #kept = new Map<Target, KeptState>();
+
+  constructor(private readonly reps: number) {}
+
+  /** What a workload's repetition starts from: the kept copies (W1), or none, to make fresh ones. */
+  take(target: Target, workload: WorkloadName): KeptState | undefined {
+    if (workload === 'W2') this.#kept.delete(target);
+    return workload === 'W1' ? this.#kept.get(target) : undefined;
+  }
+
+  /** Whether this repetition's copies are kept for the next one: W1's, but for its last. */
+  keeps(workload: WorkloadName, rep: number): boolean {
+    return workload === 'W1' && rep < this.reps;
+  }
+
+  keep(target: Target, copies: KeptState): void {
+    this.#kept.set(target, copies);
+  }
 }
 
 /**

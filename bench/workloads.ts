@@ -23,7 +23,6 @@ import {
 } from '../src/generator/index.js';
 import { marts } from '../src/pipeline/marts.js';
 import { metaTables } from '../src/pipeline/meta.js';
-import type { Period } from '../src/pipeline/periods.js';
 import { rawTableName, type SourceTableName } from '../src/pipeline/tables.js';
 import type { RunSummary } from '../src/runner/run-cycle.js';
 import { withoutAutovacuum } from './autovacuum.js';
@@ -37,6 +36,7 @@ import { phaseClock, type PhaseClock } from './phases.js';
 import {
   maintainReference,
   prepareReference,
+  ReferenceCopies,
   runReference,
   type BatchWindow,
   type KeptCopies,
@@ -213,16 +213,6 @@ const engineVersion = async (warehouse: Warehouse): Promise<string> =>
     return `${/^PostgreSQL [\d.]+/.exec(v)?.[0] ?? v} (shared_buffers ${await one('show shared_buffers')}, work_mem ${await one('show work_mem')})`;
   });
 
-/**
- * The reference's copies W1 keeps between its repetitions, per engine: made before the first, then
- * carried on by the reference as ours are by our cycles (a copy of the SF 1 marts takes about a
- * minute). W2 makes fresh ones every repetition: it starts from the same state each time.
- */
-interface ReferenceCopies {
-  readonly reps: number;
-  readonly kept: Map<EngineTarget, { readonly period: Period; readonly rows: KeptCopies['reference'] }>;
-}
-
 /** Rows per mart (keyed by mart name). */
 const rowsPerMart = async (warehouse: Warehouse, settings: Settings): Promise<Record<string, number>> =>
   withConnection(warehouse, async (c) => {
@@ -243,14 +233,13 @@ const measure = async (
   progress: (line: string) => void,
   settleDown: (before: string) => Promise<void>,
   clock: PhaseClock,
-  copies: ReferenceCopies,
+  copies: ReferenceCopies<EngineTarget>,
 ): Promise<WorkloadResult> => {
   const { settings, reference: schemas } = target;
   const label = `${target.engine} ${workload} #${rep}`;
   const warehouse = target.engine === 'postgres' ? await openWarehouse(settings.warehouse) : null;
   try {
-    const kept = workload === 'W1' ? copies.kept.get(target) : undefined;
-    copies.kept.delete(target);
+    const kept = copies.take(target, workload);
     const period =
       warehouse && schemas && (workload === 'W1' || workload === 'W2')
         ? (kept?.period ?? (await clock.time('copies', () => prepareReference(warehouse, settings, schemas))))
@@ -334,12 +323,9 @@ const measure = async (
         keptCopies,
       ),
     );
-    if (workload === 'W1' && rep < copies.reps) {
+    if (copies.keeps(workload, rep)) {
       await clock.time('copies', () => maintainReference(warehouse, schemas));
-      copies.kept.set(target, {
-        period,
-        rows: new Map(reference.variants.map((v) => [v.variant, v.martRows])),
-      });
+      copies.keep(target, { period, rows: new Map(reference.variants.map((v) => [v.variant, v.martRows])) });
     }
     progress(
       `${label}: reference marts + tests ${reference.variants
@@ -489,7 +475,7 @@ const runScale = async (
     return rows;
   };
   const servers = plan.targets.filter((t) => t.engine === 'postgres');
-  const copies: ReferenceCopies = { reps: plan.reps, kept: new Map() };
+  const copies = new ReferenceCopies<EngineTarget>(plan.reps);
   const settleDown = async (before: string): Promise<void> => {
     const opened: Warehouse[] = [];
     try {
