@@ -53,24 +53,38 @@ const indexCount = async (p: EnginePair, schema: string, table: string): Promise
     )[0]?.n,
   );
 
+/**
+ * A server pair whose source is fed to FIRST, initialized and through its first cycle; `cycle(at)`
+ * feeds the source to `at` and runs the next one, returning its run id.
+ */
+const loadedPair = async (seed: number) => {
+  const p = await serverPair();
+  opened.push(p);
+  const feed = await openFeed(p, {
+    seed,
+    start: START,
+    days: 240,
+    ordersPerDay: 40,
+    rates: SPECIAL_CASE_RATES,
+  });
+  const env = { ORDER_TRACKING_WAREHOUSE: p.warehouseUrl, ORDER_TRACKING_SOURCE: p.sourceUrl };
+  const cycle = async (at: number): Promise<number> => {
+    await feed.advanceTo(at);
+    const run = await cli(['run'], { ...env, ORDER_TRACKING_NOW: String(at + 120) });
+    expect(run.code, run.stderr).toBe(0);
+    return Number(/^run (\d+)/m.exec(run.stdout)?.[1]);
+  };
+  await feed.advanceTo(FIRST);
+  expect((await cli(['init'], { ...env, ORDER_TRACKING_NOW: String(FIRST) })).code).toBe(0);
+  await cycle(FIRST);
+  return { p, feed, cycle };
+};
+
 describe('bench reference copies on postgres+mariadb', () => {
   it('copies every mart, hist and ledger table whole, with each variant’s indexes, vacuumed and analyzed', async (ctx) => {
     if (await skipServers()) ctx.skip();
-    const p = await serverPair();
-    opened.push(p);
-    const feed = await openFeed(p, {
-      seed: 5,
-      start: START,
-      days: 240,
-      ordersPerDay: 40,
-      rates: SPECIAL_CASE_RATES,
-    });
-    await feed.advanceTo(FIRST);
+    const { p, feed } = await loadedPair(5);
     await feed.close();
-    const env = { ORDER_TRACKING_WAREHOUSE: p.warehouseUrl, ORDER_TRACKING_SOURCE: p.sourceUrl };
-    expect((await cli(['init'], { ...env, ORDER_TRACKING_NOW: String(FIRST) })).code).toBe(0);
-    const run = await cli(['run'], { ...env, ORDER_TRACKING_NOW: String(FIRST + 120) });
-    expect(run.code, run.stderr).toBe(0);
 
     const settings = resolveSettings({ warehouse: p.warehouseUrl, source: p.sourceUrl }, {});
     const warehouse = await openWarehouse(settings.warehouse);
@@ -116,25 +130,7 @@ describe('bench reference copies on postgres+mariadb', () => {
 
   it("keeps W1's copies from one cycle to the next, and still tells what the reference got wrong in each", async (ctx) => {
     if (await skipServers()) ctx.skip();
-    const p = await serverPair();
-    opened.push(p);
-    const feed = await openFeed(p, {
-      seed: 6,
-      start: START,
-      days: 240,
-      ordersPerDay: 40,
-      rates: SPECIAL_CASE_RATES,
-    });
-    const env = { ORDER_TRACKING_WAREHOUSE: p.warehouseUrl, ORDER_TRACKING_SOURCE: p.sourceUrl };
-    const cycle = async (at: number): Promise<number> => {
-      await feed.advanceTo(at);
-      const run = await cli(['run'], { ...env, ORDER_TRACKING_NOW: String(at + 120) });
-      expect(run.code, run.stderr).toBe(0);
-      return Number(/^run (\d+)/m.exec(run.stdout)?.[1]);
-    };
-    await feed.advanceTo(FIRST);
-    expect((await cli(['init'], { ...env, ORDER_TRACKING_NOW: String(FIRST) })).code).toBe(0);
-    await cycle(FIRST);
+    const { p, feed, cycle } = await loadedPair(6);
 
     const settings = resolveSettings({ warehouse: p.warehouseUrl, source: p.sourceUrl }, {});
     const warehouse = await openWarehouse(settings.warehouse);
