@@ -265,9 +265,9 @@ export interface KeptState {
 
 /**
  * The copies W1 keeps between its repetitions, per engine: made before the first, then carried on
- * by the reference as ours are by our cycles (a copy of the SF 1 marts takes about a minute). The
- * daily monitor (W4) between two repetitions leaves them be; W2, which makes fresh ones before every
- * repetition (it starts from the same state each time), ends them.
+ * by the reference as ours are by our cycles, instead of three whole copies of the marts before each.
+ * The daily monitor (W4) between two repetitions leaves them be; W2, which makes fresh ones before
+ * every repetition (it starts from the same state each time), ends them.
  */
 export class ReferenceCopies<Target> {
   readonly #kept = new Map<Target, KeptState>();
