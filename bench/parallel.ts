@@ -3,6 +3,7 @@
  * a few connections at once: PostgreSQL gives one statement one core, and nothing else runs then.
  */
 import { availableParallelism } from 'node:os';
+import { tablesIn } from './catalog.js';
 import {
   withConnection,
   type Warehouse,
@@ -51,3 +52,19 @@ export const tableBytes = async (c: WarehouseConnection, table: string): Promise
     (await c.query<{ n: number | null }>(`select pg_relation_size(to_regclass($1)) as n`, [table]))[0]?.n ??
       0,
   );
+
+/** VACUUM ANALYZE of every table in these PostgreSQL schemas, on `onConnections`. */
+export const vacuumAnalyzeSchemas = async (
+  warehouse: Warehouse,
+  schemas: readonly string[],
+): Promise<void> => {
+  const jobs = await withConnection(warehouse, async (c) => {
+    const jobs: BulkJob[] = [];
+    for (const t of await tablesIn(c, schemas)) {
+      const table = warehouse.dialect.table(t.schema, t.table);
+      jobs.push({ weight: await tableBytes(c, table), run: (j) => j.execute(`vacuum (analyze) ${table}`) });
+    }
+    return jobs;
+  });
+  await onConnections(warehouse, jobs);
+};

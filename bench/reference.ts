@@ -33,9 +33,9 @@ import { exceptionsTable } from '../src/pipeline/meta.js';
 import { periodAt, RETENTION_SECONDS, type Period } from '../src/pipeline/periods.js';
 import { rawTableName, sourceTable, type SourceTableName } from '../src/pipeline/tables.js';
 import { withoutAutovacuum } from './autovacuum.js';
-import { countRows, tablesIn } from './catalog.js';
+import { countRows } from './catalog.js';
 import type { WorkloadName } from './results.js';
-import { tableBytes, onConnections, type BulkJob } from './parallel.js';
+import { tableBytes, onConnections, vacuumAnalyzeSchemas, type BulkJob } from './parallel.js';
 
 /** The reference's session setting: at the stock 4 MB its NOT IN guards fall back to per-row subplans. */
 export const REFERENCE_WORK_MEM = '256MB';
@@ -294,17 +294,16 @@ export class ReferenceCopies<Target> {
  * Between W1's repetitions: VACUUM ANALYZE of the copies the reference and the floor wrote, as the
  * daily monitor maintains ours (W4), so no autovacuum pass over them lands in a measured step.
  */
-export const maintainReference = async (warehouse: Warehouse, schemas: ReferenceSchemas): Promise<void> => {
-  const jobs = await withConnection(warehouse, async (c) => {
-    const jobs: BulkJob[] = [];
-    for (const t of await tablesIn(c, [schemas.plain, schemas.indexed, schemas.floor])) {
-      const table = warehouse.dialect.table(t.schema, t.table);
-      jobs.push({ weight: await tableBytes(c, table), run: (j) => j.execute(`vacuum (analyze) ${table}`) });
-    }
-    return jobs;
+export const maintainReference = (warehouse: Warehouse, schemas: ReferenceSchemas): Promise<void> =>
+  vacuumAnalyzeSchemas(warehouse, [schemas.plain, schemas.indexed, schemas.floor]);
+
+/** Rows per mart (keyed by mart name) in a schema that holds the marts: ours, or a copy's. */
+export const rowsPerMart = async (warehouse: Warehouse, schema: string): Promise<Record<string, number>> =>
+  withConnection(warehouse, async (c) => {
+    const n: Record<string, number> = {};
+    for (const spec of marts) n[spec.name] = await countRows(c, warehouse.dialect.table(schema, spec.table));
+    return n;
   });
-  await onConnections(warehouse, jobs);
-};
 
 /** Runs each variant's models and tests, then the floor, on the copies `prepareReference` made. */
 export const runReference = async (
@@ -324,11 +323,7 @@ export const runReference = async (
     if (!range) throw new Error(`reference: no raw batch of ${spec.source} in this cycle`);
     return { batch_from: range[0], batch_to: range[1] };
   };
-  const oursRows = await withConnection(warehouse, async (c) => {
-    const n: Record<string, number> = {};
-    for (const spec of marts) n[spec.name] = await countRows(c, d.table(settings.schemas.mart, spec.table));
-    return n;
-  });
+  const oursRows = await rowsPerMart(warehouse, settings.schemas.mart);
 
   const variant = async (name: ReferenceVariant): Promise<VariantResult> => {
     const schema = name === 'plain' ? schemas.plain : schemas.indexed;
@@ -403,11 +398,7 @@ export const runReference = async (
           ),
         );
         const tests: ModelTiming = { model: 'tests', seconds: seconds(testsStarted), steps: testTimings };
-        const martRows = await withConnection(warehouse, async (c) => {
-          const n: Record<string, number> = {};
-          for (const spec of marts) n[spec.name] = await countRows(c, ref(spec.table));
-          return n;
-        });
+        const martRows = await rowsPerMart(warehouse, schema);
         const rowsOverOurs = Object.fromEntries(
           marts.map((spec) => {
             // Kept copies may already differ from ours by the cycles before: only this one's counts.

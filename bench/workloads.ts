@@ -26,17 +26,18 @@ import { metaTables } from '../src/pipeline/meta.js';
 import { rawTableName, type SourceTableName } from '../src/pipeline/tables.js';
 import type { RunSummary } from '../src/runner/run-cycle.js';
 import { withoutAutovacuum } from './autovacuum.js';
-import { countRows, tablesIn } from './catalog.js';
+import { countRows } from './catalog.js';
 import { startCycleProcess, type CycleProcess } from './cycle-process.js';
 import { runPgloader } from './pgloader.js';
 import { settle, settleLine } from './settle.js';
 import { takeSnapshot } from './snapshot.js';
-import { onConnections, tableBytes, type BulkJob } from './parallel.js';
+import { vacuumAnalyzeSchemas } from './parallel.js';
 import { phaseClock, type PhaseClock } from './phases.js';
 import {
   maintainReference,
   prepareReference,
   ReferenceCopies,
+  rowsPerMart,
   runReference,
   type BatchWindow,
   type KeptCopies,
@@ -186,17 +187,8 @@ const tableSizes = async (warehouse: Warehouse, settings: Settings): Promise<Rec
 const vacuumAnalyzeAll = async (settings: Settings): Promise<void> => {
   const warehouse = await openWarehouse(settings.warehouse);
   try {
-    const d = warehouse.dialect;
     const { raw, mart, meta } = settings.schemas;
-    const jobs = await withConnection(warehouse, async (c) => {
-      const jobs: BulkJob[] = [];
-      for (const t of await tablesIn(c, [raw, mart, meta])) {
-        const table = d.table(t.schema, t.table);
-        jobs.push({ weight: await tableBytes(c, table), run: (j) => j.execute(`vacuum (analyze) ${table}`) });
-      }
-      return jobs;
-    });
-    await onConnections(warehouse, jobs);
+    await vacuumAnalyzeSchemas(warehouse, [raw, mart, meta]);
   } finally {
     await warehouse.close();
   }
@@ -211,15 +203,6 @@ const engineVersion = async (warehouse: Warehouse): Promise<string> =>
     if (warehouse.dialect.name === 'duckdb')
       return `DuckDB ${v} (memory_limit ${await one("select current_setting('memory_limit')")}, threads ${await one("select current_setting('threads')")})`;
     return `${/^PostgreSQL [\d.]+/.exec(v)?.[0] ?? v} (shared_buffers ${await one('show shared_buffers')}, work_mem ${await one('show work_mem')})`;
-  });
-
-/** Rows per mart (keyed by mart name). */
-const rowsPerMart = async (warehouse: Warehouse, settings: Settings): Promise<Record<string, number>> =>
-  withConnection(warehouse, async (c) => {
-    const n: Record<string, number> = {};
-    for (const m of marts)
-      n[m.name] = await countRows(c, warehouse.dialect.table(settings.schemas.mart, m.table));
-    return n;
   });
 
 /** Runs one workload's cycle on one engine (the source already holds its rows) and measures it. */
@@ -245,7 +228,9 @@ const measure = async (
         ? (kept?.period ?? (await clock.time('copies', () => prepareReference(warehouse, settings, schemas))))
         : null;
     const keptCopies: KeptCopies | undefined =
-      kept && warehouse ? { ours: await rowsPerMart(warehouse, settings), reference: kept.rows } : undefined;
+      kept && warehouse
+        ? { ours: await rowsPerMart(warehouse, settings.schemas.mart), reference: kept.rows }
+        : undefined;
     await settleDown(label);
     progress(`${label}: ${WORKLOAD_TITLES[workload]}`);
     const rawBefore = workload === 'W4' ? await rawSizes(settings) : undefined;
