@@ -38,12 +38,27 @@ const strayPredicate = (range: CursorRange, quote: Quote): Predicate | null => {
 };
 
 /**
+ * How a source spells the strays for its planner: their predicate, and the id as `max` reads it.
+ * MySQL's range optimizer reads the default as ranges of the cursor column's index.
+ */
+export interface StraySpelling {
+  readonly predicate: (range: CursorRange, quote: Quote) => Predicate | null;
+  readonly maxId: (quote: Quote) => string;
+}
+
+const nestedStrays: StraySpelling = { predicate: strayPredicate, maxId: (quote) => quote('id') };
+
+/**
  * A window's predicate with `?` placeholders (MySQL and SQLite both), values bound as `bigint` so
  * ids past 2^53 compare exactly (both drivers send them as integer literals or int64).
  */
-export const rangePredicate = (range: CursorRange, quote: Quote): Predicate => {
+export const rangePredicate = (
+  range: CursorRange,
+  quote: Quote,
+  spelling: StraySpelling = nestedStrays,
+): Predicate => {
   const window = windowPredicate(range, quote);
-  const strays = strayPredicate(range, quote);
+  const strays = spelling.predicate(range, quote);
   if (!strays) return window;
   return { sql: `(${window.sql}) or (${strays.sql})`, values: [...window.values, ...strays.values] };
 };
@@ -59,11 +74,14 @@ export const maximaSql = (
   range: CursorRange,
   quote: Quote,
   exact: (expression: string) => string = (e) => e,
+  spelling: StraySpelling = nestedStrays,
 ): Predicate => {
   const window = windowPredicate(range, quote);
-  const strays = strayPredicate(range, quote);
+  const strays = spelling.predicate(range, quote);
   const m = `(select max(${quote(range.column)}) from ${quote(table)} where ${window.sql})`;
-  const s = strays ? `(select max(${quote('id')}) from ${quote(table)} where ${strays.sql})` : 'null';
+  const s = strays
+    ? `(select max(${spelling.maxId(quote)}) from ${quote(table)} where ${strays.sql})`
+    : 'null';
   return {
     sql: `select ${exact(m)} as m, ${strays ? exact(s) : s} as s`,
     values: [...window.values, ...(strays?.values ?? [])],

@@ -110,8 +110,20 @@ describe('identifier quoting and ranges', () => {
         strays: { floor: 946_684_800n, idAbove: 9_007_199_254_740_993n },
       }),
     ).toEqual({
-      sql: '("update_time" > ? and "update_time" <= ?) or (("update_time" is null or "update_time" < ?) and "id" > ?)',
-      values: [100n, 200n, 946_684_800n, 9_007_199_254_740_993n],
+      sql: '("update_time" > ? and "update_time" <= ?) or (("update_time" is null and +"id" > ?) or ("update_time" < ? and +"id" > ?))',
+      values: [100n, 200n, 9_007_199_254_740_993n, 946_684_800n, 9_007_199_254_740_993n],
+    });
+    // SQLite: a NOT NULL column's strays are below the floor only; with no floor it has none.
+    const range = { column: 'update_time', from: 100n, to: 200n } as const;
+    expect(sqliteRangePredicate({ ...range, strays: { floor: 946_684_800n, idAbove: null } }, false)).toEqual(
+      {
+        sql: '("update_time" > ? and "update_time" <= ?) or (("update_time" < ?))',
+        values: [100n, 200n, 946_684_800n],
+      },
+    );
+    expect(sqliteRangePredicate({ ...range, strays: { floor: null, idAbove: 5n } }, false)).toEqual({
+      sql: '"update_time" > ? and "update_time" <= ?',
+      values: [100n, 200n],
     });
     expect(
       mysqlRangePredicate({ column: 'traceSeq', from: null, to: 7n, strays: { floor: null, idAbove: null } }),

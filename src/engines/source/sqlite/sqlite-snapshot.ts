@@ -24,6 +24,8 @@ export const openSqliteHandle = (path: string): Database.Database =>
  */
 export class SqliteSnapshot implements SourceSnapshot {
   #state: State = 'idle';
+  /** Per table: whether its cursor column can hold NULL (a stray), read once per snapshot. */
+  readonly #nullable = new Map<string, boolean>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -48,7 +50,7 @@ export class SqliteSnapshot implements SourceSnapshot {
   async count(table: string, range: CursorRange): Promise<number> {
     this.enter(`count ${table}`);
     try {
-      const { sql, values } = countSql(table, range);
+      const { sql, values } = countSql(table, range, this.nullable(table, range));
       const n = this.db
         .prepare(sql)
         .pluck()
@@ -66,7 +68,7 @@ export class SqliteSnapshot implements SourceSnapshot {
     this.enter(`maxima ${table}`);
     const what = `reading the greatest ${range.column} of ${table}`;
     try {
-      const { sql, values } = maximaSql(table, range);
+      const { sql, values } = maximaSql(table, range, this.nullable(table, range));
       const row = this.db
         .prepare(sql)
         .safeIntegers(true)
@@ -116,6 +118,25 @@ export class SqliteSnapshot implements SourceSnapshot {
     }
   }
 
+  /**
+   * Whether the window's cursor column can hold NULL (`sqliteStrays`: only then is `is null` a
+   * stray term). Assumed so where it has no strays to read, or the table does not declare it.
+   */
+  private nullable(table: string, range: CursorRange): boolean {
+    if (!range.strays) return true;
+    const key = `${table}\u0000${range.column}`;
+    let nullable = this.#nullable.get(key);
+    if (nullable === undefined) {
+      const notNull = this.db
+        .prepare('select "notnull" from pragma_table_info(?) where lower(name) = lower(?)')
+        .pluck()
+        .get(table, range.column) as number | undefined;
+      nullable = notNull !== 1;
+      this.#nullable.set(key, nullable);
+    }
+    return nullable;
+  }
+
   /** A statement's rows, integers exact. */
   private all(p: { sql: string; values: bigint[] }): Record<string, unknown>[] {
     return this.db
@@ -161,6 +182,7 @@ export class SqliteSnapshot implements SourceSnapshot {
         table,
         columns.map((c) => c.sourceName),
         range,
+        this.nullable(table, range),
       );
       try {
         rows = this.db
