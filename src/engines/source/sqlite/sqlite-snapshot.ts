@@ -24,7 +24,7 @@ export const openSqliteHandle = (path: string): Database.Database =>
  */
 export class SqliteSnapshot implements SourceSnapshot {
   #state: State = 'idle';
-  /** Per table: whether its cursor column can hold NULL (a stray), read once per snapshot. */
+  /** Per table and cursor column: whether it can hold NULL (a stray), read once per snapshot. */
   readonly #nullable = new Map<string, boolean>();
 
   private constructor(
