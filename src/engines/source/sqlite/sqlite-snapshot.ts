@@ -178,13 +178,13 @@ export class SqliteSnapshot implements SourceSnapshot {
     let rows: IterableIterator<unknown[]> | undefined;
     let exhausted = false;
     try {
-      const { sql, values } = selectSql(
-        table,
-        columns.map((c) => c.sourceName),
-        range,
-        this.nullable(table, range),
-      );
       try {
+        const { sql, values } = selectSql(
+          table,
+          columns.map((c) => c.sourceName),
+          range,
+          this.nullable(table, range),
+        );
         rows = this.db
           .prepare(sql)
           .raw(true)
